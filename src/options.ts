@@ -1,0 +1,56 @@
+/**
+ * Options resolution shared by every stage: `DEFAULT_XXX_OPTIONS` frozen in
+ * one place, merged once with what the user gave; an unknown key or a value of
+ * the wrong type is a ConfigError, so a typo in a config file is caught.
+ */
+import { ConfigError } from './errors.ts';
+
+type Plain = Record<string, unknown>;
+
+function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  return typeof value;
+}
+
+/**
+ * Deep-merges `given` over `defaults`. Nested plain objects are merged key by
+ * key; arrays and scalars are replaced. `scope` prefixes error messages
+ * (e.g. "config" or "trellis/train").
+ */
+export function resolveOptions<T extends object>(scope: string, defaults: T, given: unknown): T {
+  if (given === undefined || given === null) return structuredClone(defaults) as T;
+  return merge(scope, defaults as Plain, given, '') as T;
+}
+
+function merge(scope: string, defaults: Plain, given: unknown, path: string): Plain {
+  if (kindOf(given) !== 'object') {
+    throw new ConfigError(`${scope}: ${path || 'options'} must be an object (got ${kindOf(given)}).`);
+  }
+  const out: Plain = structuredClone(defaults);
+  for (const [key, value] of Object.entries(given as Plain)) {
+    const where = path ? `${path}.${key}` : key;
+    if (!(key in defaults)) {
+      const known = Object.keys(defaults).join(', ');
+      throw new ConfigError(`${scope}: unknown key "${where}".`, `Known keys${path ? ` of ${path}` : ''}: ${known}.`);
+    }
+    const fallback = defaults[key];
+    if (value === undefined) continue;
+    if (kindOf(fallback) === 'object') {
+      out[key] = merge(scope, fallback as Plain, value, where);
+    } else if (fallback !== null && kindOf(fallback) !== kindOf(value)) {
+      throw new ConfigError(`${scope}: ${where} must be ${kindOf(fallback) === 'array' ? 'an array' : `a ${kindOf(fallback)}`} (got ${JSON.stringify(value)}).`);
+    } else {
+      out[key] = value;
+    }
+  }
+  return out;
+}
+
+/** Throws a ConfigError unless `value` is one of `allowed`. */
+export function checkChoice<T extends string>(scope: string, key: string, value: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new ConfigError(`${scope}: ${key} must be one of ${allowed.join(', ')} (got ${JSON.stringify(value)}).`);
+  }
+  return value as T;
+}
