@@ -1,0 +1,29 @@
+/**
+ * The frame every script under scripts/ shares: parse flags with
+ * node:util.parseArgs, run, print a known error as one line (exit 2), and a
+ * stack trace only for a bug (exit 1).
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { TrellisError } from '../src/errors.ts';
+
+export async function runScript(
+  name: string,
+  options: NonNullable<ParseArgsConfig['options']>,
+  body: (values: Record<string, string | boolean | string[] | undefined>) => Promise<void>,
+): Promise<void> {
+  try {
+    const { values } = parseArgs({ args: process.argv.slice(2), options, strict: true });
+    await body(values as Record<string, string | boolean | string[] | undefined>);
+  } catch (error) {
+    if (error instanceof TrellisError) {
+      console.error(`${name}: error: ${error.toLine()}`);
+      process.exitCode = error.exitCode;
+    } else if ((error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      console.error(`${name}: ${(error as Error).message}`);
+      process.exitCode = 2;
+    } else {
+      console.error(error);
+      process.exitCode = 1;
+    }
+  }
+}
