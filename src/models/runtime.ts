@@ -1,0 +1,271 @@
+/**
+ * Picks the TensorFlow.js backend once per process (and once per worker).
+ *
+ * Order for `auto`: @tensorflow/tfjs-node-gpu when it loads and sees a GPU,
+ * then @tensorflow/tfjs-node, then @tensorflow/tfjs-backend-wasm, then the
+ * plain-JS cpu backend. The two native packages are optional dependencies
+ * that many machines cannot install, so they are loaded with a dynamic
+ * `import()` whose failure just moves on to the next candidate. An explicit
+ * choice (`gpu`, `node`, `wasm`, `cpu`) skips the search and fails loudly
+ * when that backend is unavailable.
+ *
+ * wasm and cpu lack a usable `UnsortedSegmentSum`, the kernel behind the
+ * gradient of `tf.gather` (every embedding lookup). wasm has none at all; the
+ * cpu one loops over segments and builds a [rows, ...] mask per segment, so a
+ * 100k-row embedding table costs O(segments x rows) time and gigabytes of
+ * memory per step. Both get the same replacement here: ScatterNd with
+ * `indices = segmentIds[..., None]`, which adds duplicate indices, is exactly
+ * a segment sum in one O(rows x width) pass. The cpu backend therefore stays
+ * usable for training (slowly, but with bounded memory) rather than being
+ * refused; `assertTrainable` is the guard that training loops call so they
+ * never run on the original cpu kernel (e.g. when `initRuntime` was skipped).
+ */
+import { tf } from './tf.ts';
+import type { TensorInfo } from './tf.ts';
+import { checkChoice } from '../options.ts';
+import { TrellisError } from '../errors.ts';
+
+const SCOPE = 'trellis/models/runtime';
+
+export const BACKEND_CHOICES = ['auto', 'gpu', 'node', 'wasm', 'cpu'] as const;
+/** What the user asks for: a backend kind, or `auto` for the best one that loads. */
+export type BackendChoice = (typeof BACKEND_CHOICES)[number];
+/** The backend that runs: `gpu` and `node` are TensorFlow C through tfjs-node(-gpu). */
+export type BackendKind = Exclude<BackendChoice, 'auto'>;
+
+/** Environment variable read when no explicit choice is given. */
+export const BACKEND_ENV = 'TRELLIS_BACKEND';
+
+export interface RuntimeInfo {
+  /** The backend kind that was chosen. */
+  kind: BackendKind;
+  /** The tfjs backend name (`tensorflow`, `wasm` or `cpu`). */
+  tfBackend: string;
+  /** The npm package that provides the backend. */
+  provider: string;
+  /** One line for the CLI, e.g. "tfjs backend: wasm (SIMD, 1 thread; tfjs-node-gpu: not installed, tfjs-node: not installed)". */
+  message: string;
+  /** Candidates tried before this one, with the reason each was passed over. */
+  skipped: readonly string[];
+}
+
+/** The native packages, named through variables so TypeScript does not look for their types. */
+const NODE_GPU_PACKAGE = '@tensorflow/tfjs-node-gpu';
+const NODE_PACKAGE = '@tensorflow/tfjs-node';
+const WASM_PACKAGE = '@tensorflow/tfjs-backend-wasm';
+
+let current: RuntimeInfo | undefined;
+let pending: Promise<RuntimeInfo> | undefined;
+let pendingChoice: BackendChoice | undefined;
+/** tfjs-node and tfjs-node-gpu both register the backend "tensorflow"; only one may ever load. */
+let nativePackage: string | undefined;
+
+/**
+ * Resolves a choice from an explicit value (a CLI flag), else the
+ * TRELLIS_BACKEND environment variable, else `auto`.
+ */
+export function resolveBackendChoice(explicit?: string): BackendChoice {
+  const value = explicit ?? process.env[BACKEND_ENV] ?? 'auto';
+  return checkChoice(SCOPE, explicit !== undefined ? 'backend' : BACKEND_ENV, value, BACKEND_CHOICES);
+}
+
+/**
+ * Selects and initialises the tfjs backend. Idempotent: a second call with the
+ * same choice returns the first result; a different explicit choice switches.
+ * Throws a TrellisError when an explicitly chosen backend cannot load.
+ */
+export async function initRuntime(choice: BackendChoice | string = resolveBackendChoice()): Promise<RuntimeInfo> {
+  const wanted = checkChoice(SCOPE, 'backend', choice, BACKEND_CHOICES);
+  if (pending && pendingChoice === wanted) return pending;
+  pendingChoice = wanted;
+  pending = select(wanted).then(
+    (info) => {
+      current = info;
+      return info;
+    },
+    (error: unknown) => {
+      pending = undefined;
+      pendingChoice = undefined;
+      throw error;
+    },
+  );
+  return pending;
+}
+
+/** The backend chosen by the last successful `initRuntime`, if any. */
+export function runtimeInfo(): RuntimeInfo | undefined {
+  return current;
+}
+
+/**
+ * Throws unless the active backend's UnsortedSegmentSum (the gradient of
+ * `tf.gather`) is a fast one: TensorFlow C's, or the ScatterNd kernel
+ * installed here. Training loops call this before their first step.
+ */
+export function assertTrainable(): void {
+  const name = tf.getBackend();
+  if (name === 'tensorflow') return;
+  if (installedKernels.has(name) && tf.getKernel('UnsortedSegmentSum', name) === installedKernels.get(name)) return;
+  throw new TrellisError(
+    `${SCOPE}: the ${name} backend's UnsortedSegmentSum kernel must be the ScatterNd-based one for training (got ${name === 'cpu' ? "tfjs's per-segment loop, which needs O(segments x rows) time and memory" : 'none or an unknown one'}).`,
+    'Call initRuntime() before training, or choose --backend wasm.',
+  );
+}
+
+async function select(choice: BackendChoice): Promise<RuntimeInfo> {
+  const skipped: string[] = [];
+  if (choice === 'gpu' || choice === 'auto') {
+    const gpu = await loadTensorflow(NODE_GPU_PACKAGE);
+    if (gpu.ok && gpu.gpu) return done('gpu', 'tensorflow', NODE_GPU_PACKAGE, 'TensorFlow C on CUDA', skipped);
+    if (gpu.ok) {
+      // tfjs-node-gpu without a visible GPU runs TensorFlow C on the CPU, which
+      // is what tfjs-node would give; loading tfjs-node as well would register
+      // the "tensorflow" backend twice.
+      if (choice === 'gpu') {
+        throw new TrellisError(`${SCOPE}: backend gpu must see a CUDA device (got ${NODE_GPU_PACKAGE} running on the CPU).`, 'Check the CUDA/cuDNN install, or choose --backend auto.');
+      }
+      return done('node', 'tensorflow', NODE_GPU_PACKAGE, 'TensorFlow C on CPU, no GPU visible', skipped);
+    }
+    if (choice === 'gpu') {
+      throw new TrellisError(`${SCOPE}: backend gpu must load ${NODE_GPU_PACKAGE} (got ${gpu.reason}).`, `Install it (npm install ${NODE_GPU_PACKAGE}) on a machine with CUDA, or choose --backend auto.`);
+    }
+    skipped.push(`${shortName(NODE_GPU_PACKAGE)}: ${gpu.reason}`);
+  }
+  if (choice === 'node' || choice === 'auto') {
+    const node = await loadTensorflow(NODE_PACKAGE);
+    if (node.ok) return done('node', 'tensorflow', nativePackage ?? NODE_PACKAGE, 'TensorFlow C on CPU', skipped);
+    if (choice === 'node') {
+      throw new TrellisError(`${SCOPE}: backend node must load ${NODE_PACKAGE} (got ${node.reason}).`, `Install it (npm install ${NODE_PACKAGE}), or choose --backend auto.`);
+    }
+    skipped.push(`${shortName(NODE_PACKAGE)}: ${node.reason}`);
+  }
+  if (choice === 'wasm' || choice === 'auto') {
+    const wasm = await loadWasm();
+    if (wasm.ok) {
+      const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+      const threads = await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT');
+      return done('wasm', 'wasm', WASM_PACKAGE, `${simd ? 'SIMD' : 'no SIMD'}, ${threads ? 'multi-threaded' : '1 thread'}`, skipped);
+    }
+    if (choice === 'wasm') {
+      throw new TrellisError(`${SCOPE}: backend wasm must initialise (got ${wasm.reason}).`, 'Reinstall dependencies (npm ci), or choose --backend cpu.');
+    }
+    skipped.push(`wasm: ${wasm.reason}`);
+  }
+  installSegmentSumKernel('cpu');
+  if (!(await tf.setBackend('cpu'))) {
+    throw new TrellisError(`${SCOPE}: backend cpu must initialise (got a failure from tf.setBackend).`);
+  }
+  return done('cpu', 'cpu', '@tensorflow/tfjs', 'plain JavaScript, slow', skipped);
+}
+
+function done(kind: BackendKind, tfBackend: string, provider: string, detail: string, skipped: string[]): RuntimeInfo {
+  const tail = skipped.length > 0 ? `; ${skipped.join(', ')}` : '';
+  return Object.freeze({ kind, tfBackend, provider, message: `tfjs backend: ${kind} (${detail}${tail})`, skipped: Object.freeze([...skipped]) });
+}
+
+type Loaded = { ok: true; gpu: boolean } | { ok: false; reason: string };
+
+async function loadTensorflow(pkg: string): Promise<Loaded> {
+  if (nativePackage !== undefined && nativePackage !== pkg) {
+    // The other native package already owns the "tensorflow" backend.
+    if (pkg === NODE_GPU_PACKAGE) return { ok: false, reason: `${nativePackage} already loaded` };
+  } else {
+    try {
+      await import(pkg);
+      nativePackage = pkg;
+    } catch (error) {
+      return { ok: false, reason: describeLoadError(error) };
+    }
+  }
+  try {
+    if (!(await tf.setBackend('tensorflow'))) return { ok: false, reason: 'tf.setBackend("tensorflow") failed' };
+  } catch (error) {
+    return { ok: false, reason: describeLoadError(error) };
+  }
+  const backend = tf.backend() as { isGPUPackage?: boolean; isUsingGpuDevice?: boolean };
+  return { ok: true, gpu: Boolean(backend.isGPUPackage && backend.isUsingGpuDevice) };
+}
+
+async function loadWasm(): Promise<Loaded> {
+  try {
+    await import(WASM_PACKAGE);
+    installSegmentSumKernel('wasm');
+    if (!(await tf.setBackend('wasm'))) return { ok: false, reason: 'tf.setBackend("wasm") failed' };
+    await tf.ready();
+    return { ok: true, gpu: false };
+  } catch (error) {
+    return { ok: false, reason: describeLoadError(error) };
+  }
+}
+
+function describeLoadError(error: unknown): string {
+  const code = (error as { code?: string }).code;
+  if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') return 'not installed';
+  const message = error instanceof Error ? error.message : String(error);
+  const line = message.split('\n', 1)[0].trim();
+  return line.length > 120 ? `${line.slice(0, 117)}...` : line;
+}
+
+function shortName(pkg: string): string {
+  return pkg.replace('@tensorflow/', '');
+}
+
+// --- UnsortedSegmentSum through ScatterNd -----------------------------------
+
+type KernelConfig = ReturnType<typeof tf.getKernel>;
+type KernelArgs = Parameters<KernelConfig['kernelFunc']>[0];
+
+/** The configs installed here, by backend name, so `assertTrainable` can recognise them. */
+const installedKernels = new Map<string, KernelConfig>();
+
+/**
+ * Registers the ScatterNd-based UnsortedSegmentSum for `backendName`
+ * (`wasm` or `cpu`), replacing an existing cpu kernel. Idempotent. Exported
+ * for tests; `initRuntime` calls it for the backend it picks.
+ */
+export function installSegmentSumKernel(backendName: 'wasm' | 'cpu'): void {
+  const existing = tf.getKernel('UnsortedSegmentSum', backendName);
+  if (existing && existing === installedKernels.get(backendName)) return;
+  if (existing) tf.unregisterKernel('UnsortedSegmentSum', backendName);
+  const config: KernelConfig = {
+    kernelName: 'UnsortedSegmentSum',
+    backendName,
+    kernelFunc: (args: KernelArgs) => segmentSumViaScatter(args, backendName),
+  };
+  tf.registerKernel(config);
+  installedKernels.set(backendName, config);
+}
+
+/**
+ * out[s, ...] = sum over i with segmentIds[i] == s of x[i, ...].
+ * x: [...S, ...R], segmentIds: [...S] int32, out: [numSegments, ...R].
+ * ScatterNd reads `indices` [...S, 1] and `updates` [...S, ...R], and sums
+ * updates that share an index, so it is this sum with no reshaping of x.
+ */
+function segmentSumViaScatter(args: KernelArgs, backendName: string): TensorInfo {
+  const { inputs, backend, attrs } = args;
+  const x = inputs.x as TensorInfo;
+  const segmentIds = inputs.segmentIds as TensorInfo;
+  const numSegments = (attrs as { numSegments: number }).numSegments;
+  // ScatterNd does not bounds-check on wasm: an id outside [0, numSegments)
+  // would write into unrelated memory. tf.gather never produces one (it
+  // validates its indices), so this is a cheap O(ids) guard against misuse.
+  checkSegmentIds(backend, segmentIds, numSegments);
+  // A view of segmentIds with a trailing unit axis: same data, no copy.
+  const indices: TensorInfo = { dataId: segmentIds.dataId, shape: [...segmentIds.shape, 1], dtype: 'int32' };
+  const scatter = tf.getKernel('ScatterNd', backendName);
+  const outShape = [numSegments, ...x.shape.slice(segmentIds.shape.length)];
+  return scatter.kernelFunc({ inputs: { indices, updates: x }, backend, attrs: { shape: outShape } }) as TensorInfo;
+}
+
+function checkSegmentIds(backend: KernelArgs['backend'], segmentIds: TensorInfo, numSegments: number): void {
+  const b = backend as { typedArrayFromHeap?: (info: TensorInfo) => Int32Array; readSync(dataId: object): unknown };
+  // wasm: a view of its heap (no copy); cpu: the stored array.
+  const ids = b.typedArrayFromHeap ? b.typedArrayFromHeap(segmentIds) : (b.readSync(segmentIds.dataId) as Int32Array);
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i];
+    if (id < 0 || id >= numSegments) {
+      throw new TrellisError(`${SCOPE}: unsortedSegmentSum segment ids must be in [0, ${numSegments}) (got ${id} at position ${i}).`);
+    }
+  }
+}

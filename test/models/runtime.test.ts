@@ -1,0 +1,137 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { tf } from '../../src/models/tf.ts';
+import { assertTrainable, initRuntime, installSegmentSumKernel, resolveBackendChoice, runtimeInfo } from '../../src/models/runtime.ts';
+import { ConfigError, TrellisError } from '../../src/errors.ts';
+import { mulberry32 } from '../../src/random.ts';
+
+const BACKENDS = ['wasm', 'cpu'] as const;
+
+function randomArray(n: number, seed: number): Float32Array {
+  const rng = mulberry32(seed);
+  return Float32Array.from({ length: n }, () => rng() * 2 - 1);
+}
+
+test('the original cpu UnsortedSegmentSum is refused for training', async () => {
+  // Before any install: plain tfjs cpu carries the per-segment loop.
+  await tf.setBackend('cpu');
+  assert.throws(() => assertTrainable(), (error: unknown) => {
+    assert.ok(error instanceof TrellisError);
+    assert.match(error.message, /^trellis\/models\/runtime: the cpu backend's UnsortedSegmentSum kernel must be the ScatterNd-based one for training \(got tfjs's per-segment loop/);
+    return true;
+  });
+  installSegmentSumKernel('cpu');
+  assertTrainable();
+});
+
+test('auto picks a backend and reports it in one line', async () => {
+  const info = await initRuntime('auto');
+  assert.ok(['gpu', 'node', 'wasm'].includes(info.kind), info.message);
+  assert.equal(tf.getBackend(), info.tfBackend);
+  assert.match(info.message, /^tfjs backend: (gpu|node|wasm) \(/);
+  assert.ok(!info.message.includes('\n'));
+  assert.equal(runtimeInfo(), info);
+  assert.equal(await initRuntime('auto'), info, 'a second call returns the first result');
+  assertTrainable();
+});
+
+test('an unknown backend choice is a ConfigError', () => {
+  assert.throws(() => resolveBackendChoice('tpu'), (error: unknown) => {
+    assert.ok(error instanceof ConfigError);
+    assert.equal(error.message, 'trellis/models/runtime: backend must be one of auto, gpu, node, wasm, cpu (got "tpu").');
+    return true;
+  });
+});
+
+for (const backend of BACKENDS) {
+  test(`${backend}: unsortedSegmentSum on a hand-worked 3x3 case`, async () => {
+    await initRuntime(backend);
+    assert.equal(tf.getBackend(), backend);
+    // rows 0 and 2 go to segment 1, row 1 to segment 0, segment 2 stays empty:
+    // seg0 = [4,5,6]; seg1 = [1,2,3] + [7,8,9] = [8,10,12]; seg2 = [0,0,0].
+    const x = tf.tensor2d([[1, 2, 3], [4, 5, 6], [7, 8, 9]]); // [3, 3]
+    const ids = tf.tensor1d([1, 0, 1], 'int32'); // [3]
+    const out = tf.unsortedSegmentSum(x, ids, 3); // [3, 3]
+    assert.deepEqual(out.arraySync(), [[4, 5, 6], [8, 10, 12], [0, 0, 0]]);
+    // Segment ids of rank 2: x [2, 2, 2], ids [2, 2] -> out [3, 2].
+    // seg0 = [1,1] + [4,4] = [5,5]; seg2 = [2,2] + [3,3] = [5,5]; seg1 empty.
+    const x3 = tf.tensor3d([[[1, 1], [2, 2]], [[3, 3], [4, 4]]]); // [2, 2, 2]
+    const ids2 = tf.tensor2d([[0, 2], [2, 0]], [2, 2], 'int32'); // [2, 2]
+    const out2 = tf.unsortedSegmentSum(x3, ids2, 3); // [3, 2]
+    assert.deepEqual(out2.arraySync(), [[5, 5], [0, 0], [5, 5]]);
+    tf.dispose([x, ids, out, x3, ids2, out2]);
+  });
+
+  test(`${backend}: gradient of gather with duplicate indices matches the one-hot matmul`, async () => {
+    await initRuntime(backend);
+    assertTrainable();
+    const vocab = 50;
+    const dim = 16;
+    // Duplicates on purpose, including an id used many times and ids never used.
+    const idList = [3, 7, 3, 3, 0, 49, 7, 12, 3, 0, 25, 49, 49, 3, 8, 8];
+    const tableData = randomArray(vocab * dim, 1);
+    const weightData = randomArray(idList.length * dim, 2);
+    const table = tf.tensor2d(tableData, [vocab, dim]); // [V, D]
+    const ids = tf.tensor1d(idList, 'int32'); // [N]
+    const weights = tf.tensor2d(weightData, [idList.length, dim]); // [N, D]
+    // loss = sum(tanh(gather(table, ids)) * w); d/dtable[v] = sum_{i: ids[i]=v} w[i] * (1 - tanh^2(table[v])).
+    const loss = (t: tf.Tensor) => tf.sum(tf.mul(tf.tanh(tf.gather(t, ids)), weights));
+    const grad = tf.grad(loss)(table); // [V, D]
+    const oneHotLoss = (t: tf.Tensor) => tf.sum(tf.mul(tf.tanh(tf.matMul(tf.oneHot(ids, vocab).toFloat(), t as tf.Tensor2D)), weights));
+    const reference = tf.grad(oneHotLoss)(table); // [V, D]
+    const got = grad.dataSync();
+    const want = reference.dataSync();
+    // And by hand, in float64.
+    const byHand = new Float64Array(vocab * dim);
+    idList.forEach((v, i) => {
+      for (let d = 0; d < dim; d++) {
+        const th = Math.tanh(tableData[v * dim + d]);
+        byHand[v * dim + d] += weightData[i * dim + d] * (1 - th * th);
+      }
+    });
+    for (let j = 0; j < got.length; j++) {
+      assert.ok(Math.abs(got[j] - want[j]) <= 1e-5, `one-hot: element ${j}: ${got[j]} vs ${want[j]}`);
+      assert.ok(Math.abs(got[j] - byHand[j]) <= 1e-5, `by hand: element ${j}: ${got[j]} vs ${byHand[j]}`);
+    }
+    tf.dispose([table, ids, weights, grad, reference]);
+  });
+
+  test(`${backend}: a segment id out of range is an error, not a stray write`, async () => {
+    await initRuntime(backend);
+    const x = tf.ones([3, 2]); // [3, 2]
+    const ids = tf.tensor1d([0, 5, 1], 'int32'); // [3]
+    assert.throws(() => tf.unsortedSegmentSum(x, ids, 2), (error: unknown) => {
+      assert.ok(error instanceof TrellisError);
+      assert.equal(error.message, 'trellis/models/runtime: unsortedSegmentSum segment ids must be in [0, 2) (got 5 at position 1).');
+      return true;
+    });
+    tf.dispose([x, ids]);
+  });
+
+  test(`${backend}: training an embedding table does not leak tensors`, async () => {
+    await initRuntime(backend);
+    const table = tf.variable(tf.randomNormal([100, 8], 0, 0.1, 'float32', 3)); // [V, D]
+    const target = tf.randomNormal([4, 8], 0, 1, 'float32', 4); // [B, D]
+    const ids = tf.tensor2d([[1, 2, 2], [5, 5, 5], [99, 0, 1], [7, 8, 9]], [4, 3], 'int32'); // [B, L]
+    const optimizer = tf.train.adam(0.05);
+    const step = () =>
+      tf.tidy(() => {
+        const cost = optimizer.minimize(() => {
+          const bag = tf.mean(tf.gather(table, ids), 1); // [B, D]
+          return tf.losses.meanSquaredError(target, bag) as tf.Scalar;
+        }, true, [table]);
+        return cost!.dataSync()[0];
+      });
+    try {
+      const first = step();
+      const before = tf.memory().numTensors;
+      let last = first;
+      for (let i = 0; i < 20; i++) last = step();
+      assert.equal(tf.memory().numTensors, before);
+      assert.ok(last < first, `loss should fall: ${first} -> ${last}`);
+    } finally {
+      optimizer.dispose();
+      tf.dispose([table, target, ids]);
+    }
+  });
+}
