@@ -57,7 +57,8 @@ for (const backend of BACKENDS) {
     // seg0 = [1,1] + [4,4] = [5,5]; seg2 = [2,2] + [3,3] = [5,5]; seg1 empty.
     const x3 = tf.tensor3d([[[1, 1], [2, 2]], [[3, 3], [4, 4]]]); // [2, 2, 2]
     const ids2 = tf.tensor2d([[0, 2], [2, 0]], [2, 2], 'int32'); // [2, 2]
-    const out2 = tf.unsortedSegmentSum(x3, ids2, 3); // [3, 2]
+    // The op's type says 1-D; the kernel follows TensorFlow and takes any rank.
+    const out2 = tf.unsortedSegmentSum(x3, ids2 as unknown as tf.Tensor1D, 3); // [3, 2]
     assert.deepEqual(out2.arraySync(), [[5, 5], [0, 0], [5, 5]]);
     tf.dispose([x, ids, out, x3, ids2, out2]);
   });
