@@ -50,7 +50,9 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (error) {
     if (error instanceof TrellisError) {
-      process.stderr.write(`trellis ${command.name}: error: ${error.toLine()}\n`);
+      const prefix = `trellis ${command.name}: `;
+      const line = error.toLine();
+      process.stderr.write(`${prefix}error: ${line.startsWith(prefix) ? line.slice(prefix.length) : line}\n`);
       return error.exitCode;
     }
     process.stderr.write(`trellis ${command.name}: internal error (a bug; please report it):\n${(error as Error)?.stack ?? String(error)}\n`);

@@ -1,0 +1,130 @@
+/**
+ * The lexical retriever: TF-IDF cosine between a topic's text (breadcrumb and
+ * description) and each content item's text (title, description, body), top-K
+ * per topic, within the topic's language. It is the baseline every model must
+ * beat and an extra candidate source for the reranker.
+ *
+ * Scoring walks an inverted index (postings per hash bucket, one index per
+ * language), accumulating dot products only over the content that shares a
+ * feature with the query.
+ */
+import { fitTfidf, transformTfidf, type SparseRows, type TfidfModel, type TfidfOptions } from '../text/tfidf.ts';
+import { contentText, topicText } from '../text/documents.ts';
+import { topKIndices } from './topk.ts';
+import type { Dataset } from '../data/types.ts';
+import type { TopicForest } from '../graph/forest.ts';
+
+/** Ranked candidates per query: rows and scores, best first. */
+export interface Candidates {
+  /** Content rows, best first. [k] */
+  rows: Uint32Array;
+  /** Scores in the same order. [k] */
+  scores: Float32Array;
+}
+
+interface Postings {
+  /** Global content rows of this partition. */
+  members: Uint32Array;
+  /** CSC over buckets: postings of bucket b are [offsets[b], offsets[b+1]). Local rows. */
+  offsets: Uint32Array;
+  rows: Uint32Array;
+  values: Float32Array;
+}
+
+export interface LexicalIndex {
+  model: TfidfModel;
+  /** One inverted index per content language ('' for unknown). */
+  partitions: Map<string, Postings>;
+}
+
+/** Inverts the rows `members` of a sparse matrix into per-bucket postings. */
+function invert(matrix: SparseRows, members: Uint32Array, buckets: number): Postings {
+  const counts = new Uint32Array(buckets + 1);
+  for (const r of members) for (let i = matrix.indptr[r]; i < matrix.indptr[r + 1]; i++) counts[matrix.indices[i] + 1]++;
+  for (let b = 0; b < buckets; b++) counts[b + 1] += counts[b];
+  const offsets = counts;
+  const fill = offsets.slice(0, buckets);
+  const rows = new Uint32Array(offsets[buckets]);
+  const values = new Float32Array(offsets[buckets]);
+  members.forEach((r, local) => {
+    for (let i = matrix.indptr[r]; i < matrix.indptr[r + 1]; i++) {
+      const at = fill[matrix.indices[i]]++;
+      rows[at] = local;
+      values[at] = matrix.values[i];
+    }
+  });
+  return { members, offsets, rows, values };
+}
+
+/** Fits TF-IDF on the content texts and indexes them per language. */
+export function buildLexicalIndex(dataset: Dataset, options: TfidfOptions = {}): LexicalIndex {
+  const texts = dataset.content.map((c) => contentText(c));
+  const model = fitTfidf(texts, options);
+  const matrix = transformTfidf(model, texts);
+  const byLanguage = new Map<string, number[]>();
+  dataset.content.forEach((c, r) => {
+    if (!byLanguage.has(c.language)) byLanguage.set(c.language, []);
+    byLanguage.get(c.language)!.push(r);
+  });
+  const partitions = new Map<string, Postings>();
+  for (const [language, rows] of byLanguage) partitions.set(language, invert(matrix, Uint32Array.from(rows), model.options.buckets));
+  return { model, partitions };
+}
+
+/** Top-k content for one TF-IDF query row within one partition. */
+function searchPartition(postings: Postings, query: SparseRows, row: number, k: number, scores: Float32Array): Candidates {
+  const touched: number[] = [];
+  for (let i = query.indptr[row]; i < query.indptr[row + 1]; i++) {
+    const b = query.indices[i];
+    const q = query.values[i];
+    for (let j = postings.offsets[b]; j < postings.offsets[b + 1]; j++) {
+      const local = postings.rows[j];
+      if (scores[local] === 0) touched.push(local);
+      scores[local] += q * postings.values[j];
+    }
+  }
+  const candidateScores = new Float32Array(touched.length);
+  touched.forEach((local, i) => (candidateScores[i] = scores[local]));
+  const best = topKIndices(candidateScores, k);
+  const out: Candidates = { rows: new Uint32Array(best.length), scores: new Float32Array(best.length) };
+  best.forEach((i, j) => {
+    out.rows[j] = postings.members[touched[i]];
+    out.scores[j] = candidateScores[i];
+  });
+  for (const local of touched) scores[local] = 0;
+  return out;
+}
+
+/**
+ * Top-k lexical candidates for each topic row in `topics`. A topic searches the
+ * content of its own language; a topic without a language searches all.
+ */
+export function lexicalSearch(index: LexicalIndex, dataset: Dataset, forest: TopicForest, topics: ArrayLike<number>, k: number): Candidates[] {
+  const texts = Array.from(topics as ArrayLike<number>, (t) => topicText(dataset, forest, t));
+  const queries = transformTfidf(index.model, texts);
+  const buffers = new Map<string, Float32Array>();
+  for (const [language, p] of index.partitions) buffers.set(language, new Float32Array(p.members.length));
+  const results: Candidates[] = [];
+  for (let i = 0; i < texts.length; i++) {
+    const language = dataset.topics[topics[i]].language;
+    const targets = language !== '' && index.partitions.has(language) ? [language] : language === '' ? [...index.partitions.keys()] : [];
+    const parts = targets.map((l) => searchPartition(index.partitions.get(l)!, queries, i, k, buffers.get(l)!));
+    results.push(parts.length === 1 ? parts[0] : mergeCandidates(parts, k));
+  }
+  return results;
+}
+
+/** Merges ranked lists into one top-k list by score. */
+export function mergeCandidates(lists: Candidates[], k: number): Candidates {
+  const total = lists.reduce((s, l) => s + l.rows.length, 0);
+  const rows = new Uint32Array(total);
+  const scores = new Float32Array(total);
+  let at = 0;
+  for (const l of lists) {
+    rows.set(l.rows, at);
+    scores.set(l.scores, at);
+    at += l.rows.length;
+  }
+  const best = topKIndices(scores, k);
+  return { rows: Uint32Array.from(best, (i) => rows[i]), scores: Float32Array.from(best, (i) => scores[i]) };
+}
