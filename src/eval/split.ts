@@ -3,8 +3,9 @@
  * links are hidden from training and used as the answers.
  *
  * - by topic: a seeded fraction of the topics that have content;
- * - by channel: whole channels, chosen (seeded) until about the fraction of
- *   linked topics is held out, so that no tree is seen on both sides.
+ * - by channel: whole channels, taken in seeded order whenever one brings the
+ *   held-out share closer to the fraction, so that no tree is seen on both
+ *   sides.
  */
 import { UsageError } from '../errors.ts';
 import { rngFor, shuffleInPlace } from '../random.ts';
@@ -57,8 +58,11 @@ export function splitTopics(dataset: Dataset, options: SplitOptions = {}, links:
     }
     const channels = shuffleInPlace([...byChannel.keys()].sort(), rngFor(seed, 'split/channel'));
     const target = fraction * linked.length;
+    // In seeded order, take a channel when it brings the held-out count closer to the target.
     for (const c of channels) {
-      if (held.size >= target || held.size + byChannel.get(c)!.length >= linked.length) continue;
+      const size = byChannel.get(c)!.length;
+      if (held.size + size >= linked.length) continue;
+      if (Math.abs(held.size + size - target) >= Math.abs(held.size - target)) continue;
       for (const t of byChannel.get(c)!) held.add(t);
     }
     if (held.size === 0) {

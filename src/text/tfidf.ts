@@ -135,6 +135,7 @@ export function transformTfidf(model: TfidfModel, documents: readonly string[]):
     const { words, chars } = termFrequencies(doc, options);
     const merged = new Map<number, number>();
     [words, chars].forEach((block, k) => {
+      if (blockWeights[k] === 0) return;
       let norm = 0;
       for (const [b, tf] of block) {
         const v = (1 + Math.log(tf)) * idf[b];

@@ -1,0 +1,41 @@
+/**
+ * trellis public API: every export by name. Tests and users import from here.
+ */
+
+// Errors and options
+export { TrellisError, UsageError, DataError, ConfigError, ArtifactError, ServiceError } from './errors.ts';
+export { resolveOptions, checkChoice } from './options.ts';
+export { DEFAULT_RUN_CONFIG, resolveRunConfig, type RunConfig } from './config.ts';
+export { mulberry32, deriveSeed, rngFor, randomInt, fillNormal, shuffleInPlace, type Rng } from './random.ts';
+
+// Data
+export type { Topic, Content, Dataset } from './data/types.ts';
+export { loadDataset, buildDataset, TOPIC_COLUMNS, CONTENT_COLUMNS, CORRELATION_COLUMNS, type LoadOptions } from './data/lecr.ts';
+export { readCsv, firstInvalidUtf8, type CsvRow, type ReadCsvOptions } from './data/csv.ts';
+export { writeDataset } from './data/write.ts';
+export { convertKhan } from './data/convert-khan.ts';
+export { convertDebian, readStanzas, longDescription, relationNames, type DebianStats } from './data/convert-debian.ts';
+export { prepareSource, SOURCES, SOURCE_DEFAULTS } from './data/prepare.ts';
+
+// Graph
+export { buildForest, childrenOf, siblingsOf, ancestorsOf, breadcrumb, type TopicForest, type TopicAttributes } from './graph/forest.ts';
+
+// Text
+export { topicText, contentText } from './text/documents.ts';
+export { fitTfidf, transformTfidf, wordTokens, DEFAULT_TFIDF_OPTIONS, type TfidfModel, type TfidfOptions, type SparseRows } from './text/tfidf.ts';
+
+// Retrieval
+export { buildLexicalIndex, lexicalSearch, mergeCandidates, type LexicalIndex, type Candidates } from './retrieval/lexical.ts';
+export { topKIndices } from './retrieval/topk.ts';
+export { candidatesTable } from './retrieval/table.ts';
+
+// Evaluation
+export { scoreTopic, f2Score, evaluateSets, recallAtK, bestTopK, evaluateRanked, rankedById, type SetMetrics, type TopicScore, type CandidateMetrics } from './eval/metrics.ts';
+export { splitTopics, answersOf, type Split, type SplitOptions, type SplitBy } from './eval/split.ts';
+export { evaluateFiles, type FileEvaluation } from './eval/evaluate.ts';
+export { formatTable } from './eval/report.ts';
+
+// Exports
+export { writeFileAtomic, type ByteSink } from './io/atomic.ts';
+export { writeRecommendations, readRecommendations, recommendationFormat, RECOMMENDATION_EXTENSIONS, type RecommendationFile } from './io/export.ts';
+export { RecommendationTableBuilder, recommendationRows, type RecommendationTable, type RecommendationRow } from './io/table.ts';
