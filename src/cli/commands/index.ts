@@ -4,5 +4,8 @@ import { prepare } from './prepare.ts';
 import { baseline } from './baseline.ts';
 import { evaluate } from './evaluate.ts';
 import { demo } from './demo.ts';
+import { graphPush } from './graph-push.ts';
+import { graphPull } from './graph-pull.ts';
+import { cypher } from './cypher.ts';
 
-export const COMMANDS: Command[] = [demo, prepare, baseline, evaluate];
+export const COMMANDS: Command[] = [demo, prepare, baseline, evaluate, graphPush, graphPull, cypher];
