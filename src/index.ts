@@ -39,3 +39,7 @@ export { formatTable } from './eval/report.ts';
 export { writeFileAtomic, type ByteSink } from './io/atomic.ts';
 export { writeRecommendations, readRecommendations, recommendationFormat, RECOMMENDATION_EXTENSIONS, type RecommendationFile } from './io/export.ts';
 export { RecommendationTableBuilder, recommendationRows, type RecommendationTable, type RecommendationRow } from './io/table.ts';
+
+// Neighbour sampling and item frequency estimation
+export { buildNeighbourIndex, neighboursOf, sampleNeighbours, layerEdges, DEFAULT_NEIGHBOUR_INDEX_OPTIONS, type NeighbourIndex, type NeighbourIndexOptions, type SamplerOutput, type LayerEdges } from './graph/sampler.ts';
+export { StreamingFrequencyEstimator, ExactFrequencyEstimator, DEFAULT_STREAMING_FREQUENCY_OPTIONS, DEFAULT_EXACT_FREQUENCY_OPTIONS, type FrequencyEstimator, type StreamingFrequencyOptions, type ExactFrequencyOptions } from './models/frequency-estimator.ts';
