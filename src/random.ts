@@ -55,7 +55,7 @@ export function randomInt(rng: Rng, n: number): number {
 }
 
 /** Fills `out` with standard normal draws (Box-Muller, both outputs used). */
-export function fillNormal(out: Float32Array | Float64Array, rng: Rng, mean = 0, std = 1): typeof out {
+export function fillNormal<T extends Float32Array | Float64Array>(out: T, rng: Rng, mean = 0, std = 1): T {
   for (let i = 0; i < out.length; i += 2) {
     // 1 - u keeps the log argument in (0, 1].
     const r = Math.sqrt(-2 * Math.log(1 - rng()));

@@ -36,10 +36,10 @@ export class TopK {
     const { scores, ids } = this;
     if (this.count < this.k) {
       let i = this.count++;
-      // Sift up: the parent must be worse than the child.
+      // Sift up while the new pair is worse than its parent (the root is the worst).
       while (i > 0) {
         const parent = (i - 1) >> 1;
-        if (!worse(scores[parent], ids[parent], score, id)) break;
+        if (!worse(score, id, scores[parent], ids[parent])) break;
         scores[i] = scores[parent];
         ids[i] = ids[parent];
         i = parent;

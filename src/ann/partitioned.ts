@@ -1,0 +1,244 @@
+/**
+ * One index per partition key (a language, or language and channel), behind
+ * one search entry point that routes each query to its partition(s).
+ *
+ * Why separate indexes rather than one index with a filter: hnswlib-node calls
+ * a JS filter callback for every node it visits, which makes a search 20-50x
+ * slower, and a filter that rejects most of the graph also wrecks recall.
+ * Separate graphs cost nothing at query time and keep each search exact to
+ * its partition. A query may name several partitions; their top-k lists are
+ * merged (each label once, with its best score).
+ *
+ * Small partitions stay exact: below `exactBelow` items a partition is a
+ * brute-force index (a scan of a few hundred rows is as fast as a graph walk,
+ * and exact); it becomes HNSW when an `add` takes it past the threshold. Each
+ * HNSW partition's seed is derived from the HNSW seed and the partition key,
+ * so the build does not depend on the order partitions first appear.
+ */
+import { resolveOptions } from '../options.ts';
+import { ArtifactError, ConfigError, DataError } from '../errors.ts';
+import { deriveSeed } from '../random.ts';
+import { artifactPath, openArtifact, REBUILD_HINT, saveArtifact, type ArtifactFile } from './artifact.ts';
+import { BruteForceIndex } from './brute-force.ts';
+import { checkDim, checkK, checkQueries, checkQuery, checkRows } from './checks.ts';
+import { DEFAULT_HNSW_OPTIONS, HnswIndex, hnswParams, type HnswOptions } from './hnsw.ts';
+import { emptyResult, mergeResults } from './top-k.ts';
+import type { IndexManifest, LoadExpectation, ManifestPartition, SaveInfo, SearchResult } from './types.ts';
+
+const SCOPE = 'trellis/ann/partitioned';
+
+export interface PartitionedIndexOptions {
+  /** Index kind of partitions at or above `exactBelow` items: 'hnsw' or 'brute-force'. Default 'hnsw'. */
+  kind?: 'hnsw' | 'brute-force';
+  /** Partitions with fewer items stay brute force (exact). Default 1024. */
+  exactBelow?: number;
+  /** Options of the HNSW partitions; each one's seed is deriveSeed(hnsw.seed, key). Default DEFAULT_HNSW_OPTIONS. */
+  hnsw?: HnswOptions;
+}
+
+export const DEFAULT_PARTITIONED_INDEX_OPTIONS: Readonly<{ kind: 'hnsw' | 'brute-force'; exactBelow: number; hnsw: Readonly<Required<HnswOptions>> }> = Object.freeze({
+  kind: 'hnsw',
+  exactBelow: 1024,
+  hnsw: DEFAULT_HNSW_OPTIONS,
+});
+
+type Partition = BruteForceIndex | HnswIndex;
+
+/** The partition key of an item: its language, or language and channel ("en/ch-1"). */
+export function partitionKey(language: string, channel?: string): string {
+  return channel === undefined ? language : `${language}/${channel}`;
+}
+
+export class PartitionedIndex {
+  readonly dim: number;
+  private readonly settings: { kind: 'hnsw' | 'brute-force'; exactBelow: number; hnsw: Required<HnswOptions> };
+  private readonly parts = new Map<string, Partition>();
+
+  constructor(dim: number, options?: PartitionedIndexOptions) {
+    checkDim(SCOPE, dim);
+    const settings = resolveOptions(SCOPE, DEFAULT_PARTITIONED_INDEX_OPTIONS, options) as PartitionedIndex['settings'];
+    if (settings.kind !== 'hnsw' && settings.kind !== 'brute-force') {
+      throw new ConfigError(`${SCOPE}: kind must be one of hnsw, brute-force (got ${JSON.stringify(settings.kind)}).`);
+    }
+    if (!Number.isInteger(settings.exactBelow) || settings.exactBelow < 0) {
+      throw new ConfigError(`${SCOPE}: exactBelow must be a non-negative integer (got ${settings.exactBelow}).`);
+    }
+    this.dim = dim;
+    this.settings = settings;
+  }
+
+  /** Total items over all partitions. */
+  get size(): number {
+    let n = 0;
+    for (const part of this.parts.values()) n += part.size;
+    return n;
+  }
+
+  /** Partition keys, sorted. */
+  keys(): string[] {
+    return [...this.parts.keys()].sort();
+  }
+
+  /** The index behind one partition, if it exists. */
+  partition(key: string): BruteForceIndex | HnswIndex | undefined {
+    return this.parts.get(key);
+  }
+
+  /** Adds rows to partition `key` (created on first use). Labels must be unique within a partition. */
+  add(key: string, vectors: Float32Array, labels: Uint32Array): void {
+    checkRows(SCOPE, vectors, labels, this.dim);
+    if (labels.length === 0) return;
+    let part = this.parts.get(key);
+    const total = (part?.size ?? 0) + labels.length;
+    if (part === undefined) {
+      part = total < this.settings.exactBelow || this.settings.kind === 'brute-force' ? new BruteForceIndex(this.dim, { capacity: labels.length }) : this.newHnsw(key, total);
+    } else if (part instanceof BruteForceIndex && this.settings.kind === 'hnsw' && total >= this.settings.exactBelow) {
+      const graph = this.newHnsw(key, total);
+      graph.add(part.vectors(), part.labels());
+      part = graph;
+    }
+    part.add(vectors, labels);
+    this.parts.set(key, part);
+  }
+
+  /** Adds row i of `vectors` to partition `keys[i]`, for every row. */
+  addGrouped(vectors: Float32Array, labels: Uint32Array, keys: readonly string[]): void {
+    checkRows(SCOPE, vectors, labels, this.dim);
+    if (keys.length !== labels.length) {
+      throw new DataError(`${SCOPE}: keys must have one entry per row, ${labels.length} (got ${keys.length}).`);
+    }
+    const dim = this.dim;
+    for (const [key, rows] of groupRows(keys)) {
+      const part = new Float32Array(rows.length * dim);
+      const partLabels = new Uint32Array(rows.length);
+      rows.forEach((row, i) => {
+        part.set(vectors.subarray(row * dim, (row + 1) * dim), i * dim);
+        partLabels[i] = labels[row];
+      });
+      this.add(key, part, partLabels);
+    }
+  }
+
+  /**
+   * The k most similar items to `query` within partition `keys`, or within
+   * several partitions merged. A partition that does not exist contributes
+   * nothing (a language with no items yet is not an error).
+   */
+  search(query: Float32Array, k: number, keys: string | readonly string[]): SearchResult {
+    checkQuery(SCOPE, query, this.dim);
+    checkK(SCOPE, k);
+    const list = typeof keys === 'string' ? [keys] : keys;
+    const found: SearchResult[] = [];
+    for (const key of list) {
+      const part = this.parts.get(key);
+      if (part && part.size > 0) found.push(part.search(query, k));
+    }
+    return found.length === 0 ? emptyResult() : mergeResults(found, k);
+  }
+
+  /**
+   * Searches every row of `queries` ([Q, dim]); `routes[q]` names query q's
+   * partition(s), or one key routes every query. Queries that share a route
+   * are searched together. Results are in query order.
+   */
+  searchBatch(queries: Float32Array, k: number, routes: string | readonly (string | readonly string[])[]): SearchResult[] {
+    const count = checkQueries(SCOPE, queries, this.dim);
+    checkK(SCOPE, k);
+    if (typeof routes !== 'string' && routes.length !== count) {
+      throw new DataError(`${SCOPE}: routes must have one entry per query, ${count} (got ${routes.length}).`);
+    }
+    const dim = this.dim;
+    const out: SearchResult[] = new Array(count);
+    const routeOf = (q: number) => (typeof routes === 'string' ? routes : routes[q]);
+    const groups = groupRows(Array.from({ length: count }, (_, q) => routeKey(routeOf(q))));
+    for (const rows of groups.values()) {
+      const route = routeOf(rows[0]);
+      const keys = typeof route === 'string' ? [route] : route;
+      const block = new Float32Array(rows.length * dim);
+      rows.forEach((q, i) => block.set(queries.subarray(q * dim, (q + 1) * dim), i * dim));
+      const perPartition: SearchResult[][] = [];
+      for (const key of keys) {
+        const part = this.parts.get(key);
+        if (part && part.size > 0) perPartition.push(part.searchBatch(block, k));
+      }
+      rows.forEach((q, i) => {
+        out[q] = perPartition.length === 0 ? emptyResult() : mergeResults(perPartition.map((r) => r[i]), k);
+      });
+    }
+    return out;
+  }
+
+  /** Saves every partition into folder `dir` (one data file each + manifest.json). */
+  save(dir: string, info: SaveInfo): IndexManifest {
+    const partitions: ManifestPartition[] = [];
+    const files: ArtifactFile[] = [];
+    this.keys().forEach((key, i) => {
+      const part = this.parts.get(key)!;
+      const kind = part instanceof HnswIndex ? 'hnsw' : 'brute-force';
+      const file = `part-${String(i).padStart(4, '0')}.${kind === 'hnsw' ? 'hnsw' : 'bin'}`;
+      partitions.push({ key, kind, file, count: part.size });
+      files.push({ name: file, write: (tmp) => part.writeFile(tmp) });
+    });
+    return saveArtifact(
+      dir,
+      {
+        kind: 'partitioned',
+        dimension: this.dim,
+        count: this.size,
+        params: structuredClone(this.settings),
+        modelId: info.modelId,
+        seed: info.seed ?? null,
+        partitions,
+        meta: info.meta,
+      },
+      files,
+    );
+  }
+
+  /**
+   * Loads an index saved by `save`, checking it against `expect` (ArtifactError
+   * on mismatch or corruption). `efSearch` overrides the saved value.
+   */
+  static load(dir: string, expect?: LoadExpectation, overrides?: Pick<HnswOptions, 'efSearch'>): PartitionedIndex {
+    const manifest = openArtifact(dir, { ...expect, kind: 'partitioned' });
+    const params = manifest.params as { kind?: unknown; exactBelow?: unknown; hnsw?: Record<string, unknown> };
+    const hnsw = hnswParams(params.hnsw ?? {}, overrides);
+    const index = new PartitionedIndex(manifest.dimension, {
+      kind: params.kind === 'brute-force' ? 'brute-force' : 'hnsw',
+      exactBelow: typeof params.exactBelow === 'number' ? params.exactBelow : DEFAULT_PARTITIONED_INDEX_OPTIONS.exactBelow,
+      hnsw,
+    });
+    for (const entry of manifest.partitions ?? []) {
+      const path = artifactPath(dir, entry.file);
+      const part =
+        entry.kind === 'hnsw'
+          ? HnswIndex.readFile(path, manifest.dimension, { ...index.settings.hnsw, seed: deriveSeed(index.settings.hnsw.seed, entry.key), capacity: Math.max(1, entry.count) })
+          : BruteForceIndex.readFile(path, manifest.dimension, entry.count);
+      if (part.size !== entry.count) {
+        throw new ArtifactError(`${SCOPE}: partition ${JSON.stringify(entry.key)} in ${dir} must hold ${entry.count} vectors as its manifest says (got ${part.size}).`, REBUILD_HINT);
+      }
+      index.parts.set(entry.key, part);
+    }
+    return index;
+  }
+
+  private newHnsw(key: string, capacity: number): HnswIndex {
+    return new HnswIndex(this.dim, { ...this.settings.hnsw, seed: deriveSeed(this.settings.hnsw.seed, key), capacity: Math.max(capacity, 1) });
+  }
+}
+
+/** Row numbers grouped by key, keys in first-seen order. */
+function groupRows(keys: readonly string[]): Map<string, number[]> {
+  const groups = new Map<string, number[]>();
+  keys.forEach((key, row) => {
+    const rows = groups.get(key);
+    if (rows) rows.push(row);
+    else groups.set(key, [row]);
+  });
+  return groups;
+}
+
+/** A map key for a route (one partition key, or several). */
+function routeKey(route: string | readonly string[]): string {
+  return typeof route === 'string' ? route : `\u0000${route.join('\u0000')}`;
+}

@@ -1,0 +1,100 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { BruteForceIndex } from '../../src/ann/brute-force.ts';
+import { HnswIndex } from '../../src/ann/hnsw.ts';
+import { DEFAULT_PARTITIONED_INDEX_OPTIONS, PartitionedIndex, partitionKey } from '../../src/ann/partitioned.ts';
+import { recallAtK } from '../../src/ann/search.ts';
+import { syntheticVectors } from '../../src/ann/synthetic.ts';
+import { DataError } from '../../src/errors.ts';
+
+const DIM = 16;
+
+/** 600 items: rows 0-299 'en', 300-499 'fr', 500-599 'en/ch-1'; label = 10000 + row. */
+function fixture() {
+  const rows = 600;
+  const vectors = syntheticVectors({ rows, dim: DIM, clusters: 8, seed: 21 });
+  const labels = Uint32Array.from({ length: rows }, (_, i) => 10000 + i);
+  const keys = Array.from({ length: rows }, (_, i) => (i < 300 ? 'en' : i < 500 ? 'fr' : partitionKey('en', 'ch-1')));
+  return { vectors, labels, keys };
+}
+
+function exactOver(rows: number[], vectors: Float32Array, labels: Uint32Array): BruteForceIndex {
+  const index = new BruteForceIndex(DIM);
+  for (const r of rows) index.add(vectors.subarray(r * DIM, (r + 1) * DIM), labels.subarray(r, r + 1));
+  return index;
+}
+
+test('queries are routed to their partition only', () => {
+  const { vectors, labels, keys } = fixture();
+  const index = new PartitionedIndex(DIM);
+  index.addGrouped(vectors, labels, keys);
+  assert.deepEqual(index.keys(), ['en', 'en/ch-1', 'fr']);
+  assert.equal(index.size, 600);
+  const query = syntheticVectors({ rows: 1, dim: DIM, clusters: 8, seed: 22 });
+  const fr = index.search(query, 20, 'fr');
+  assert.equal(fr.labels.length, 20);
+  for (const label of fr.labels) assert.ok(label >= 10300 && label < 10500, `label ${label} is not in fr`);
+  // Small partitions are exact: the same answer as brute force over the fr rows.
+  const frRows = Array.from({ length: 200 }, (_, i) => 300 + i);
+  assert.deepEqual(fr, exactOver(frRows, vectors, labels).search(query, 20));
+  // A partition that does not exist gives nothing.
+  assert.equal(index.search(query, 5, 'de').labels.length, 0);
+});
+
+test('several partitions are merged into one exact top k', () => {
+  const { vectors, labels, keys } = fixture();
+  const index = new PartitionedIndex(DIM);
+  index.addGrouped(vectors, labels, keys);
+  const queries = syntheticVectors({ rows: 12, dim: DIM, clusters: 8, seed: 23 });
+  const enRows = Array.from({ length: 600 }, (_, i) => i).filter((i) => keys[i].startsWith('en'));
+  const exact = exactOver(enRows, vectors, labels);
+  for (let q = 0; q < 12; q++) {
+    const query = queries.subarray(q * DIM, (q + 1) * DIM);
+    const merged = index.search(query, 10, ['en', 'en/ch-1', 'missing']);
+    const truth = exact.search(query, 10);
+    assert.deepEqual([...merged.labels], [...truth.labels]);
+    merged.scores.forEach((s, i) => assert.ok(Math.abs(s - truth.scores[i]) < 1e-6));
+  }
+});
+
+test('searchBatch routes each query and matches single searches', () => {
+  const { vectors, labels, keys } = fixture();
+  const index = new PartitionedIndex(DIM);
+  index.addGrouped(vectors, labels, keys);
+  const queries = syntheticVectors({ rows: 7, dim: DIM, clusters: 8, seed: 24 });
+  const routes = ['fr', 'en', ['en', 'fr'], 'fr', 'none', ['en/ch-1'], 'en'];
+  const batch = index.searchBatch(queries, 5, routes);
+  routes.forEach((route, q) => assert.deepEqual(batch[q], index.search(queries.subarray(q * DIM, (q + 1) * DIM), 5, route)));
+  // One key routes every query.
+  index.searchBatch(queries, 5, 'fr').forEach((r, q) => assert.deepEqual(r, index.search(queries.subarray(q * DIM, (q + 1) * DIM), 5, 'fr')));
+  assert.throws(() => index.searchBatch(queries, 5, ['fr']), (e: unknown) => e instanceof DataError && e.message === 'trellis/ann/partitioned: routes must have one entry per query, 7 (got 1).');
+});
+
+test('a partition becomes HNSW when it grows past exactBelow, keeping its items', () => {
+  const rows = 1200;
+  const vectors = syntheticVectors({ rows: rows + 50, dim: DIM, clusters: 20, seed: 25 });
+  const labels = Uint32Array.from({ length: rows }, (_, i) => i);
+  const index = new PartitionedIndex(DIM, { exactBelow: 500 });
+  index.add('en', vectors.subarray(0, 400 * DIM), labels.subarray(0, 400));
+  assert.ok(index.partition('en') instanceof BruteForceIndex);
+  index.add('en', vectors.subarray(400 * DIM, rows * DIM), labels.subarray(400));
+  assert.ok(index.partition('en') instanceof HnswIndex);
+  assert.equal(index.size, rows);
+  const queries = vectors.subarray(rows * DIM);
+  const exact = new BruteForceIndex(DIM);
+  exact.add(vectors.subarray(0, rows * DIM), labels);
+  const recall = recallAtK(index.searchBatch(queries, 10, 'en'), exact.searchBatch(queries, 10), 10);
+  assert.ok(recall >= 0.95, `recall ${recall}`);
+  // kind 'brute-force' never builds a graph.
+  const flat = new PartitionedIndex(DIM, { kind: 'brute-force', exactBelow: 10 });
+  flat.add('x', vectors.subarray(0, 100 * DIM), labels.subarray(0, 100));
+  assert.ok(flat.partition('x') instanceof BruteForceIndex);
+});
+
+test('options are checked; defaults are frozen', () => {
+  assert.ok(Object.isFrozen(DEFAULT_PARTITIONED_INDEX_OPTIONS));
+  assert.throws(() => new PartitionedIndex(DIM, { kind: 'ivf' as never }), /trellis\/ann\/partitioned: kind must be one of hnsw, brute-force \(got "ivf"\)\./);
+  assert.throws(() => new PartitionedIndex(DIM, { hnsw: { efsearch: 3 } as never }), /unknown key "hnsw.efsearch"/);
+  const index = new PartitionedIndex(DIM);
+  assert.throws(() => index.addGrouped(new Float32Array(DIM), new Uint32Array(1), []), /keys must have one entry per row, 1 \(got 0\)\./);
+});
