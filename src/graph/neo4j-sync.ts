@@ -65,6 +65,8 @@ export interface PushReport {
   /** created + updated + deleted over all steps (0 when the graph already held the dataset). */
   changes: number;
   seconds: number;
+  /** Wall time per step (schema: applying graph/schema.cypher). */
+  stepSeconds: Partial<Record<PushStep | 'schema', number>>;
 }
 
 /** Called after each committed batch; throwing from it aborts the push (tests use this to interrupt one). */
@@ -202,7 +204,17 @@ export async function pushDataset(client: Neo4jClient, dataset: Dataset, options
   }
   const t0 = performance.now();
   const steps: Partial<Record<PushStep, StepCounts>> = {};
+  const stepSeconds: PushReport['stepSeconds'] = {};
   if (opts.schema) await applySchema(client);
+  stepSeconds.schema = (performance.now() - t0) / 1000;
+  // Batches run one after another, so the time since the previous event is this batch's.
+  let mark = performance.now();
+  const listener: BatchListener = (event) => {
+    const now = performance.now();
+    stepSeconds[event.step] = (stepSeconds[event.step] ?? 0) + (now - mark) / 1000;
+    mark = now;
+    onBatch?.(event);
+  };
   const { topics, content, links } = dataset;
   const size = opts.batchSize;
 
@@ -211,7 +223,7 @@ export async function pushDataset(client: Neo4jClient, dataset: Dataset, options
   await runBatches(client, 'channels', CHANNELS_QUERY, batchesOf(channelIds, size), steps.channels, (result, batch, counts) => {
     counts.rows += batch.length;
     counts.created += result.counters.nodesCreated;
-  }, onBatch);
+  }, listener);
 
   steps.content = emptyCounts();
   const contentRows = content.map((c, row) => ({
@@ -221,7 +233,7 @@ export async function pushDataset(client: Neo4jClient, dataset: Dataset, options
       copyrightHolder: c.copyrightHolder, license: c.license, ord: int(row),
     },
   }));
-  await runBatches(client, 'content', mergeNodesQuery('Content'), batchesOf(contentRows, size), steps.content, nodeTally, onBatch);
+  await runBatches(client, 'content', mergeNodesQuery('Content'), batchesOf(contentRows, size), steps.content, nodeTally, listener);
 
   steps.topics = emptyCounts();
   const topicRows = topics.map((t, row) => ({
@@ -231,24 +243,24 @@ export async function pushDataset(client: Neo4jClient, dataset: Dataset, options
       language: t.language, hasContent: t.hasContent, ord: int(row),
     },
   }));
-  await runBatches(client, 'topics', mergeNodesQuery('Topic'), batchesOf(topicRows, size), steps.topics, nodeTally, onBatch);
+  await runBatches(client, 'topics', mergeNodesQuery('Topic'), batchesOf(topicRows, size), steps.topics, nodeTally, listener);
 
   steps.hierarchy = emptyCounts();
   const roots = topics.filter((t) => t.parent === '').map((t) => ({ id: t.id, channel: t.channel }));
   const children = topics.filter((t) => t.parent !== '').map((t) => ({ id: t.id, parent: t.parent }));
   const tallyEdges = relationshipTally((batch) => batch.length);
-  await runBatches(client, 'hierarchy', ROOTS_QUERY, batchesOf(roots, size), steps.hierarchy, tallyEdges, onBatch);
-  await runBatches(client, 'hierarchy', CHILDREN_QUERY, batchesOf(children, size), steps.hierarchy, tallyEdges, onBatch);
+  await runBatches(client, 'hierarchy', ROOTS_QUERY, batchesOf(roots, size), steps.hierarchy, tallyEdges, listener);
+  await runBatches(client, 'hierarchy', CHILDREN_QUERY, batchesOf(children, size), steps.hierarchy, tallyEdges, listener);
 
   steps.links = emptyCounts();
   // Every topic is listed, also those without links, so stale links of any topic are removed.
   const linkRows = topics.map((t, row) => ({ id: t.id, content: Array.from(links[row], (c) => content[c].id) }));
   await runBatches(client, 'links', LINKS_QUERY, weightedBatches(linkRows, size, (r) => r.content.length), steps.links,
-    relationshipTally((batch: { content: string[] }[]) => batch.reduce((s, r) => s + r.content.length, 0)), onBatch);
+    relationshipTally((batch: { content: string[] }[]) => batch.reduce((s, r) => s + r.content.length, 0)), listener);
 
-  if (opts.prune) steps.prune = await pruneGraph(client, dataset, size, onBatch);
+  if (opts.prune) steps.prune = await pruneGraph(client, dataset, size, listener);
 
-  const report: PushReport = { steps, rows: 0, changes: 0, seconds: 0 };
+  const report: PushReport = { steps, rows: 0, changes: 0, seconds: 0, stepSeconds };
   const sum = totals(report);
   report.rows = sum.rows;
   report.changes = sum.created + sum.updated + sum.deleted;

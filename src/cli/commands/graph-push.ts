@@ -9,8 +9,9 @@ import {
 function reportTable(report: PushReport): string {
   const rows: [string, StepCounts][] = Object.entries(report.steps) as [string, StepCounts][];
   rows.push(['total', totals(report)]);
-  const head = ['step', 'rows', 'created', 'updated', 'deleted'];
-  const cells = rows.map(([step, c]) => [step, String(c.rows), String(c.created), String(c.updated), String(c.deleted)]);
+  const seconds = (step: string) => (step === 'total' ? report.seconds : (report.stepSeconds as Record<string, number>)[step] ?? 0).toFixed(2);
+  const head = ['step', 'rows', 'created', 'updated', 'deleted', 'seconds'];
+  const cells = rows.map(([step, c]) => [step, String(c.rows), String(c.created), String(c.updated), String(c.deleted), seconds(step)]);
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i].length)));
   const line = (values: string[]) => values.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ');
   return [line(head), ...cells.map(line)].join('\n');
@@ -57,7 +58,8 @@ export const graphPush: Command = {
           stage: optionalString(args, 'stage') ?? 'final',
           batchSize,
         });
-        report.seconds += (performance.now() - t0) / 1000;
+        report.stepSeconds.recommendations = (performance.now() - t0) / 1000;
+        report.seconds += report.stepSeconds.recommendations;
       }
       const sum = totals(report);
       process.stdout.write(reportTable(report) + '\n');
