@@ -7,7 +7,7 @@
  * --runs). Then recall@10 and latency of the vector index on random vectors.
  *
  *   npm run neo4j:start
- *   node --import tsx scripts/bench-neo4j.ts [--datasets khan,debian] [--runs 9] [--kill-at 0.15,0.35,0.6]
+ *   node --import tsx scripts/bench-neo4j.ts [--datasets khan,debian] [--runs 9] [--kill-at 0.15,0.35,0.6] [--skip-vectors]
  *
  * Needs the server at NEO4J_URI (default bolt://127.0.0.1:7687) and CLEARS
  * its Channel / Topic / Content nodes. Prints markdown to stdout.
@@ -258,7 +258,7 @@ await runScript('bench-neo4j', {
   datasets: { type: 'string', default: 'khan,debian' },
   runs: { type: 'string', default: '9' },
   'kill-at': { type: 'string', default: '0.15,0.35,0.6' },
-  vectors: { type: 'boolean', default: true },
+  'skip-vectors': { type: 'boolean', default: false },
 }, async (values) => {
   const runs = Number(values.runs);
   const killAt = String(values['kill-at']).split(',').filter(Boolean).map(Number);
@@ -269,7 +269,7 @@ await runScript('bench-neo4j', {
     out.push(`Server: ${agent} at ${client.connection.uri} (embedded, scripts/neo4j, heap 2 GB, page cache 512 MB). ` +
       `Machine: ${cpus().length} shared vCPUs, Node ${process.version}.`, '');
     for (const name of String(values.datasets).split(',').filter(Boolean)) await benchDataset(client, name, runs, killAt, out);
-    if (values.vectors) await benchVectors(client, runs, out);
+    if (!values['skip-vectors']) await benchVectors(client, runs, out);
   } finally {
     await client.close();
   }

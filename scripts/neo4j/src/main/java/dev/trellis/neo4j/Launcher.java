@@ -49,7 +49,12 @@ public final class Launcher {
                 .setConfig(HttpConnector.enabled, false)
                 .setConfig(GraphDatabaseSettings.auth_enabled, false)
                 .setConfig(GraphDatabaseSettings.pagecache_memory, ByteUnit.mebiBytes(512))
-                .setConfig(GraphDatabaseSettings.keep_logical_logs, "2 files")
+                // A development store: small transaction log files, pruned at
+                // frequent checkpoints, so repeated pushes do not fill the disk.
+                .setConfig(GraphDatabaseSettings.logical_log_rotation_threshold, ByteUnit.mebiBytes(64))
+                .setConfig(GraphDatabaseSettings.preallocate_logical_logs, false)
+                .setConfig(GraphDatabaseSettings.keep_logical_logs, "128M size")
+                .setConfig(GraphDatabaseSettings.check_point_interval_time, Duration.ofMinutes(1))
                 .build();
 
         CountDownLatch stopped = new CountDownLatch(1);
