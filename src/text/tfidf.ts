@@ -57,6 +57,20 @@ function hashString(h: number, s: string, from = 0, to = s.length): number {
   return h >>> 0;
 }
 
+/** Seed of the word-unigram hash (the bigram and char n-gram families use other seeds). */
+const UNIGRAM_SEED = FNV_OFFSET ^ 0x77;
+
+/**
+ * The bucket `forEachFeature` gives the word unigram `word` (a lowercased
+ * token from `wordTokens`) under `buckets` (a power of two). Folding the
+ * result further, `wordBucket(w, B) & (V - 1)` equals `wordBucket(w, V)` for
+ * any power of two V <= B, so tables indexed by smaller foldings of the
+ * TF-IDF buckets line up row by row.
+ */
+export function wordBucket(word: string, buckets: number): number {
+  return hashString(UNIGRAM_SEED, word) & (buckets - 1);
+}
+
 /** Lowercased word tokens of a text (letters and digits, Unicode-aware). */
 export function wordTokens(text: string): string[] {
   return text.toLowerCase().match(WORD) ?? [];
@@ -73,7 +87,7 @@ export function forEachFeature(text: string, options: Required<TfidfOptions>, em
   let chars = 0;
   for (let w = 0; w < words.length; w++) {
     const word = words[w];
-    const h = hashString(FNV_OFFSET ^ 0x77, word);
+    const h = hashString(UNIGRAM_SEED, word);
     emit(h & mask, true);
     if (w > 0) emit((Math.imul(previous ^ 0x9e3779b9, 31) ^ h) & mask, true);
     previous = h;
