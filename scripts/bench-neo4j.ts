@@ -1,13 +1,14 @@
 /**
  * Neo4j benchmark: for each dataset, push time and rows/s into an empty
  * graph; a second push (must change nothing, same graph snapshot); pushes
- * killed with SIGKILL part-way (a real `trellis graph push` child process)
- * and run again (must end with the clean push's snapshot); a recommendations
+ * killed with SIGKILL part-way (a real `trellis graph push` child process,
+ * killed after a given fraction of its batches) and run again (must end
+ * with the clean push's snapshot); a recommendations
  * push and its repeat; and the latency of every named query (median of
  * --runs). Then recall@10 and latency of the vector index on random vectors.
  *
  *   npm run neo4j:start
- *   node --import tsx scripts/bench-neo4j.ts [--datasets khan,debian] [--runs 9] [--kill-at 0.15,0.35,0.6] [--skip-vectors]
+ *   node --import tsx scripts/bench-neo4j.ts [--datasets khan,debian] [--runs 9] [--kill-at 0.2,0.5,0.8] [--skip-vectors]
  *
  * Needs the server at NEO4J_URI (default bolt://127.0.0.1:7687) and CLEARS
  * its Channel / Topic / Content nodes. Prints markdown to stdout.
@@ -59,24 +60,28 @@ function siblingRecommendations(dataset: Dataset): string {
   return lines.join('\n') + '\n';
 }
 
-/** Runs `trellis graph push --data dir` and SIGKILLs it `delay` ms after it starts writing. */
-function killedPush(dir: string, delay: number): Promise<{ killed: boolean }> {
+/**
+ * Runs `trellis graph push --data dir --progress` and SIGKILLs it as soon as
+ * it reports its `afterBatch`-th committed batch, so the kill lands while
+ * the next batch is being written.
+ */
+function killedPush(dir: string, afterBatch: number): Promise<{ killed: boolean; batches: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'src/cli/main.ts'), 'graph', 'push', '--data', dir], {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'src/cli/main.ts'), 'graph', 'push', '--data', dir, '--progress'], {
       cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'],
     });
-    let timer: NodeJS.Timeout | undefined;
     let stderr = '';
+    let batches = 0;
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (chunk: string) => {
       stderr += chunk;
-      if (!timer && stderr.includes('pushing to')) timer = setTimeout(() => child.kill('SIGKILL'), delay);
+      batches = (stderr.match(/^graph push: /gm) ?? []).length;
+      if (batches >= afterBatch && child.exitCode === null && !child.killed) child.kill('SIGKILL');
     });
     child.on('error', reject);
     child.on('exit', (code, signal) => {
-      if (timer) clearTimeout(timer);
-      if (signal === 'SIGKILL') resolve({ killed: true });
-      else if (code === 0) resolve({ killed: false });
+      if (signal === 'SIGKILL') resolve({ killed: true, batches });
+      else if (code === 0) resolve({ killed: false, batches });
       else reject(new Error(`graph push exited with ${code}: ${stderr}`));
     });
   });
@@ -131,7 +136,8 @@ async function benchDataset(client: Neo4jClient, name: string, runs: number, kil
   console.error(`${name}: loaded in ${fmt(loadSeconds, 1)} s; clean push ...`);
 
   await clearGraph(client);
-  const clean = await pushDataset(client, dataset);
+  let total = 0;
+  const clean = await pushDataset(client, dataset, {}, () => { total++; });
   const snapshot = await graphSnapshot(client);
   console.error(`${name}: second push ...`);
   const again = await pushDataset(client, dataset);
@@ -139,13 +145,14 @@ async function benchDataset(client: Neo4jClient, name: string, runs: number, kil
 
   const kills: string[] = [];
   for (const fraction of killAt) {
-    console.error(`${name}: push killed at ${fraction} of the clean push time, then rerun ...`);
+    const afterBatch = Math.max(1, Math.min(total - 1, Math.round(fraction * total)));
+    console.error(`${name}: push killed after batch ${afterBatch} of ${total}, then rerun ...`);
     await clearGraph(client);
-    const { killed } = await killedPush(dir, clean.seconds * 1000 * fraction);
+    const { killed } = await killedPush(dir, afterBatch);
     const partial = await graphSnapshot(client);
     const rerun = await pushDataset(client, dataset);
     const after = await graphSnapshot(client);
-    kills.push(`| ${fraction} x ${fmt(clean.seconds, 1)} s | ${killed ? 'yes' : 'no (finished first)'} | ${fmt(partial.nodes)} / ${fmt(partial.relationships)} | ` +
+    kills.push(`| ${afterBatch} of ${total} | ${killed ? 'yes' : 'no (finished first)'} | ${fmt(partial.nodes)} / ${fmt(partial.relationships)} | ` +
       `${fmt(totals(rerun).created + totals(rerun).updated + totals(rerun).deleted)} | ${fmt(rerun.seconds, 1)} | ${after.hash === snapshot.hash ? 'yes' : '**NO**'} |`);
   }
 
@@ -188,9 +195,10 @@ async function benchDataset(client: Neo4jClient, name: string, runs: number, kil
     '',
     `Per step, clean push (s): ${stepLine(clean)}. Loading the CSV folder: ${fmt(loadSeconds, 1)} s (not included).`,
     '',
-    'Kill and rerun: `trellis graph push` in a child process, SIGKILLed the given time after it starts writing, then a full push:',
+    'Kill and rerun: `trellis graph push --progress` in a child process, SIGKILLed as soon as it reports the given committed batch',
+    '(so the kill lands while the next batch is being written), then a full push:',
     '',
-    '| killed after | killed | graph left (nodes / relationships) | changes made by the rerun | rerun s | rerun graph = clean push graph |',
+    '| killed after batch | killed | graph left (nodes / relationships) | changes made by the rerun | rerun s | rerun graph = clean push graph |',
     '|---|---|---:|---:|---:|---|',
     ...kills,
     '',
@@ -257,7 +265,7 @@ async function benchVectors(client: Neo4jClient, runs: number, out: string[]): P
 await runScript('bench-neo4j', {
   datasets: { type: 'string', default: 'khan,debian' },
   runs: { type: 'string', default: '9' },
-  'kill-at': { type: 'string', default: '0.15,0.35,0.6' },
+  'kill-at': { type: 'string', default: '0.2,0.5,0.8' },
   'skip-vectors': { type: 'boolean', default: false },
 }, async (values) => {
   const runs = Number(values.runs);

@@ -28,12 +28,17 @@ describe('trellis graph push / cypher', { skip: server.skip }, () => {
   test('push prints the counts; the second push reports that nothing changed', () => {
     const first = runCli(['graph', 'push', '--data', folder, '--recommendations', recs, '--model-id', 'm1']);
     assert.equal(first.status, 0, first.stderr);
-    assert.match(first.stdout, /^step\s+rows\s+created\s+updated\s+deleted$/m);
-    assert.match(first.stdout, /^recommendations\s+7\s+7\s+0\s+0$/m);
-    assert.match(first.stdout, /^total\s+39\s+39\s+0\s+0$/m);
-    const second = runCli(['graph', 'push', '--data', folder, '--recommendations', recs, '--model-id', 'm1']);
+    assert.match(first.stdout, /^step\s+rows\s+created\s+updated\s+deleted\s+seconds$/m);
+    assert.match(first.stdout, /^recommendations\s+7\s+7\s+0\s+0\s+[\d.]+$/m);
+    assert.match(first.stdout, /^total\s+39\s+39\s+0\s+0\s+[\d.]+$/m);
+    const second = runCli(['graph', 'push', '--data', folder, '--recommendations', recs, '--model-id', 'm1', '--progress']);
     assert.equal(second.status, 0, second.stderr);
-    assert.match(second.stdout, /^total\s+39\s+0\s+0\s+0$/m);
+    // One line per committed batch: channels, content, topics, roots, children, links, recommendations.
+    assert.deepEqual(second.stderr.match(/^graph push: .*$/gm), [
+      'graph push: channels 1/1', 'graph push: content 1/1', 'graph push: topics 1/1', 'graph push: hierarchy 1/1',
+      'graph push: hierarchy 1/1', 'graph push: links 1/1', 'graph push: recommendations 1/1',
+    ]);
+    assert.match(second.stdout, /^total\s+39\s+0\s+0\s+0\s+[\d.]+$/m);
     assert.match(second.stdout, /nothing changed/);
   });
 

@@ -2,7 +2,7 @@ import { loadData, log } from '../context.ts';
 import { intOption, optionalString, requireString, SHARED_OPTIONS, type Command } from '../command.ts';
 import {
   withNeo4j, pushDataset, pushRecommendations, readRecommendationFile, totals,
-  type PushReport, type StepCounts,
+  type BatchListener, type PushReport, type StepCounts,
 } from '../../graph/neo4j.ts';
 
 /** The push report as an aligned table (stdout). */
@@ -28,6 +28,7 @@ export const graphPush: Command = {
     stage: { type: 'string', description: "pipeline stage on the RECOMMENDS relationships (default: 'final')", valueName: 'NAME' },
     prune: { type: 'boolean', description: 'delete channels, topics and content that are not in the dataset, so the graph mirrors it' },
     'batch-size': { type: 'string', description: 'rows per transaction (default: 5000)', valueName: 'N' },
+    progress: { type: 'boolean', description: "print a line to stderr as each batch commits ('graph push: <step> <batch>/<batches>')" },
     lenient: SHARED_OPTIONS.lenient,
     help: SHARED_OPTIONS.help,
   },
@@ -50,14 +51,17 @@ export const graphPush: Command = {
     }
     await withNeo4j(async (client) => {
       log(`pushing to ${client.connection.uri} ...`);
-      const report = await pushDataset(client, dataset, { batchSize, prune: args.values.prune === true });
+      const onBatch: BatchListener | undefined = args.values.progress
+        ? (event) => log(`graph push: ${event.step} ${event.batch}/${event.batches}`)
+        : undefined;
+      const report = await pushDataset(client, dataset, { batchSize, prune: args.values.prune === true }, onBatch);
       if (recommendations) {
         const t0 = performance.now();
         report.steps.recommendations = await pushRecommendations(client, recommendations.topics, {
           model: optionalString(args, 'model-id') ?? 'default',
           stage: optionalString(args, 'stage') ?? 'final',
           batchSize,
-        });
+        }, onBatch);
         report.stepSeconds.recommendations = (performance.now() - t0) / 1000;
         report.seconds += report.stepSeconds.recommendations;
       }
