@@ -26,7 +26,7 @@ import { join } from 'node:path';
 import { tf } from '../models/tf.ts';
 import type { Tensor1D, Tensor2D, Tensor3D, Variable, Scalar } from '../models/tf.ts';
 import { assertTrainable } from '../models/runtime.ts';
-import { ArtifactError, ConfigError, UsageError } from '../errors.ts';
+import { ArtifactError, ConfigError, DataError, UsageError } from '../errors.ts';
 import { resolveOptions } from '../options.ts';
 import { deriveSeed, fillNormal, rngFor, shuffleInPlace } from '../random.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
@@ -34,7 +34,7 @@ import { AdamW, type RowGradient } from './adamw.ts';
 import { rocAuc } from './auc.ts';
 import { encoderLayer, dense, gelu, layerNorm, type Dropout, type EncoderLayerWeights, type NormWeights } from './transformer.ts';
 import { add, gatherRows } from './ops.ts';
-import { checkPairSet, checkVocabSize, encodePairs, pairLengths, RESERVED_IDS, tokenizeTexts, type EncodedBatch, type PairSet, type TokenizedTexts } from './tokens.ts';
+import { checkBatch, checkPairSet, checkVocabSize, encodePairs, pairLengths, RESERVED_IDS, tokenizeTexts, type EncodedBatch, type PairSet, type TokenizedTexts } from './tokens.ts';
 import { tokenEmbeddingsFromEncoder } from './token-init.ts';
 import { readWeights, writeWeights, type NamedWeights, type WeightsManifest } from './weights-file.ts';
 
@@ -168,7 +168,11 @@ interface ModelFile {
   config: Required<CrossEncoderOptions>;
   featureCount: number;
   featureStats: { mean: number[]; std: number[] } | null;
-  /** The last `train` call's options and pair count (provenance only). */
+  /**
+   * The last `train` call's options and pair count (provenance), and the
+   * steps taken over all calls (later calls draw new shuffles and dropout
+   * masks from it).
+   */
   training: { options: Required<CrossEncoderTrainOptions>; pairs: number; steps: number } | null;
   weights: WeightsManifest;
 }
@@ -358,11 +362,15 @@ export class CrossEncoder {
   /**
    * Logits of an encoded batch (`encodePairs`) with its pairs' raw side
    * features [B * F]: the step below `score`, for callers that batch
-   * themselves. Nothing is checked here.
+   * themselves. Checks the batch's shape and ids (O(B * L)).
    */
   logitsOf(batch: EncodedBatch, features: Float32Array): Float32Array {
     this.assertLive();
     this.assertReady();
+    checkBatch(SCOPE, batch, this.options.vocabSize, this.options.maxLength);
+    if (features.length !== batch.size * this.featureCount) {
+      throw new DataError(`${SCOPE}: features must hold ${this.featureCount} values per pair (${batch.size * this.featureCount} in all) (got ${features.length}).`);
+    }
     const rows = Uint32Array.from({ length: batch.size }, (_, i) => i);
     const standardised = this.standardised(features, rows);
     const result = tf.tidy(() => this.forward(batch, standardised, { table: this.weights.token as Tensor2D, ids: batch.ids })); // [B]
@@ -378,8 +386,8 @@ export class CrossEncoder {
     this.assertLive();
     const { batchSize } = resolveOptions(SCOPE, DEFAULT_SCORE_OPTIONS as Required<ScoreOptions>, options);
     checkPositiveInteger('batchSize', batchSize);
-    this.assertReady();
     checkPairSet(SCOPE, pairs, this.options.vocabSize, this.featureCount, false);
+    this.assertReady();
     const out = this.logits(pairs, batchSize);
     for (let i = 0; i < out.length; i++) out[i] = sigmoid(out[i]);
     return out;
@@ -409,7 +417,9 @@ export class CrossEncoder {
       step < warmupSteps ? (o.learningRate * (step + 1)) / (warmupSteps + 1) : (o.learningRate * (total - step)) / (total - warmupSteps);
     const labels = pairs.labels!;
     const order = Uint32Array.from({ length: n }, (_, i) => i);
-    const shuffleRng = rngFor(this.options.seed, 'rerank/shuffle');
+    // Steps taken by earlier calls: a continued run draws fresh shuffles and dropout masks.
+    const before = this.training?.steps ?? 0;
+    const shuffleRng = rngFor(this.options.seed, `rerank/shuffle/${before}`);
     // The token table is updated by rows (see ./adamw.ts); it comes first.
     const tokenTable = this.weights.token;
     const others = this.named.filter((v) => v.variable !== tokenTable);
@@ -429,7 +439,7 @@ export class CrossEncoder {
           const targets = Float32Array.from(rows, (p) => labels[p]);
           const { used, local } = distinctIds(batch.ids);
           const step = report.steps;
-          const dropoutSeed = deriveSeed(this.options.seed, `rerank/dropout/${step}`);
+          const dropoutSeed = deriveSeed(this.options.seed, `rerank/dropout/${before + step}`);
           let usedRows: Variable | undefined;
           let loss: Scalar | undefined;
           try {
@@ -466,7 +476,7 @@ export class CrossEncoder {
     } finally {
       optimizer.dispose();
     }
-    this.training = { options: o, pairs: n, steps: report.steps };
+    this.training = { options: o, pairs: n, steps: before + report.steps };
     return report;
   }
 
@@ -677,6 +687,9 @@ function checkModelFile(value: unknown, path: string): ModelFile {
       bad(`a weights tensor entry ${JSON.stringify(t)}`);
     }
   }
-  if (m.training !== null && (typeof m.training !== 'object' || Array.isArray(m.training))) bad(`training ${JSON.stringify(m.training)}`);
+  const training = m.training as { steps?: unknown } | null;
+  if (training !== null && (typeof training !== 'object' || Array.isArray(training) || !Number.isInteger(training.steps) || (training.steps as number) < 0)) {
+    bad(`training ${JSON.stringify(training)?.slice(0, 80)}`);
+  }
   return value as ModelFile;
 }

@@ -110,6 +110,16 @@ export function checkPairSet(scope: string, pairs: PairSet, vocabSize: number, f
       });
     }
   }
+  // Out-of-range ids would make gatherNd / scatterNd read or write outside their tensors on wasm.
+  for (const [name, texts] of [['topics', pairs.topics], ['contents', pairs.contents]] as const) {
+    const limit = vocabSize + RESERVED_IDS;
+    if (texts.offsets.length < 1 || texts.offsets[0] !== 0 || texts.offsets[texts.offsets.length - 1] !== texts.ids.length) {
+      fail(`${name}.offsets must run from 0 to ${name}.ids.length = ${texts.ids.length}`, `${texts.offsets[0]} .. ${texts.offsets[texts.offsets.length - 1]}`);
+    }
+    for (let i = 0; i < texts.ids.length; i++) {
+      if (!(texts.ids[i] >= RESERVED_IDS && texts.ids[i] < limit)) fail(`${name}.ids must be word ids in [${RESERVED_IDS}, ${limit})`, `${texts.ids[i]} at ${i}`);
+    }
+  }
   const topicCount = pairs.topics.offsets.length - 1;
   const contentCount = pairs.contents.offsets.length - 1;
   for (let p = 0; p < n; p++) {
@@ -124,6 +134,19 @@ export function checkPairSet(scope: string, pairs: PairSet, vocabSize: number, f
     const labels = pairs.labels!;
     if (labels.length !== n) fail(`labels must have one entry per pair (${n})`, `${labels.length}`);
     for (let p = 0; p < n; p++) if (labels[p] > 1) fail('labels must be 0 or 1', `${labels[p]} at pair ${p}`);
+  }
+}
+
+/** Checks an encoded batch built by hand: sizes, token ids below V + 4, segments 0 or 1. O(B * L). */
+export function checkBatch(scope: string, batch: EncodedBatch, vocabSize: number, maxLength: number): void {
+  const cells = batch.size * batch.length;
+  if (!(batch.length >= 1 && batch.length <= maxLength) || batch.ids.length !== cells || batch.segments.length !== cells || batch.mask.length !== cells) {
+    throw new DataError(`${scope}: a batch must hold size x length ids, segments and mask values with length in [1, ${maxLength}] (got size ${batch.size}, length ${batch.length}, ${batch.ids.length} ids).`);
+  }
+  const limit = vocabSize + RESERVED_IDS;
+  for (let i = 0; i < cells; i++) {
+    if (!(batch.ids[i] >= 0 && batch.ids[i] < limit)) throw new DataError(`${scope}: batch ids must be in [0, ${limit}) (got ${batch.ids[i]} at ${i}).`);
+    if (batch.segments[i] !== 0 && batch.segments[i] !== 1) throw new DataError(`${scope}: batch segments must be 0 or 1 (got ${batch.segments[i]} at ${i}).`);
   }
 }
 

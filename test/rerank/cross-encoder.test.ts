@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tf } from '../../src/models/tf.ts';
 import { initRuntime } from '../../src/models/runtime.ts';
-import { ArtifactError } from '../../src/errors.ts';
+import { ArtifactError, ConfigError, DataError } from '../../src/errors.ts';
 import { mulberry32 } from '../../src/random.ts';
 import { DEFAULT_TFIDF_OPTIONS, forEachFeature, wordBucket } from '../../src/text/tfidf.ts';
 import { CrossEncoder, bceWithLogits, CROSS_ENCODER_CONFIG_FILE, CROSS_ENCODER_WEIGHTS_FILE, type CrossEncoderOptions } from '../../src/rerank/cross-encoder.ts';
@@ -230,8 +230,10 @@ test('the tensor count does not grow across training steps and scoring calls', a
   try {
     const pairs = pairSet(model);
     const start = tf.memory().numTensors;
-    await model.train(pairs, { epochs: 2, batchSize: 4 }, { validation: pairs });
+    const report = await model.train(pairs, { epochs: 3, batchSize: 4 }, { validation: pairs, onEpoch: (e) => (e.epoch === 2 ? 'stop' : undefined) });
     assert.equal(tf.memory().numTensors, start);
+    assert.deepEqual(report.epochs.map((e) => e.epoch), [1, 2], 'onEpoch stopped training after epoch 2');
+    assert.ok(report.epochs.every((e) => Number.isFinite(e.validationLoss) && e.validationAuc! >= 0 && e.validationAuc! <= 1));
     model.score(pairs);
     model.score(pairs, { batchSize: 3 });
     assert.equal(tf.memory().numTensors, start);
@@ -333,5 +335,31 @@ test('save then load gives identical scores; a corrupt or mismatched folder is a
   } finally {
     model.dispose();
     loaded?.dispose();
+  }
+});
+
+test('bad input is refused at the entry with a one-line message', async () => {
+  const model = new CrossEncoder(2, SMALL);
+  try {
+    const pairs = pairSet(model);
+    const refuses = async (run: () => unknown, type: new (...args: never[]) => Error, pattern: RegExp) => {
+      await assert.rejects(async () => run(), (error: unknown) => {
+        assert.ok(error instanceof type, String(error));
+        assert.match((error as Error).message, pattern);
+        return true;
+      });
+    };
+    await refuses(() => model.train({ ...pairs, topicIndex: Uint32Array.from([0, 1, 2, 3, 0, 1, 2, 9]) }), DataError, /topicIndex must be below the 4 topic texts \(got 9 at pair 7\)/);
+    await refuses(() => model.train({ ...pairs, features: new Float32Array(3) }), DataError, /features must hold 2 values per pair \(16 in all\) \(got 3\)/);
+    await refuses(() => model.train({ ...pairs, labels: undefined }), DataError, /labels must be given for training/);
+    await refuses(() => model.train(pairs, { epoch: 3 } as never), ConfigError, /unknown key "epoch"/);
+    const badIds = { ...pairs.contents, ids: pairs.contents.ids.slice() };
+    badIds.ids[0] = 1 << 20;
+    await refuses(() => model.train({ ...pairs, contents: badIds }), DataError, /contents\.ids must be word ids in \[4, 1028\) \(got 1048576 at 0\)/);
+    await refuses(() => model.score({ ...pairs, topics: tokenizeTexts(TOPICS, 1 << 12, 8) }), DataError, /topics must be tokenised with the model's vocabSize 1024 \(got 4096\)/);
+    await refuses(() => model.score(pairs), Error, /must be trained \(or loaded\) before scoring/);
+    assert.throws(() => new CrossEncoder(2, { ...SMALL, hidden: 30 }), /hidden must be a multiple of heads \(got hidden 30, heads 4\)/);
+  } finally {
+    model.dispose();
   }
 });
