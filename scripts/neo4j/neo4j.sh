@@ -60,7 +60,8 @@ build() {
   command -v mvn >/dev/null || die "mvn is not installed (apt-get install maven)."
   command -v java >/dev/null || die "java is not installed (apt-get install openjdk-17-jdk-headless)."
   say "building the launcher (mvn -q package; the first build downloads Neo4j from Maven Central)"
-  (cd "$HERE" && mvn -q -B package) || die "the Maven build failed (see the output above)."
+  # Maven's console prints colour resets even with -q -B; strip them (pipefail keeps mvn's exit code).
+  (cd "$HERE" && mvn -q -B package 2>&1 | sed -e $'s/\x1b\\[[0-9;]*m//g' -e '/^$/d') || die "the Maven build failed (see the output above)."
 }
 
 start() {
