@@ -11,10 +11,16 @@
  * median step; scoring reports the median of --repeat calls. Wall time and
  * process CPU time are both given: on a shared machine the CPU figure is the
  * steadier one.
+ *
+ * --kernels adds the kernel timings behind src/rerank/ops.ts: each slow form
+ * tfjs's default gradients use next to the form ops.ts uses, at the shapes of
+ * one default training step (B = 64, L = 96, H = 64, 4 heads).
  */
 import { loadavg } from 'node:os';
 import { runScript } from './script.ts';
 import { initRuntime } from '../src/models/runtime.ts';
+import { tf } from '../src/models/tf.ts';
+import { batchMatMul } from '../src/rerank/ops.ts';
 import { CrossEncoder, DEFAULT_CROSS_ENCODER_OPTIONS } from '../src/rerank/cross-encoder.ts';
 import type { PairSet } from '../src/rerank/tokens.ts';
 import { mulberry32, type Rng } from '../src/random.ts';
@@ -61,6 +67,48 @@ function pairSet(model: CrossEncoder, n: number, mix: 'full' | 'mixed', seed: nu
   };
 }
 
+/** CPU ms of `f` (median of `repeat` runs after one warm-up), all tensors disposed. */
+function cpuMs(repeat: number, f: () => tf.Tensor | tf.Tensor[]): number {
+  tf.dispose(f());
+  const times: number[] = [];
+  for (let r = 0; r < repeat; r++) {
+    const start = clock().cpu;
+    const out = tf.tidy(f);
+    for (const t of Array.isArray(out) ? out : [out]) t.dataSync();
+    times.push(clock().cpu - start);
+    tf.dispose(out);
+  }
+  return median(times);
+}
+
+function kernelTable(repeat: number): void {
+  const rng = mulberry32(4);
+  const rand = (shape: number[]) => tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng() * 2 - 1), shape);
+  const x = rand([6144, 64]) as tf.Tensor2D; // [B*L, H]
+  const w = rand([64, 128]) as tf.Tensor2D; // [H, F]
+  const dy = rand([6144, 128]) as tf.Tensor2D; // [B*L, F]
+  const table = rand([(1 << 15) + 4, 64]) as tf.Tensor2D; // [V + 4, H]
+  const ids = Int32Array.from({ length: 6144 }, () => Math.floor(rng() * (1 << 15)));
+  const q = rand([256, 96, 16]) as tf.Tensor3D; // [B*heads, L, dH]
+  const kT = rand([256, 16, 96]) as tf.Tensor3D; // [B*heads, dH, L]
+  const p = rand([256, 96, 96]) as tf.Tensor3D; // [B*heads, L, L]
+  const v = rand([256, 96, 16]) as tf.Tensor3D; // [B*heads, L, dH]
+  const rows: [string, string, number, string, number][] = [
+    ['dense dW = x^T dy', 'matMul(x, dy, transposeA)', cpuMs(repeat, () => tf.matMul(x, dy, true, false)), 'matMul(transpose(x), dy)', cpuMs(repeat, () => tf.matMul(tf.transpose(x), dy))],
+    ['dense dx = dy W^T', 'matMul(dy, W, transposeB)', cpuMs(repeat, () => tf.matMul(dy, w, false, true)), 'matMul(dy, transpose(W))', cpuMs(repeat, () => tf.matMul(dy, tf.transpose(w)))],
+    ['bias gradient', 'sum(dy, 0)', cpuMs(repeat, () => tf.sum(dy, 0)), 'matMul(ones[1, N], dy)', cpuMs(repeat, () => tf.matMul(tf.ones([1, 6144]), dy))],
+    ['embedding lookup', 'gather(table, ids)', cpuMs(repeat, () => tf.gather(table, tf.tensor1d(ids, 'int32'))), 'gatherND(table, ids[:, None])', cpuMs(repeat, () => tf.gatherND(table, tf.tensor2d(ids, [ids.length, 1], 'int32')))],
+    ['attention scores Q K^T', 'matMul (batched, 256 x [96,16][16,96])', cpuMs(repeat, () => tf.matMul(q, kT)), 'batchMatMul (one 2-D matMul per entry)', cpuMs(repeat, () => batchMatMul(q, kT))],
+    ['attention context P V', 'matMul (batched, 256 x [96,96][96,16])', cpuMs(repeat, () => tf.matMul(p, v)), 'batchMatMul (one 2-D matMul per entry)', cpuMs(repeat, () => batchMatMul(p, v))],
+    ['256 entries as tensors', 'unstack(q)', cpuMs(repeat, () => tf.unstack(q)), 'gatherND(q, [e]) x 256', cpuMs(repeat, () => Array.from({ length: 256 }, (_, e) => tf.gatherND(q, tf.tensor1d([e], 'int32'))))],
+  ];
+  tf.dispose([x, w, dy, table, q, kT, p, v]);
+  console.log('| step | tfjs default | cpu ms | ops.ts | cpu ms |');
+  console.log('|---|---|---:|---|---:|');
+  for (const [what, slow, slowMs, fast, fastMs] of rows) console.log(`| ${what} | ${slow} | ${slowMs.toFixed(1)} | ${fast} | ${fastMs.toFixed(1)} |`);
+  console.log('');
+}
+
 await runScript(
   'bench-rerank',
   {
@@ -69,6 +117,7 @@ await runScript(
     'score-pairs': { type: 'string', default: '4096' },
     batch: { type: 'string', default: '64' },
     repeat: { type: 'string', default: '3' },
+    kernels: { type: 'boolean', default: false },
   },
   async (values) => {
     const trainPairs = positive('train-pairs', values['train-pairs']);
@@ -83,6 +132,7 @@ await runScript(
       `model: vocab 2^${Math.log2(o.vocabSize)}, maxLength ${o.maxLength}, hidden ${o.hidden}, ${o.heads} heads, ${o.layers} layers, ffn ${o.ffn}, ${FEATURES} side features; batch ${batchSize}; load average ${load.toFixed(1)}`,
     );
     console.log('');
+    if (values.kernels) kernelTable(Math.max(repeat, 7));
     console.log('| text mix | mean tokens/pair | train pairs/s (wall) | train pairs/s (cpu) | score pairs/s (wall) | score pairs/s (cpu) |');
     console.log('|---|---:|---:|---:|---:|---:|');
     for (const mix of ['full', 'mixed'] as const) {

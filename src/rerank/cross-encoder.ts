@@ -18,8 +18,21 @@
  * Side features (retrieval scores, ranks, graph signals: whatever the
  * pipeline computes per pair) enter after the encoder, standardised by a mean
  * and standard deviation fitted on the first training set and saved with the
- * model. Tokens: ./tokens.ts. Artifact: `model.json` (config, feature stats,
- * weights manifest) and `weights.bin`.
+ * model.
+ *
+ * Input: a `PairSet` (./tokens.ts). Texts are tokenised once, pairs name
+ * them by index, so a topic met by 50 candidates is tokenised once:
+ *
+ *   const model = new CrossEncoder(F, { seed });
+ *   const topics = model.tokenize(topicTexts);       // every topic, by topic index
+ *   const contents = model.tokenize(contentTexts);   // every content item
+ *   await model.train({ topics, contents, topicIndex, contentIndex, features, labels }, { epochs: 3 }, { validation });
+ *   const p = model.score({ topics, contents, topicIndex: t, contentIndex: c, features: f }); // [N] probabilities
+ *
+ * Scoring sorts the pairs by length and pads each batch only to its longest
+ * pair, so pass all candidates in one call. Artifact: a folder with
+ * `model.json` (format, config, feature stats, training provenance, weights
+ * manifest) and `weights.bin`.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
