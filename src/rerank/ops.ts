@@ -2,14 +2,17 @@
  * The cross-encoder's heavy ops with hand-written gradients, laid out for the
  * kernels that are fast on every backend, the wasm one in particular.
  *
- * Measured on wasm (1 thread, B = 64, L = 96, H = 64): a 2-D matMul with
- * neither operand transposed runs through XNNPACK (~25 GFLOP/s); any
- * transposed or batched matMul falls back to a scalar loop ~10x slower; a
- * reduction over the leading axis costs ~30x a [1, N] x [N, O] matMul; and
- * GatherV2 copies element by element where GatherNd copies rows. tfjs's
- * default gradients use exactly the slow forms (matMul with transposeA /
- * transposeB, sum over axis 0, gather), so a training step spent most of its
- * time there. The functions below compute the same values and gradients:
+ * On wasm only a 2-D matMul with neither operand transposed runs through
+ * XNNPACK; any transposed or batched matMul falls back to a scalar loop.
+ * Measured at the shapes of one default step (B = 64, L = 96, H = 64; see
+ * BENCHMARKS-rerank.md, `scripts/bench-rerank.ts --kernels`): transposed
+ * matMuls ~9x slower than transpose-then-matMul, sum over axis 0 ~8x slower
+ * than a [1, N] x [N, O] matMul, GatherV2 ~10x slower than GatherNd for the
+ * same rows, and Unstack / Split / Slice copy the whole input through
+ * JavaScript for every piece. tfjs's default gradients use exactly the slow
+ * forms (matMul with transposeA / transposeB, sum over axis 0, gather), so a
+ * training step spent most of its time there. The functions below compute
+ * the same values and gradients:
  *
  *   dense:  dx = dy . W^T,  dW = x^T . dy  (explicit transposes, then plain
  *           matMuls), db = ones[1, N] . dy
@@ -127,7 +130,7 @@ function plainBatchMatMul(a: Tensor3D, b: Tensor3D): Tensor3D {
   if (k === 1) return tf.mul(a, b); // [n, i, 1] * [n, 1, j] -> [n, i, j]
   if (tf.getBackend() !== 'wasm' || i < SLICE_MIN_SIDE || k < SLICE_MIN_SIDE || j < SLICE_MIN_SIDE) return tf.matMul(a, b); // [n, i, j]
   // GatherNd with one index takes an entry as its own tensor; Slice, Split and
-  // Unstack read the whole input back through JavaScript on wasm, ~1 ms each.
+  // Unstack copy the whole input through JavaScript on wasm for every piece.
   const parts: Tensor2D[] = [];
   for (let e = 0; e < n; e++) {
     const index = tf.tensor1d([e], 'int32'); // [1]: a rank-1 index drops the entry axis
