@@ -1,6 +1,6 @@
 /**
  * Neo4j benchmark: for each dataset, push time and rows/s into an empty
- * graph; a second push (must change nothing, same graph snapshot); pushes
+ * graph (median of --repeat pushes); a second push (must change nothing, same graph snapshot); pushes
  * killed with SIGKILL part-way (a real `trellis graph push` child process,
  * killed after a given fraction of its batches) and run again (must end
  * with the clean push's snapshot); a recommendations
@@ -8,7 +8,7 @@
  * --runs). Then recall@10 and latency of the vector index on random vectors.
  *
  *   npm run neo4j:start
- *   node --import tsx scripts/bench-neo4j.ts [--datasets khan,debian] [--runs 9] [--kill-at 0.2,0.5,0.8] [--skip-vectors]
+ *   node --import tsx scripts/bench-neo4j.ts [--datasets khan,debian] [--runs 9] [--repeat 3] [--kill-at 0.2,0.5,0.8] [--skip-vectors]
  *
  * Needs the server at NEO4J_URI (default bolt://127.0.0.1:7687) and CLEARS
  * its Channel / Topic / Content nodes. Prints markdown to stdout.
@@ -16,7 +16,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { runScript } from './script.ts';
 import { loadDataset } from '../src/data/lecr.ts';
@@ -127,7 +127,14 @@ function queryCases(dataset: Dataset, recs: string): QueryCase[] {
   ];
 }
 
-async function benchDataset(client: Neo4jClient, name: string, runs: number, killAt: number[], out: string[]): Promise<void> {
+/** The report of the median-time run among `reports`. */
+function medianRun(reports: PushReport[]): PushReport {
+  return [...reports].sort((a, b) => a.seconds - b.seconds)[(reports.length - 1) >> 1];
+}
+
+const spread = (reports: PushReport[]) => `${fmt(Math.min(...reports.map((r) => r.seconds)), 1)}-${fmt(Math.max(...reports.map((r) => r.seconds)), 1)}`;
+
+async function benchDataset(client: Neo4jClient, name: string, runs: number, repeat: number, killAt: number[], out: string[]): Promise<void> {
   const dir = join(REPO, 'data', name);
   const t0 = performance.now();
   const dataset = await loadDataset(dir);
@@ -135,13 +142,24 @@ async function benchDataset(client: Neo4jClient, name: string, runs: number, kil
   const linkCount = dataset.links.reduce((s, l) => s + l.length, 0);
   console.error(`${name}: loaded in ${fmt(loadSeconds, 1)} s; clean push ...`);
 
-  await clearGraph(client);
+  const cleans: PushReport[] = [];
   let total = 0;
-  const clean = await pushDataset(client, dataset, {}, () => { total++; });
+  for (let r = 0; r < repeat; r++) {
+    await clearGraph(client);
+    total = 0;
+    cleans.push(await pushDataset(client, dataset, {}, () => { total++; }));
+  }
+  const clean = medianRun(cleans);
   const snapshot = await graphSnapshot(client);
   console.error(`${name}: second push ...`);
-  const again = await pushDataset(client, dataset);
-  const againSnapshot = await graphSnapshot(client);
+  const agains: PushReport[] = [];
+  let identical = true;
+  for (let r = 0; r < repeat; r++) {
+    agains.push(await pushDataset(client, dataset));
+    identical &&= (await graphSnapshot(client)).hash === snapshot.hash;
+  }
+  const again = medianRun(agains);
+  const againChanges = agains.reduce((s, r) => s + r.changes, 0);
 
   const kills: string[] = [];
   for (const fraction of killAt) {
@@ -186,14 +204,16 @@ async function benchDataset(client: Neo4jClient, name: string, runs: number, kil
   out.push(
     `### ${name} (\`data/${name}\`: ${fmt(dataset.topics.length)} topics, ${fmt(dataset.content.length)} content items, ${fmt(linkCount)} links)`,
     '',
+    `Pushes of the dataset: median of ${repeat} runs (range in brackets); "again" runs over the graph the clean push made.`,
+    '',
     '| push | rows | seconds | rows/s | created | updated | deleted | graph snapshot |',
     '|---|---:|---:|---:|---:|---:|---:|---|',
-    `| into an empty graph | ${fmt(cleanRows)} | ${fmt(clean.seconds, 1)} | ${fmt(cleanRows / clean.seconds)} | ${fmt(totals(clean).created)} | ${fmt(totals(clean).updated)} | ${fmt(totals(clean).deleted)} | ${fmt(snapshot.nodes)} nodes, ${fmt(snapshot.relationships)} relationships |`,
-    `| again (idempotency) | ${fmt(again.rows)} | ${fmt(again.seconds, 1)} | ${fmt(again.rows / again.seconds)} | ${fmt(totals(again).created)} | ${fmt(totals(again).updated)} | ${fmt(totals(again).deleted)} | ${againSnapshot.hash === snapshot.hash ? 'identical' : '**DIFFERS**'} |`,
+    `| into an empty graph | ${fmt(cleanRows)} | ${fmt(clean.seconds, 1)} (${spread(cleans)}) | ${fmt(cleanRows / clean.seconds)} | ${fmt(totals(clean).created)} | ${fmt(totals(clean).updated)} | ${fmt(totals(clean).deleted)} | ${fmt(snapshot.nodes)} nodes, ${fmt(snapshot.relationships)} relationships |`,
+    `| again (idempotency) | ${fmt(again.rows)} | ${fmt(again.seconds, 1)} (${spread(agains)}) | ${fmt(again.rows / again.seconds)} | ${fmt(totals(again).created)} | ${fmt(totals(again).updated)} | ${fmt(totals(again).deleted)} | ${identical && againChanges === 0 ? 'identical, 0 changes in every run' : '**DIFFERS**'} |`,
     `| recommendations (${fmt(recs.topics.length)} topics, model bench-siblings) | ${fmt(recsFirst.rows)} | ${fmt(recsSeconds, 1)} | ${fmt(recsFirst.rows / recsSeconds)} | ${fmt(recsFirst.created)} | ${fmt(recsFirst.updated)} | ${fmt(recsFirst.deleted)} | |`,
     `| recommendations again | ${fmt(recsAgain.rows)} | ${fmt(recsAgainSeconds, 1)} | ${fmt(recsAgain.rows / recsAgainSeconds)} | ${fmt(recsAgain.created)} | ${fmt(recsAgain.updated)} | ${fmt(recsAgain.deleted)} | |`,
     '',
-    `Per step, clean push (s): ${stepLine(clean)}. Loading the CSV folder: ${fmt(loadSeconds, 1)} s (not included).`,
+    `Per step, median clean push (s): ${stepLine(clean)}. Loading the CSV folder: ${fmt(loadSeconds, 1)} s (not included).`,
     '',
     'Kill and rerun: `trellis graph push --progress` in a child process, SIGKILLed as soon as it reports the given committed batch',
     '(so the kill lands while the next batch is being written), then a full push:',
@@ -265,6 +285,7 @@ async function benchVectors(client: Neo4jClient, runs: number, out: string[]): P
 await runScript('bench-neo4j', {
   datasets: { type: 'string', default: 'khan,debian' },
   runs: { type: 'string', default: '9' },
+  repeat: { type: 'string', default: '3' },
   'kill-at': { type: 'string', default: '0.2,0.5,0.8' },
   'skip-vectors': { type: 'boolean', default: false },
 }, async (values) => {
@@ -275,9 +296,10 @@ await runScript('bench-neo4j', {
   try {
     const agent = await client.serverAgent();
     out.push(`Server: ${agent} at ${client.connection.uri} (embedded, scripts/neo4j, heap 2 GB, page cache 512 MB). ` +
-      `Machine: ${cpus().length} shared vCPUs, Node ${process.version}.`, '');
-    for (const name of String(values.datasets).split(',').filter(Boolean)) await benchDataset(client, name, runs, killAt, out);
+      `Machine: ${cpus().length} shared vCPUs, Node ${process.version}, load average ${loadavg()[0].toFixed(1)} at the start.`, '');
+    for (const name of String(values.datasets).split(',').filter(Boolean)) await benchDataset(client, name, runs, Number(values.repeat), killAt, out);
     if (!values['skip-vectors']) await benchVectors(client, runs, out);
+    out.push(`Load average at the end: ${loadavg()[0].toFixed(1)}.`, '');
   } finally {
     await client.close();
   }
