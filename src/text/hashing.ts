@@ -20,8 +20,12 @@
  * each id). On tfjs-wasm, gather(table, ids) -> unsortedSegmentSum over
  * segments -> divide by lengths does work proportional to the real number of
  * ids; the padded [B, L] form with a mask pays for the longest text in every
- * row, and feature counts vary 10x between a title and a description. See
- * scripts/bench-embedding-bag.ts for the measured difference.
+ * row, and feature counts vary 10x between a title and a description.
+ * Measured (scripts/bench-embedding-bag.ts, wasm, B = 256, 88k ids, L = 1021,
+ * 2^18 x 128 table, forward + backward): csr 202 ms, padded 550 ms, and csr
+ * on the batch's distinct rows (`uniqueIds`, a [U, D] gradient instead of
+ * [V, D]) 106 ms. These rely on the row-gather kernel and segment-sum
+ * gradient that src/models/runtime.ts installs for wasm.
  *
  * Buckets default to 2^18 = 262,144: fastText uses 2M, but trellis's corpora
  * are ~10^5 short texts and the table (buckets x dim floats) is trained on

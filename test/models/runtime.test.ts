@@ -97,6 +97,18 @@ for (const backend of BACKENDS) {
     tf.dispose([table, ids, weights, grad, reference]);
   });
 
+  test(`${backend}: the gradient of unsortedSegmentSum is a gather of dy by segment`, async () => {
+    await initRuntime(backend);
+    // out = segsum(x, [2, 0, 2, 1]) with 3 segments; loss = sum(out * w), w = [[1, 2], [3, 4], [5, 6]].
+    // d loss / d x[i] = w[seg[i]]: [[5, 6], [1, 2], [5, 6], [3, 4]].
+    const x = tf.ones([4, 2]); // [4, 2]
+    const ids = tf.tensor1d([2, 0, 2, 1], 'int32'); // [4]
+    const w = tf.tensor2d([[1, 2], [3, 4], [5, 6]]); // [3, 2]
+    const grad = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.unsortedSegmentSum(t, ids, 3), w)))(x); // [4, 2]
+    assert.deepEqual(grad.arraySync(), [[5, 6], [1, 2], [5, 6], [3, 4]]);
+    tf.dispose([x, ids, w, grad]);
+  });
+
   test(`${backend}: a segment id out of range is an error, not a stray write`, async () => {
     await initRuntime(backend);
     const x = tf.ones([3, 2]); // [3, 2]
@@ -136,3 +148,46 @@ for (const backend of BACKENDS) {
     }
   });
 }
+
+test('wasm: row gathers match the reference, fall back for other axes, and reject bad indices', async () => {
+  await initRuntime('wasm');
+  // x [5, 3]: row r is [10r, 10r + 1, 10r + 2].
+  const x = tf.tensor2d([0, 1, 2, 10, 11, 12, 20, 21, 22, 30, 31, 32, 40, 41, 42], [5, 3]); // [5, 3]
+  const rows = tf.gather(x, tf.tensor1d([4, 0, 4, 2], 'int32')); // [4, 3]
+  assert.deepEqual(rows.arraySync(), [[40, 41, 42], [0, 1, 2], [40, 41, 42], [20, 21, 22]]);
+  // Rank-2 indices and rank-3 x: [2, 2] indices into x3 [3, 2, 2] -> [2, 2, 2, 2].
+  const x3 = tf.tensor3d([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], [3, 2, 2], 'int32'); // [3, 2, 2]
+  const nested = tf.gather(x3, tf.tensor2d([2, 0, 1, 1], [2, 2], 'int32')); // [2, 2, 2, 2]
+  assert.equal(nested.dtype, 'int32');
+  assert.deepEqual(nested.arraySync(), [[[[9, 10], [11, 12]], [[1, 2], [3, 4]]], [[[5, 6], [7, 8]], [[5, 6], [7, 8]]]]);
+  // axis 1 goes to the original kernel: columns 2 and 0.
+  assert.deepEqual(tf.gather(x, tf.tensor1d([2, 0], 'int32'), 1).arraySync(), [[2, 0], [12, 10], [22, 20], [32, 30], [42, 40]]);
+  assert.deepEqual(tf.gather(x, tf.tensor1d([], 'int32')).shape, [0, 3]);
+  const before = tf.memory().numTensors;
+  assert.throws(() => tf.gather(x, tf.tensor1d([1, 7], 'int32')), /GatherV2: the index value 7 is not in \[0, 4\]/);
+  assert.equal(tf.memory().numTensors, before + 1, 'only the indices tensor remains');
+  tf.dispose([x, rows, x3, nested]);
+});
+
+test('wasm: a large row gather (growing the heap) equals the cpu result', async () => {
+  const rows = 3000;
+  const width = 256;
+  const tableData = randomArray(rows * width, 9);
+  const idList = Int32Array.from({ length: 40_000 }, (_, i) => (i * 7919) % rows); // 40 MB of output
+  // (tf.tidy must not return the typed array: it would walk its 10M elements looking for tensors.)
+  const gatherOn = async (backend: 'cpu' | 'wasm') => {
+    await initRuntime(backend);
+    const [table, ids] = [tf.tensor2d(tableData, [rows, width]), tf.tensor1d(idList, 'int32')];
+    const out = tf.gather(table, ids); // [40000, 256]
+    try {
+      return out.dataSync();
+    } finally {
+      tf.dispose([table, ids, out]);
+    }
+  };
+  const want = await gatherOn('cpu');
+  const got = await gatherOn('wasm');
+  assert.equal(got.length, want.length);
+  for (let i = 0; i < got.length; i += 997) assert.equal(got[i], want[i]);
+  assert.deepEqual(got.subarray(got.length - width), want.subarray(want.length - width));
+});
