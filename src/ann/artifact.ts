@@ -100,6 +100,13 @@ export function saveArtifact(dir: string, body: ManifestBody, files: readonly Ar
  * read with `artifactPath`.
  */
 export function openArtifact(dir: string, expect: LoadExpectation & { kind?: IndexKind } = {}): IndexManifest {
+  const manifest = readManifest(dir, expect);
+  for (const file of manifest.files) verifyFile(dir, file);
+  return manifest;
+}
+
+/** Reads and checks the manifest in `dir` against `expect`, without reading the data files. */
+export function readManifest(dir: string, expect: LoadExpectation & { kind?: IndexKind } = {}): IndexManifest {
   const path = join(dir, MANIFEST_FILE);
   if (!existsSync(path)) {
     throw new ArtifactError(`${SCOPE}: ${dir} must hold an index manifest (${MANIFEST_FILE}) (got no such file).`, REBUILD_HINT);
@@ -126,7 +133,6 @@ export function openArtifact(dir: string, expect: LoadExpectation & { kind?: Ind
       `It was built with another model. ${REBUILD_HINT}`,
     );
   }
-  for (const file of manifest.files) verifyFile(dir, file);
   return manifest;
 }
 

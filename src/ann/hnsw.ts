@@ -135,8 +135,10 @@ export class HnswIndex implements VectorIndex {
   }
 
   /**
-   * Reads an hnswlib index file holding vectors of `dim`. `options` restores
-   * efSearch and the recorded parameters (M and efConstruction live in the file).
+   * Reads an hnswlib index file holding vectors of `dim` (the file does not
+   * record it: `load` checks it against the manifest first). `options`
+   * restores efSearch and the recorded parameters (M and efConstruction live
+   * in the file).
    */
   static readFile(path: string, dim: number, options?: HnswOptions): HnswIndex {
     const native = new hnswlib.HierarchicalNSW('cosine', dim);
@@ -144,9 +146,6 @@ export class HnswIndex implements VectorIndex {
       native.readIndexSync(path);
     } catch (error) {
       throw new ArtifactError(`${SCOPE}: ${path} must be a readable hnswlib index (got ${(error as Error).message}).`, REBUILD_HINT);
-    }
-    if (native.getNumDimensions() !== dim) {
-      throw new ArtifactError(`${SCOPE}: ${path} must hold vectors of dimension ${dim} (got ${native.getNumDimensions()}).`, REBUILD_HINT);
     }
     return new HnswIndex(dim, options, native);
   }

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
 import { openArtifact } from '../../src/ann/artifact.ts';
+import { loadIndex } from '../../src/ann/load.ts';
 import { BruteForceIndex } from '../../src/ann/brute-force.ts';
 import { HnswIndex } from '../../src/ann/hnsw.ts';
 import { PartitionedIndex } from '../../src/ann/partitioned.ts';
@@ -152,4 +153,21 @@ test('a missing, unparsable or foreign manifest is an ArtifactError', () => {
   rejectsWith(() => BruteForceIndex.load(dir), /manifest\.json must be a trellis-ann version 1 manifest \(got version 2\)\.$/);
   writeFileSync(path, JSON.stringify({ ...JSON.parse(good), files: [{ name: '../../etc/passwd', bytes: 1, sha256: 'x' }] }));
   rejectsWith(() => BruteForceIndex.load(dir), /data file names in .* must be plain file names \(got "\.\.\/\.\.\/etc\/passwd"\)\.$/);
+});
+
+test('loadIndex reads whichever kind the folder holds', () => {
+  const flatDir = freshDir();
+  const flat = new BruteForceIndex(DIM);
+  flat.add(data.subarray(0, 50 * DIM), labels.subarray(0, 50));
+  flat.save(flatDir, info);
+  const hnswDir = freshDir();
+  hnsw().save(hnswDir, info);
+  const partsDir = freshDir();
+  const parts = new PartitionedIndex(DIM);
+  parts.add('en', data.subarray(0, 50 * DIM), labels.subarray(0, 50));
+  parts.save(partsDir, info);
+  assert.ok(loadIndex(flatDir, { dimension: DIM }) instanceof BruteForceIndex);
+  assert.ok(loadIndex(hnswDir, { modelId: info.modelId }) instanceof HnswIndex);
+  assert.ok(loadIndex(partsDir) instanceof PartitionedIndex);
+  rejectsWith(() => loadIndex(hnswDir, { dimension: 3 }), /must have dimension 3 to match the model \(got 24\)\.$/);
 });
