@@ -21,9 +21,9 @@
  * never run on the original cpu kernel (e.g. when `initRuntime` was skipped).
  *
  * wasm's GatherV2 computes every output element through generic 4-d strides
- * (and validates indices with one closure per index), about 50-100 ns per
- * float here: gathering 88k rows of 128 floats, one embedding-bag batch, took
- * 0.5-1 s. Row gathers (axis 0, no batch dims, float32 or int32) therefore go
+ * (and validates indices with one closure per index), tens of ns per float:
+ * gathering 88k rows of 128 floats, one embedding-bag batch, took 0.3-1 s on
+ * this shared 2-core machine. Row gathers (axis 0, no batch dims, float32 or int32) therefore go
  * through a replacement that copies whole rows inside the wasm heap with
  * `copyWithin` (a memmove per row), 5-7x faster; every other case falls
  * through to the original kernel.
