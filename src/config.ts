@@ -4,18 +4,61 @@
  * level is a ConfigError, so a typo is caught.
  */
 import { DEFAULT_TFIDF_OPTIONS, type TfidfOptions } from './text/tfidf.ts';
-import { resolveOptions } from './options.ts';
+import { resolveOptions, checkChoice } from './options.ts';
+import { ConfigError } from './errors.ts';
+import {
+  DEFAULT_ENCODER_CONFIG, DEFAULT_GRAPHSAGE_CONFIG, DEFAULT_INDEX_CONFIG, DEFAULT_RETRIEVAL_CONFIG, DEFAULT_TRAINING_CONFIG,
+  type EncoderConfig, type GraphSageConfig, type IndexConfig, type RetrievalConfig, type TrainingConfig,
+} from './models/config.ts';
 
 export interface RunConfig {
-  /** Lexical retriever (TF-IDF) settings. */
+  /** Lexical retriever (TF-IDF) settings; the neural encoder reads the same features. */
   lexical: Required<TfidfOptions>;
+  encoder: EncoderConfig;
+  graphsage: GraphSageConfig;
+  training: TrainingConfig;
+  index: IndexConfig;
+  retrieval: RetrievalConfig;
 }
 
 export const DEFAULT_RUN_CONFIG: Readonly<RunConfig> = Object.freeze({
   lexical: { ...DEFAULT_TFIDF_OPTIONS },
+  encoder: { ...DEFAULT_ENCODER_CONFIG },
+  graphsage: { ...DEFAULT_GRAPHSAGE_CONFIG, fanouts: [...DEFAULT_GRAPHSAGE_CONFIG.fanouts] },
+  training: { ...DEFAULT_TRAINING_CONFIG },
+  index: { ...DEFAULT_INDEX_CONFIG },
+  retrieval: { ...DEFAULT_RETRIEVAL_CONFIG },
 });
+
+const isPowerOfTwo = (n: number) => Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
+
+/** Checks the values a type check cannot: choices, ranges, powers of two. */
+function validate(scope: string, c: RunConfig): RunConfig {
+  const need = (ok: boolean, key: string, what: string, got: unknown) => {
+    if (!ok) throw new ConfigError(`${scope}: ${key} must be ${what} (got ${JSON.stringify(got)}).`);
+  };
+  checkChoice(scope, 'encoder.kind', c.encoder.kind, ['hashed']);
+  checkChoice(scope, 'graphsage.aggregator', c.graphsage.aggregator, ['off', 'mean', 'pool']);
+  checkChoice(scope, 'training.logQ', c.training.logQ, ['off', 'streaming', 'exact']);
+  checkChoice(scope, 'training.hardNegatives', c.training.hardNegatives, ['none', 'lexical', 'model']);
+  checkChoice(scope, 'index.kind', c.index.kind, ['hnsw', 'brute-force']);
+  need(isPowerOfTwo(c.lexical.buckets), 'lexical.buckets', 'a power of two', c.lexical.buckets);
+  need(isPowerOfTwo(c.encoder.vocab) && c.encoder.vocab <= c.lexical.buckets, 'encoder.vocab', 'a power of two no larger than lexical.buckets', c.encoder.vocab);
+  need(c.graphsage.fanouts.length >= 1 && c.graphsage.fanouts.length <= 3 && c.graphsage.fanouts.every((f) => Number.isInteger(f) && f >= 1), 'graphsage.fanouts', '1 to 3 positive integers', c.graphsage.fanouts);
+  for (const key of ['dim', 'hidden'] as const) need(Number.isInteger(c.encoder[key]) && c.encoder[key] >= 1, `encoder.${key}`, 'a positive integer', c.encoder[key]);
+  for (const key of ['epochs', 'batchSize', 'maxPairsPerTopic', 'patience', 'recallK', 'hardNegativePool'] as const) {
+    need(Number.isInteger(c.training[key]) && c.training[key] >= 1, `training.${key}`, 'a positive integer', c.training[key]);
+  }
+  need(c.training.batchSize >= 2, 'training.batchSize', 'at least 2', c.training.batchSize);
+  need(c.training.learningRate > 0, 'training.learningRate', 'positive', c.training.learningRate);
+  need(c.training.temperature > 0, 'training.temperature', 'positive', c.training.temperature);
+  need(c.training.estimatorAlpha > 0 && c.training.estimatorAlpha < 1, 'training.estimatorAlpha', 'in (0, 1)', c.training.estimatorAlpha);
+  need(c.training.validationFraction > 0 && c.training.validationFraction < 0.5, 'training.validationFraction', 'in (0, 0.5)', c.training.validationFraction);
+  need(c.retrieval.topK >= 1 && c.retrieval.lexicalTopK >= 0, 'retrieval.topK', 'at least 1 (lexicalTopK at least 0)', c.retrieval);
+  return c;
+}
 
 /** Merges a parsed config file over the defaults (unknown keys are errors). */
 export function resolveRunConfig(given: unknown, scope = 'config'): RunConfig {
-  return resolveOptions(scope, DEFAULT_RUN_CONFIG as RunConfig, given);
+  return validate(scope, resolveOptions(scope, DEFAULT_RUN_CONFIG as RunConfig, given));
 }

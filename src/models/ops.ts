@@ -1,5 +1,5 @@
 /**
- * The cross-encoder's heavy ops with hand-written gradients, laid out for the
+ * Heavy ops with hand-written gradients (text encoder, GraphSAGE, cross-encoder), laid out for the
  * kernels that are fast on every backend, the wasm one in particular.
  *
  * On wasm only a 2-D matMul with neither operand transposed runs through
@@ -30,8 +30,8 @@
  *
  * Each runs inside the caller's tidy.
  */
-import { tf } from '../models/tf.ts';
-import type { Tensor, Tensor1D, Tensor2D, Tensor3D } from '../models/tf.ts';
+import { tf } from './tf.ts';
+import type { Tensor, Tensor1D, Tensor2D, Tensor3D } from './tf.ts';
 
 const LAYER_NORM_EPSILON = 1e-5;
 /** Smallest side of the matrices below which batchMatMul keeps tf.matMul (per-entry calls cost ~50 us each). */
@@ -189,4 +189,23 @@ export function gelu<T extends Tensor>(x: T): T {
     };
   });
   return op(x) as T;
+}
+
+/**
+ * out[s] = sum of x[i] over i with segments[i] == s: x [E, D] -> [n, D].
+ * ScatterNd forward (it adds duplicate indices), GatherNd backward: both
+ * fast on wasm, where tfjs's own unsortedSegmentSum gradient is a slow
+ * GatherV2.
+ */
+export function segmentSum(x: Tensor2D, segments: Int32Array, n: number): Tensor2D {
+  const indices = tf.tensor2d(segments, [segments.length, 1], 'int32'); // [E, 1]
+  const op = tf.customGrad((...args: unknown[]) => {
+    const [input, save] = args as [Tensor2D, (saved: Tensor[]) => void];
+    save([indices]);
+    return {
+      value: tf.scatterND(indices, input, [n, input.shape[1]]) as Tensor2D, // [n, D]
+      gradFunc: (dy: Tensor2D, saved: Tensor[]) => tf.gatherND(dy, saved[0]) as Tensor2D, // [E, D]
+    };
+  });
+  return op(x) as Tensor2D;
 }

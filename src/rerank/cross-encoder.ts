@@ -46,7 +46,7 @@ import { writeFileAtomic } from '../io/atomic.ts';
 import { AdamW, type RowGradient } from './adamw.ts';
 import { rocAuc } from './auc.ts';
 import { encoderLayer, dense, gelu, layerNorm, type Dropout, type EncoderLayerWeights, type NormWeights } from './transformer.ts';
-import { add, gatherRows } from './ops.ts';
+import { add, gatherRows } from '../models/ops.ts';
 import { checkBatch, checkPairSet, checkVocabSize, encodePairs, pairLengths, RESERVED_IDS, tokenizeTexts, type EncodedBatch, type PairSet, type TokenizedTexts } from './tokens.ts';
 import { tokenEmbeddingsFromEncoder } from './token-init.ts';
 import { readWeights, writeWeights, type NamedWeights, type WeightsManifest } from './weights-file.ts';

@@ -21,7 +21,7 @@
  */
 import { tf } from '../models/tf.ts';
 import type { Tensor, Tensor1D, Tensor2D, Tensor3D } from '../models/tf.ts';
-import { add, batchMatMul, dense as denseOp, gatherRows, gelu as geluOp, layerNorm2d, maskedSoftmax } from './ops.ts';
+import { add, batchMatMul, dense as denseOp, gatherRows, gelu as geluOp, layerNorm2d, maskedSoftmax } from '../models/ops.ts';
 
 /** Weights of one LayerNorm: gain and bias. [H] each */
 export interface NormWeights {

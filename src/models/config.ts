@@ -1,0 +1,89 @@
+/**
+ * Configuration of the neural retrieval stage: the text encoder, the
+ * GraphSAGE aggregator, the two-tower training and the ANN index. Every key is
+ * declared once here with its default; `resolveRunConfig` merges a config
+ * file over these and rejects unknown keys.
+ */
+import type { BagEncoderOptions } from './text-encoder.ts';
+
+export interface EncoderConfig extends Required<BagEncoderOptions> {
+  /** 'hashed': the from-scratch hashed n-gram embedding bag. */
+  kind: 'hashed';
+}
+
+export interface GraphSageConfig {
+  /** 'off', 'mean' or 'pool'. Default 'mean'. */
+  aggregator: 'off' | 'mean' | 'pool';
+  /** Neighbours sampled per hop; its length is the number of layers. Default [10, 5]. */
+  fanouts: number[];
+}
+
+export interface TrainingConfig {
+  /** Most epochs (early stopping may end sooner). Default 40. */
+  epochs: number;
+  /** (topic, content) pairs per batch. Default 256. */
+  batchSize: number;
+  /** Peak Adam learning rate. Default 0.003. */
+  learningRate: number;
+  /** Linear warm-up steps, then cosine decay to learningRate * 0.05. Default 20. */
+  warmupSteps: number;
+  /** Softmax temperature. Default 0.05. */
+  temperature: number;
+  /** Popularity correction: 'streaming' (Yi et al. 2019), 'exact' counts, or 'off'. Default 'streaming'. */
+  logQ: 'off' | 'streaming' | 'exact';
+  /** Learning rate alpha of the streaming frequency estimator. Default 0.05. */
+  estimatorAlpha: number;
+  /** Hard negatives: 'none', 'lexical' (TF-IDF top-k of the topic) or 'model' (the previous epoch's top-k). Default 'lexical'. */
+  hardNegatives: 'none' | 'lexical' | 'model';
+  /** Hard negatives appended to each batch. Default 64. */
+  hardNegativesPerBatch: number;
+  /** Top-k list hard negatives are drawn from. Default 30. */
+  hardNegativePool: number;
+  /** Pairs of one topic per epoch at most (a topic with 20,000 links must not fill the epoch). Default 64. */
+  maxPairsPerTopic: number;
+  /** Share of training topics held out for validation and early stopping. Default 0.1. */
+  validationFraction: number;
+  /** Epochs without a better validation recall before stopping. Default 6. */
+  patience: number;
+  /** K of the validation recall@K. Default 50. */
+  recallK: number;
+}
+
+export interface IndexConfig {
+  /** 'hnsw' or 'brute-force'. Default 'hnsw'. */
+  kind: 'hnsw' | 'brute-force';
+  /** HNSW graph degree. Default 16. */
+  M: number;
+  /** HNSW build beam. Default 200. */
+  efConstruction: number;
+  /** HNSW search beam. Default 128. */
+  efSearch: number;
+}
+
+export interface RetrievalConfig {
+  /** Neural candidates per topic. Default 50. */
+  topK: number;
+  /** Lexical candidates per topic joined to them. Default 50. */
+  lexicalTopK: number;
+}
+
+export const DEFAULT_ENCODER_CONFIG: Readonly<EncoderConfig> = Object.freeze({ kind: 'hashed', vocab: 1 << 17, dim: 128, hidden: 256, maxFeatures: 64 });
+export const DEFAULT_GRAPHSAGE_CONFIG: Readonly<GraphSageConfig> = Object.freeze({ aggregator: 'mean', fanouts: [10, 5] });
+export const DEFAULT_TRAINING_CONFIG: Readonly<TrainingConfig> = Object.freeze({
+  epochs: 40,
+  batchSize: 256,
+  learningRate: 0.003,
+  warmupSteps: 20,
+  temperature: 0.05,
+  logQ: 'streaming',
+  estimatorAlpha: 0.05,
+  hardNegatives: 'lexical',
+  hardNegativesPerBatch: 64,
+  hardNegativePool: 30,
+  maxPairsPerTopic: 64,
+  validationFraction: 0.1,
+  patience: 6,
+  recallK: 50,
+});
+export const DEFAULT_INDEX_CONFIG: Readonly<IndexConfig> = Object.freeze({ kind: 'hnsw', M: 16, efConstruction: 200, efSearch: 128 });
+export const DEFAULT_RETRIEVAL_CONFIG: Readonly<RetrievalConfig> = Object.freeze({ topK: 50, lexicalTopK: 50 });

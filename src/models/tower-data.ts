@@ -1,0 +1,133 @@
+/**
+ * What the towers read, built once per dataset: TF-IDF feature rows of every
+ * topic and content text (one fit shared with the lexical retriever), content
+ * kind and language ids, the neighbour index of the topic forest, and the
+ * links training may see. Plus the batch builders that turn rows into tower
+ * inputs, and batched embedding of topics and content.
+ */
+import { tf } from './tf.ts';
+import { textBatch, topFeatures } from './text-encoder.ts';
+import { localize } from './sparse-embedding.ts';
+import type { NeighbourBlock } from './sage-conv.ts';
+import type { CandidateInput, QueryInput, TwoTowerModel } from './two-tower.ts';
+import { buildNeighbourIndex, layerEdges, sampleNeighbours, type NeighbourIndex, type SamplerOutput } from '../graph/sampler.ts';
+import { transformTfidf, type SparseRows, type TfidfModel } from '../text/tfidf.ts';
+import { contentText, topicText } from '../text/documents.ts';
+import type { Rng } from '../random.ts';
+import type { Dataset } from '../data/types.ts';
+import type { TopicForest } from '../graph/forest.ts';
+
+export interface TowerData {
+  dataset: Dataset;
+  forest: TopicForest;
+  neighbours: NeighbourIndex;
+  topicFeatures: SparseRows;
+  contentFeatures: SparseRows;
+  /** Kind id per content row; `kinds[id]` names it. */
+  kindIds: Int32Array;
+  kinds: string[];
+  /** Language id per content row; `languages[id]` names it. */
+  languageIds: Int32Array;
+  languages: string[];
+}
+
+function vocabulary(values: readonly string[], known?: readonly string[]): { ids: Int32Array; names: string[] } {
+  // Id 0 is reserved for values the model has not seen (a new kind at recommend time).
+  const names = known ? [...known] : ['', ...[...new Set(values)].filter((v) => v !== '').sort()];
+  const index = new Map(names.map((n, i) => [n, i]));
+  return { ids: Int32Array.from(values, (v) => index.get(v) ?? 0), names };
+}
+
+/**
+ * Builds the tower inputs of a dataset. `tfidf` is the fitted TF-IDF model of
+ * the content texts; each text keeps its `maxFeatures` strongest features;
+ * `kinds`/`languages` are the vocabularies a trained model was built with
+ * (omit them when training).
+ */
+export function buildTowerData(dataset: Dataset, forest: TopicForest, tfidf: TfidfModel, maxFeatures: number, contentFeatures?: SparseRows, kinds?: readonly string[], languages?: readonly string[]): TowerData {
+  const topicTexts = dataset.topics.map((_, t) => topicText(dataset, forest, t));
+  const kind = vocabulary(dataset.content.map((c) => c.kind), kinds);
+  const language = vocabulary(dataset.content.map((c) => c.language), languages);
+  return {
+    dataset,
+    forest,
+    neighbours: buildNeighbourIndex(forest),
+    topicFeatures: topFeatures(transformTfidf(tfidf, topicTexts), maxFeatures),
+    contentFeatures: topFeatures(contentFeatures ?? transformTfidf(tfidf, dataset.content.map((c) => contentText(c))), maxFeatures),
+    kindIds: kind.ids,
+    kinds: kind.names,
+    languageIds: language.ids,
+    languages: language.names,
+  };
+}
+
+/** The edges GraphSAGE layer `layer` reads from a sample. */
+export function neighbourBlock(sample: SamplerOutput, layer: number): NeighbourBlock {
+  const { row, col, numTargets } = layerEdges(sample, layer);
+  const degree = new Float32Array(numTargets);
+  for (let e = 0; e < row.length; e++) degree[row[e]]++;
+  let fanout = 1;
+  const inverseDegree = new Float32Array(numTargets);
+  for (let t = 0; t < numTargets; t++) {
+    if (degree[t] > fanout) fanout = degree[t];
+    inverseDegree[t] = degree[t] > 0 ? 1 / degree[t] : 0;
+  }
+  return { targets: numTargets, row: Int32Array.from(row), col: Int32Array.from(col), inverseDegree, fanout };
+}
+
+/** Query tower input for `seeds` (unique topic rows): their sampled neighbourhoods, or just them without GraphSAGE. */
+export function queryInput(data: TowerData, seeds: Uint32Array, fanouts: readonly number[] | undefined, rng: Rng, vocab: number): QueryInput {
+  if (!fanouts || fanouts.length === 0) return { nodes: textBatch(data.topicFeatures, seeds, vocab), blocks: [] };
+  const sample = sampleNeighbours(data.neighbours, seeds, fanouts, rng);
+  return {
+    nodes: textBatch(data.topicFeatures, sample.nodes, vocab),
+    blocks: fanouts.map((_, layer) => neighbourBlock(sample, layer)),
+  };
+}
+
+/** Candidate tower input for content rows. */
+export function candidateInput(data: TowerData, rows: ArrayLike<number>, vocab: number): CandidateInput {
+  return {
+    text: textBatch(data.contentFeatures, rows, vocab),
+    kinds: Int32Array.from(rows as ArrayLike<number>, (r) => data.kindIds[r]),
+    languages: Int32Array.from(rows as ArrayLike<number>, (r) => data.languageIds[r]),
+  };
+}
+
+/** Content embeddings of `rows` (default all), row-major. [rows.length * D] */
+export function embedContent(model: TwoTowerModel, data: TowerData, rows?: ArrayLike<number>, batchSize = 2048, onProgress?: (done: number, total: number) => void): Float32Array {
+  const all = rows ?? Uint32Array.from(data.dataset.content.keys());
+  const d = model.shape.encoder.dim;
+  const out = new Float32Array(all.length * d);
+  for (let start = 0; start < all.length; start += batchSize) {
+    const end = Math.min(all.length, start + batchSize);
+    const slice = Array.prototype.slice.call(all, start, end) as number[];
+    const input = candidateInput(data, slice, model.shape.encoder.vocab);
+    const { unique, local } = localize([input.text.ids]);
+    const values = tf.tidy(() => model.candidates(input, { rows: model.encoder.embedding.gather(unique), local: local[0] }).dataSync() as Float32Array);
+    out.set(values, start * d);
+    onProgress?.(end, all.length);
+  }
+  return out;
+}
+
+/**
+ * Topic embeddings of `topics`, row-major [topics.length * D]. Neighbourhoods
+ * are sampled with `rng` (seeded by the caller, so the result is repeatable).
+ */
+export function embedTopics(model: TwoTowerModel, data: TowerData, topics: ArrayLike<number>, fanouts: readonly number[] | undefined, rng: Rng, batchSize = 512): Float32Array {
+  const d = model.shape.encoder.dim;
+  const out = new Float32Array(topics.length * d);
+  for (let start = 0; start < topics.length; start += batchSize) {
+    const end = Math.min(topics.length, start + batchSize);
+    const seeds = Uint32Array.from(Array.prototype.slice.call(topics, start, end) as number[]);
+    // Seeds must be unique for the sampler; map duplicates back afterwards.
+    const unique = [...new Set(seeds)];
+    const position = new Map(unique.map((t, i) => [t, i]));
+    const input = queryInput(data, Uint32Array.from(unique), model.sage.length ? fanouts : undefined, rng, model.shape.encoder.vocab);
+    const rows = localize([input.nodes.ids]);
+    const values = tf.tidy(() => model.queries(input, { rows: model.encoder.embedding.gather(rows.unique), local: rows.local[0] }).dataSync() as Float32Array);
+    for (let i = 0; i < seeds.length; i++) out.set(values.subarray(position.get(seeds[i])! * d, (position.get(seeds[i])! + 1) * d), (start + i) * d);
+  }
+  return out;
+}

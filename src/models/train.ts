@@ -1,0 +1,392 @@
+/**
+ * Two-tower training (Yi et al., "Sampling-Bias-Corrected Neural Modeling for
+ * Large Corpus Item Recommendations", RecSys 2019; TensorFlow Recommenders'
+ * Retrieval task), end to end with the GraphSAGE topic aggregator.
+ *
+ * Each epoch draws (topic, content) pairs from the training links (at most
+ * `maxPairsPerTopic` per topic, so a tag with 20,000 packages does not fill
+ * the epoch), groups them by content language (a batch never mixes
+ * languages, so in-batch negatives are always plausible ones), and for each
+ * batch minimises the in-batch softmax with logQ correction, accidental-hit
+ * masking and optional hard negatives, with Adam and a warm-up + cosine
+ * learning-rate schedule. After every epoch, recall@K on validation topics
+ * (held out of training too) decides early stopping; the best weights win.
+ * Each epoch ends with a checkpoint, so a killed run resumes where it was.
+ */
+import { existsSync } from 'node:fs';
+import { readFile, mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { tf, type Tensor2D, type Variable } from './tf.ts';
+import { assertTrainable } from './runtime.ts';
+import { TwoTowerModel, type TwoTowerShape } from './two-tower.ts';
+import { inBatchSoftmaxLoss } from './losses/in-batch-softmax.ts';
+import { StreamingFrequencyEstimator, ExactFrequencyEstimator, type FrequencyEstimator } from './frequency-estimator.ts';
+import { candidateInput, embedContent, embedTopics, queryInput, type TowerData } from './tower-data.ts';
+import { loadWeights, saveWeights, type NamedArray } from './weights.ts';
+import { localize } from './sparse-embedding.ts';
+import { gatherRows } from './ops.ts';
+import type { EncoderConfig, GraphSageConfig, TrainingConfig } from './config.ts';
+import { BruteForceIndex } from '../ann/brute-force.ts';
+import { writeFileAtomic } from '../io/atomic.ts';
+import { rngFor, shuffleInPlace, type Rng } from '../random.ts';
+import { recallAtK } from '../eval/metrics.ts';
+
+export interface TrainInputs {
+  data: TowerData;
+  /** Links training may see (held-out topics already emptied). [topics] */
+  links: Uint32Array[];
+  /** Topic rows to train on (their links are the positives). */
+  trainTopics: Uint32Array;
+  /** Topic rows whose links score validation recall (not trained on). */
+  validationTopics: Uint32Array;
+  /** Lexical top-k content rows per topic row, for hard negatives (sparse: only training topics need one). */
+  lexicalCandidates?: Map<number, Uint32Array>;
+  encoder: EncoderConfig;
+  graphsage: GraphSageConfig;
+  training: TrainingConfig;
+  seed: number;
+  /** Folder for checkpoints; training resumes from the one there when it matches. */
+  checkpointDir?: string;
+  onEpoch?: (report: EpochReport) => void;
+  onStep?: (step: number, stepsInEpoch: number, loss: number) => void;
+  /** Called with the untrained model's validation recall (not on resume). */
+  onStart?: (initialRecall: number) => void;
+}
+
+export interface EpochReport {
+  epoch: number;
+  loss: number;
+  validationRecall: number;
+  learningRate: number;
+  seconds: number;
+  pairs: number;
+  best: boolean;
+}
+
+export interface TrainResult {
+  model: TwoTowerModel;
+  history: EpochReport[];
+  bestEpoch: number;
+  bestRecall: number;
+  /** Pairs per second over all epochs. */
+  examplesPerSecond: number;
+  resumedFrom: number;
+  /** Validation recall@K of the untrained model (NaN when resumed). */
+  initialRecall: number;
+}
+
+interface CheckpointState {
+  fingerprint: string;
+  epoch: number;
+  step: number;
+  bestEpoch: number;
+  bestRecall: number;
+  sinceBest: number;
+  history: EpochReport[];
+}
+
+/** Binary search in a sorted array. */
+function contains(sorted: Uint32Array, value: number): boolean {
+  let lo = 0;
+  let hi = sorted.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid] === value) return true;
+    if (sorted[mid] < value) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return false;
+}
+
+/** One epoch's batches of (topic, content) pairs, each batch from one content language. */
+export function epochBatches(inputs: Pick<TrainInputs, 'data' | 'links' | 'trainTopics'>, config: TrainingConfig, rng: Rng): { topics: Uint32Array; content: Uint32Array }[] {
+  const byLanguage = new Map<number, { topics: number[]; content: number[] }>();
+  for (const t of inputs.trainTopics) {
+    let positives = Array.from(inputs.links[t]);
+    if (positives.length > config.maxPairsPerTopic) positives = shuffleInPlace(positives, rng).slice(0, config.maxPairsPerTopic);
+    for (const c of positives) {
+      const language = inputs.data.languageIds[c];
+      let group = byLanguage.get(language);
+      if (!group) byLanguage.set(language, (group = { topics: [], content: [] }));
+      group.topics.push(t);
+      group.content.push(c);
+    }
+  }
+  const batches: { topics: Uint32Array; content: Uint32Array }[] = [];
+  for (const language of [...byLanguage.keys()].sort((a, b) => a - b)) {
+    const group = byLanguage.get(language)!;
+    const order = shuffleInPlace(Array.from(group.topics.keys()), rng);
+    for (let start = 0; start + 1 < order.length; start += config.batchSize) {
+      const slice = order.slice(start, start + config.batchSize);
+      if (slice.length < 2) continue;
+      batches.push({ topics: Uint32Array.from(slice, (i) => group.topics[i]), content: Uint32Array.from(slice, (i) => group.content[i]) });
+    }
+  }
+  return shuffleInPlace(batches, rng);
+}
+
+/** Learning rate at `step` of `total`: linear warm-up, then cosine decay to 5% of the peak. */
+export function learningRateAt(config: TrainingConfig, step: number, total: number): number {
+  const peak = config.learningRate;
+  if (step < config.warmupSteps) return (peak * (step + 1)) / config.warmupSteps;
+  const progress = Math.min(1, (step - config.warmupSteps) / Math.max(1, total - config.warmupSteps));
+  return peak * (0.05 + 0.95 * 0.5 * (1 + Math.cos(Math.PI * progress)));
+}
+
+/** Every weight of the model: the dense variables and the embedding table (with its Adam moments when `withMoments`). */
+export function snapshot(model: TwoTowerModel, withMoments = false): NamedArray[] {
+  const dense = model.variables.map((v) => ({ name: v.name, shape: v.shape.slice(), values: (v.dataSync() as Float32Array).slice() }));
+  const table = model.encoder.embedding.state();
+  return [...dense, ...(withMoments ? table.map((a) => ({ ...a, values: a.values.slice() })) : [{ ...table[0], values: table[0].values.slice() }])];
+}
+
+/** Loads weights written by `snapshot` into the model. */
+export function restore(model: TwoTowerModel, arrays: readonly NamedArray[]): void {
+  const byName = new Map(arrays.map((a) => [a.name, a]));
+  for (const v of model.variables) {
+    const a = byName.get(v.name)!;
+    const value = tf.tensor(a.values, a.shape, 'float32');
+    v.assign(value);
+    value.dispose();
+  }
+  model.encoder.embedding.load(arrays);
+}
+
+/** Names and shapes `snapshot` writes, for checking a file before loading it. */
+export function expectedShapes(model: TwoTowerModel, withMoments = false): Map<string, number[]> {
+  const { name, rows, dim } = model.encoder.embedding;
+  const names = withMoments ? [name, `${name}/adam_m`, `${name}/adam_v`] : [name];
+  return new Map<string, number[]>([...model.variables.map((v) => [v.name, v.shape.slice()] as [string, number[]]), ...names.map((n) => [n, [rows, dim]] as [string, number[]])]);
+}
+
+/** Shape of the model for a dataset and config. */
+export function modelShape(data: TowerData, encoder: EncoderConfig, graphsage: GraphSageConfig): TwoTowerShape {
+  return {
+    encoder: { vocab: encoder.vocab, dim: encoder.dim, hidden: encoder.hidden, maxFeatures: encoder.maxFeatures },
+    graphsage: graphsage.aggregator,
+    layers: graphsage.aggregator === 'off' ? 0 : graphsage.fanouts.length,
+    kinds: data.kinds.length,
+    languages: data.languages.length,
+  };
+}
+
+/** recall@K of validation topics against all content, by exact search. */
+export function validationRecall(model: TwoTowerModel, inputs: Pick<TrainInputs, 'data' | 'validationTopics' | 'graphsage' | 'seed'>, answers: Uint32Array[], k: number, contentVectors?: Float32Array): number {
+  const { data, validationTopics } = inputs;
+  if (validationTopics.length === 0) return 0;
+  const d = model.shape.encoder.dim;
+  const vectors = contentVectors ?? embedContent(model, data);
+  const index = new BruteForceIndex(d);
+  index.add(vectors, Uint32Array.from(data.dataset.content.keys()));
+  const queries = embedTopics(model, data, validationTopics, inputs.graphsage.fanouts, rngFor(inputs.seed, 'validation/sample'));
+  const results = index.searchBatch(queries, k);
+  const ranked = new Map<string, Uint32Array>();
+  const gold = new Map<string, Uint32Array>();
+  validationTopics.forEach((t, i) => {
+    ranked.set(String(t), results[i].labels);
+    gold.set(String(t), answers[i]);
+  });
+  return recallAtK(ranked, gold, [k])[`recall@${k}`];
+}
+
+/** Hard negatives for a batch: one random pick from each row's top-k list that is not a true link, up to `count`. */
+function hardNegatives(inputs: TrainInputs, pool: Map<number, Uint32Array> | undefined, topics: Uint32Array, rng: Rng): Uint32Array {
+  const { hardNegativesPerBatch } = inputs.training;
+  if (!pool || hardNegativesPerBatch === 0) return new Uint32Array(0);
+  const out: number[] = [];
+  const rows = shuffleInPlace(Array.from(topics.keys()), rng);
+  for (const i of rows) {
+    if (out.length >= hardNegativesPerBatch) break;
+    const t = topics[i];
+    const list = pool.get(t);
+    if (!list || list.length === 0) continue;
+    for (let attempt = 0; attempt < 4; attempt++) {
+      const c = list[Math.floor(rng() * list.length)];
+      if (!contains(inputs.links[t], c)) {
+        out.push(c);
+        break;
+      }
+    }
+  }
+  return Uint32Array.from(out);
+}
+
+/** Top-k content of each training topic under the current model (the 'model' hard-negative source). */
+function modelCandidates(model: TwoTowerModel, inputs: TrainInputs, contentVectors: Float32Array, k: number, rng: Rng): Map<number, Uint32Array> {
+  const index = new BruteForceIndex(model.shape.encoder.dim);
+  index.add(contentVectors, Uint32Array.from(inputs.data.dataset.content.keys()));
+  const queries = embedTopics(model, inputs.data, inputs.trainTopics, inputs.graphsage.fanouts, rng);
+  const results = index.searchBatch(queries, k);
+  return new Map(Array.from(inputs.trainTopics, (t, i) => [t, results[i].labels]));
+}
+
+function fingerprintOf(inputs: TrainInputs): string {
+  const { encoder, graphsage, training, seed } = inputs;
+  return JSON.stringify({ encoder, graphsage, training, seed, topics: inputs.trainTopics.length, validation: inputs.validationTopics.length, content: inputs.data.dataset.content.length });
+}
+
+async function saveCheckpoint(dir: string, model: TwoTowerModel, optimizer: tf.AdamOptimizer, best: NamedArray[] | undefined, state: CheckpointState): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await saveWeights(dir, 'weights', snapshot(model, true));
+  // getWeights returns the optimizer's own moment variables plus a fresh iteration-count tensor.
+  const optimizerWeights = await optimizer.getWeights();
+  await saveWeights(dir, 'optimizer', optimizerWeights.map((w) => ({ name: w.name, shape: w.tensor.shape.slice(), values: Float32Array.from(w.tensor.dataSync() as Float32Array) })));
+  optimizerWeights[0].tensor.dispose();
+  if (best) await saveWeights(dir, 'best', best);
+  // The state file goes last: a checkpoint counts only once it is written.
+  await writeFileAtomic(join(dir, 'state.json'), async (sink) => sink.write(JSON.stringify(state)));
+}
+
+async function loadCheckpoint(dir: string, fingerprint: string, model: TwoTowerModel, optimizer: tf.AdamOptimizer): Promise<{ state: CheckpointState; best?: NamedArray[] } | undefined> {
+  const statePath = join(dir, 'state.json');
+  if (!existsSync(statePath)) return undefined;
+  const state = JSON.parse(await readFile(statePath, 'utf8')) as CheckpointState;
+  if (state.fingerprint !== fingerprint) return undefined;
+  restore(model, await loadWeights(dir, 'weights', expectedShapes(model, true)));
+  const optimizerArrays = await loadWeights(dir, 'optimizer');
+  const tensors = optimizerArrays.map((a) => ({ name: a.name, tensor: tf.tensor(a.values, a.shape, 'float32') }));
+  await optimizer.setWeights(tensors);
+  // setWeights copies each value into a new variable.
+  for (const t of tensors) t.tensor.dispose();
+  const best = existsSync(join(dir, 'best.json')) ? await loadWeights(dir, 'best', expectedShapes(model)) : undefined;
+  return { state, best };
+}
+
+/** Trains a two-tower model; returns it with the best validation weights loaded. */
+export async function trainTwoTower(inputs: TrainInputs): Promise<TrainResult> {
+  assertTrainable();
+  const { data, training, seed } = inputs;
+  const model = new TwoTowerModel(modelShape(data, inputs.encoder, inputs.graphsage), seed);
+  const optimizer = tf.train.adam(training.learningRate);
+  const fanouts = inputs.graphsage.aggregator === 'off' ? undefined : inputs.graphsage.fanouts;
+  const vocab = inputs.encoder.vocab;
+  const answers = Array.from(inputs.validationTopics, (t) => data.dataset.links[t]);
+  const fingerprint = fingerprintOf(inputs);
+
+  let estimator: FrequencyEstimator | undefined;
+  if (training.logQ === 'streaming') {
+    estimator = new StreamingFrequencyEstimator({ learningRate: training.estimatorAlpha, seed: rngFor(seed, 'logq')() * 2 ** 31 | 0 });
+  } else if (training.logQ === 'exact') {
+    const counts = new Uint32Array(data.dataset.content.length);
+    for (const t of inputs.trainTopics) for (const c of inputs.links[t]) counts[c]++;
+    estimator = new ExactFrequencyEstimator(counts);
+  }
+
+  // Steps per epoch are known up front (pairs per topic are capped), so the schedule has a fixed length.
+  const stepsPerEpoch = epochBatches(inputs, training, rngFor(seed, 'epoch/0')).length;
+  const totalSteps = stepsPerEpoch * training.epochs;
+
+  let state: CheckpointState = { fingerprint, epoch: 0, step: 0, bestEpoch: -1, bestRecall: -1, sinceBest: 0, history: [] };
+  let best: NamedArray[] | undefined;
+  let resumedFrom = 0;
+  if (inputs.checkpointDir) {
+    const loaded = await loadCheckpoint(inputs.checkpointDir, fingerprint, model, optimizer);
+    if (loaded) {
+      state = loaded.state;
+      best = loaded.best;
+      resumedFrom = state.epoch;
+    }
+  }
+  // The untrained model is a random projection of the TF-IDF features: its recall is the starting point to beat.
+  const initialRecall = resumedFrom === 0 ? validationRecall(model, inputs, answers, training.recallK) : NaN;
+  if (resumedFrom === 0) inputs.onStart?.(initialRecall);
+  let hardPool = training.hardNegatives === 'lexical' ? inputs.lexicalCandidates : undefined;
+  let trainedPairs = 0;
+  let trainedSeconds = 0;
+
+  for (let epoch = state.epoch; epoch < training.epochs && state.sinceBest < training.patience; epoch++) {
+    const t0 = performance.now();
+    const rng = rngFor(seed, `epoch/${epoch}`);
+    // The first call to epochBatches above used epoch 0's generator; a fresh one replays it exactly.
+    const batches = epochBatches(inputs, training, rng);
+    const sampleRng = rngFor(seed, `epoch/${epoch}/sample`);
+    let lossSum = 0;
+    let pairs = 0;
+    let learningRate = training.learningRate;
+    for (let b = 0; b < batches.length; b++) {
+      const batch = batches[b];
+      learningRate = learningRateAt(training, state.step, totalSteps);
+      (optimizer as unknown as { learningRate: number }).learningRate = learningRate;
+      const negatives = hardNegatives(inputs, hardPool, batch.topics, sampleRng);
+      const columns = new Uint32Array(batch.content.length + negatives.length);
+      columns.set(batch.content);
+      columns.set(negatives, batch.content.length);
+      const batchRows = batch.topics.length;
+      const accidental = new Uint8Array(batchRows * columns.length);
+      for (let i = 0; i < batchRows; i++) {
+        const positives = inputs.links[batch.topics[i]];
+        for (let j = 0; j < columns.length; j++) if (j !== i && contains(positives, columns[j])) accidental[i * columns.length + j] = 1;
+      }
+      let logQ: Float32Array | undefined;
+      if (estimator) {
+        estimator.update(batch.content, state.step);
+        logQ = Float32Array.from(estimator.probability(columns), Math.log);
+      }
+      const seeds = [...new Set(batch.topics)];
+      const seedPosition = new Map(seeds.map((t, i) => [t, i]));
+      const query = queryInput(data, Uint32Array.from(seeds), fanouts, sampleRng, vocab);
+      const candidate = candidateInput(data, columns, vocab);
+      const rowSeeds = Int32Array.from(batch.topics, (t) => seedPosition.get(t)!);
+      const { unique, local } = localize([query.nodes.ids, candidate.text.ids]);
+      const rows = model.encoder.embedding.gatherVariable(unique);
+      let loss: number;
+      try {
+        const { value, grads } = tf.variableGrads(() => {
+          const queries = gatherRows(model.queries(query, { rows: rows as unknown as Tensor2D, local: local[0] }), rowSeeds); // [B, D]
+          const candidates = model.candidates(candidate, { rows: rows as unknown as Tensor2D, local: local[1] }); // [M, D]
+          return inBatchSoftmaxLoss({ queries, candidates, temperature: training.temperature, logQ, accidentalHits: accidental });
+        }, [rows, ...model.variables] as Variable[]);
+        loss = (await value.data())[0];
+        const rowGradient = grads[rows.name];
+        model.encoder.embedding.applyAdam(unique, (await rowGradient.data()) as Float32Array, learningRate, state.step + 1);
+        delete grads[rows.name];
+        optimizer.applyGradients(grads as unknown as Parameters<typeof optimizer.applyGradients>[0]);
+        value.dispose();
+        rowGradient.dispose();
+        for (const g of Object.values(grads)) g.dispose();
+      } finally {
+        rows.dispose();
+      }
+      lossSum += loss * batchRows;
+      pairs += batchRows;
+      state.step++;
+      inputs.onStep?.(b + 1, batches.length, loss);
+    }
+    const contentVectors = embedContent(model, data);
+    const recall = validationRecall(model, inputs, answers, training.recallK, contentVectors);
+    if (training.hardNegatives === 'model') hardPool = modelCandidates(model, inputs, contentVectors, training.hardNegativePool, rngFor(seed, `epoch/${epoch}/mine`));
+    const seconds = (performance.now() - t0) / 1000;
+    trainedPairs += pairs;
+    trainedSeconds += seconds;
+    const isBest = recall > state.bestRecall;
+    if (isBest) {
+      state.bestRecall = recall;
+      state.bestEpoch = epoch;
+      state.sinceBest = 0;
+      best = snapshot(model);
+    } else {
+      state.sinceBest++;
+    }
+    const report: EpochReport = { epoch, loss: lossSum / Math.max(1, pairs), validationRecall: recall, learningRate, seconds, pairs, best: isBest };
+    state.history.push(report);
+    state.epoch = epoch + 1;
+    inputs.onEpoch?.(report);
+    if (inputs.checkpointDir) await saveCheckpoint(inputs.checkpointDir, model, optimizer, best, state);
+  }
+  if (best) restore(model, best);
+  optimizer.dispose();
+  return {
+    model,
+    history: state.history,
+    bestEpoch: state.bestEpoch,
+    bestRecall: state.bestRecall,
+    examplesPerSecond: trainedSeconds > 0 ? trainedPairs / trainedSeconds : 0,
+    resumedFrom,
+    initialRecall,
+  };
+}
+
+/** Removes a finished run's checkpoint folder. */
+export async function clearCheckpoint(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+}

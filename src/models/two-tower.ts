@@ -1,0 +1,125 @@
+/**
+ * The two-tower retrieval model (Yi et al., RecSys 2019; TensorFlow
+ * Recommenders): a query tower for topics and a candidate tower for content,
+ * sharing one text encoder (Siamese), each with its own head, scored by the
+ * cosine of their outputs.
+ *
+ *   query(t)     = normalize(head_q(SAGE_2(SAGE_1(enc(text of t's sampled neighbourhood)))))
+ *   candidate(c) = normalize(head_c(enc(text of c) + E_kind[kind c] + E_lang[language c]))
+ *   head(x)      = x + relu(x W1 + b1) W2       (W2 zero at init)
+ *
+ * The text encoder's embedding table is sparse (see sparse-embedding.ts):
+ * callers gather the rows a batch touches and pass them in; `variables` are
+ * the dense ones.
+ *
+ * GraphSAGE can be off (the query is the topic's own text), or use the mean
+ * or max-pool aggregator over 1-2 hops of the topic tree (parent, children,
+ * siblings).
+ */
+import { tf, type Tensor1D, type Tensor2D, type Variable } from './tf.ts';
+import { dense, gatherRows } from './ops.ts';
+import { BagEncoder, seededVariable, type EmbeddingRows, type TextBatch, type TextEncoder, type BagEncoderOptions } from './text-encoder.ts';
+import { SAGEConv, l2Normalize, type NeighbourBlock } from './sage-conv.ts';
+
+export type GraphSageMode = 'off' | 'mean' | 'pool';
+
+export interface TwoTowerShape {
+  encoder: Required<BagEncoderOptions>;
+  /** GraphSAGE aggregator, or 'off'. */
+  graphsage: GraphSageMode;
+  /** GraphSAGE layers (= hops sampled). */
+  layers: number;
+  /** Number of distinct content kinds and languages (ids 0..n-1; unseen values map to 0). */
+  kinds: number;
+  languages: number;
+}
+
+/** Residual MLP head: x + relu(x W1 + b1) W2. */
+class Head {
+  readonly variables: readonly Variable[];
+  private readonly w1: Variable;
+  private readonly b1: Variable;
+  private readonly w2: Variable;
+  private readonly b2: Variable;
+
+  constructor(dim: number, hidden: number, seed: number, name: string) {
+    this.w1 = seededVariable(`${name}/w1`, [dim, hidden], seed, Math.sqrt(2 / dim));
+    this.b1 = seededVariable(`${name}/b1`, [hidden], seed, 0);
+    this.w2 = seededVariable(`${name}/w2`, [hidden, dim], seed, 0);
+    this.b2 = seededVariable(`${name}/b2`, [dim], seed, 0);
+    this.variables = [this.w1, this.b1, this.w2, this.b2];
+  }
+
+  apply(x: Tensor2D): Tensor2D {
+    const hidden = tf.relu(dense(x, this.w1 as Tensor2D, this.b1 as Tensor1D)) as Tensor2D; // [B, H]
+    return tf.add(x, dense(hidden, this.w2 as Tensor2D, this.b2 as Tensor1D)); // [B, D]
+  }
+}
+
+/** What the query tower reads: every node of the sampled neighbourhoods (seeds first) and one block per layer. */
+export interface QueryInput {
+  nodes: TextBatch;
+  /** blocks[l] feeds layer l; its targets are a prefix of the node table, the last block's targets are the seeds. */
+  blocks: NeighbourBlock[];
+}
+
+export interface CandidateInput {
+  text: TextBatch;
+  /** Kind id per item. [B] */
+  kinds: Int32Array;
+  /** Language id per item. [B] */
+  languages: Int32Array;
+}
+
+export class TwoTowerModel {
+  readonly encoder: TextEncoder & BagEncoder;
+  readonly sage: SAGEConv[];
+  private readonly queryHead: Head;
+  private readonly candidateHead: Head;
+  private readonly kindEmbeddings: Variable;
+  private readonly languageEmbeddings: Variable;
+  readonly variables: readonly Variable[];
+
+  constructor(readonly shape: TwoTowerShape, seed: number) {
+    const { encoder, graphsage, layers } = shape;
+    this.encoder = new BagEncoder(encoder, seed);
+    const d = encoder.dim;
+    this.sage = graphsage === 'off' ? [] : Array.from({ length: layers }, (_, l) => new SAGEConv(d, graphsage, l < layers - 1, seed, `sage/${l}`));
+    this.queryHead = new Head(d, encoder.hidden, seed, 'query_head');
+    this.candidateHead = new Head(d, encoder.hidden, seed, 'candidate_head');
+    this.kindEmbeddings = seededVariable('candidate/kind', [Math.max(1, shape.kinds), d], seed, 0.01);
+    this.languageEmbeddings = seededVariable('candidate/language', [Math.max(1, shape.languages), d], seed, 0.01);
+    this.variables = [
+      ...this.encoder.variables,
+      ...this.sage.flatMap((s) => s.variables),
+      ...this.queryHead.variables,
+      ...this.candidateHead.variables,
+      this.kindEmbeddings,
+      this.languageEmbeddings,
+    ];
+  }
+
+  /** Topic embeddings for the seeds of `input`. [seeds, D], unit rows. Call inside tf.tidy. */
+  queries(input: QueryInput, embedding: EmbeddingRows): Tensor2D {
+    let h = this.encoder.encode(input.nodes, embedding); // [N, D]
+    if (this.sage.length === 0) {
+      const seeds = input.blocks.length ? input.blocks[input.blocks.length - 1].targets : input.nodes.rows;
+      h = tf.slice(h, [0, 0], [seeds, h.shape[1]]); // [S, D]
+    } else {
+      for (let l = 0; l < this.sage.length; l++) h = this.sage[l].apply(h, input.blocks[l]); // [T_l, D]
+    }
+    return l2Normalize(this.queryHead.apply(h)); // [S, D]
+  }
+
+  /** Content embeddings. [B, D], unit rows. Call inside tf.tidy. */
+  candidates(input: CandidateInput, embedding: EmbeddingRows): Tensor2D {
+    const text = this.encoder.encode(input.text, embedding); // [B, D]
+    const kind = gatherRows(this.kindEmbeddings as Tensor2D, input.kinds); // [B, D]
+    const language = gatherRows(this.languageEmbeddings as Tensor2D, input.languages); // [B, D]
+    return l2Normalize(this.candidateHead.apply(tf.add(tf.add(text, kind), language))); // [B, D]
+  }
+
+  dispose(): void {
+    for (const v of this.variables) v.dispose();
+  }
+}
