@@ -29,7 +29,7 @@ export const graphPush: Command = {
     prune: { type: 'boolean', description: 'delete channels, topics and content that are not in the dataset, so the graph mirrors it' },
     'batch-size': { type: 'string', description: 'rows per transaction (default: 5000)', valueName: 'N' },
     progress: { type: 'boolean', description: "print a line to stderr as each batch commits ('graph push: <step> <batch>/<batches>')" },
-    lenient: SHARED_OPTIONS.lenient,
+    lenient: { ...SHARED_OPTIONS.lenient, description: 'skip correlation rows and recommendations that name unknown ids (and say how many) instead of failing' },
     help: SHARED_OPTIONS.help,
   },
   details: [
