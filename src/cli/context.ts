@@ -32,6 +32,8 @@ export async function loadData(dir: string, lenient: boolean): Promise<LoadedDat
   return { dataset, forest };
 }
 
+export const BACKEND_OPTION = { type: 'string', description: 'tfjs backend: auto (default), gpu, node, wasm or cpu (or set TRELLIS_BACKEND)', valueName: 'NAME' } as const;
+
 export const SPLIT_OPTIONS = {
   holdout: { type: 'string', description: 'hold out this fraction of the topics with content for evaluation, e.g. 0.25 (their links are hidden)', valueName: 'F' },
   'split-by': { type: 'string', description: "what to hold out: 'topic' (default) or 'channel' (whole channels)", valueName: 'KIND' },

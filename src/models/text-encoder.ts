@@ -114,11 +114,22 @@ export function seededVariable(name: string, shape: number[], seed: number, std:
   return ownedVariable(tf.tensor(values, shape, 'float32'), name);
 }
 
-/** A variable from a tensor, disposing the tensor (tf.variable keeps its own reference to the data). */
+let variables = 0;
+
+/**
+ * A variable from a tensor, disposing the tensor (tf.variable keeps its own
+ * reference to the data). tfjs needs variable names unique in the process,
+ * so each gets a `#n` suffix; `weightName` strips it for saving.
+ */
 export function ownedVariable(initial: Tensor, name: string): Variable {
-  const variable = tf.variable(initial, true, name);
+  const variable = tf.variable(initial, true, `${name}#${++variables}`);
   initial.dispose();
   return variable;
+}
+
+/** A variable's name without its process-unique suffix: the name weights are saved under. */
+export function weightName(variable: Variable): string {
+  return variable.name.replace(/#\d+$/, '');
 }
 
 /** The identity matrix as a variable (GraphSAGE self weights start as a pass-through). */

@@ -25,6 +25,7 @@ import { candidateInput, embedContent, embedTopics, queryInput, type TowerData }
 import { loadWeights, saveWeights, type NamedArray } from './weights.ts';
 import { localize } from './sparse-embedding.ts';
 import { gatherRows } from './ops.ts';
+import { weightName } from './text-encoder.ts';
 import type { EncoderConfig, GraphSageConfig, TrainingConfig } from './config.ts';
 import { BruteForceIndex } from '../ann/brute-force.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
@@ -135,7 +136,7 @@ export function learningRateAt(config: TrainingConfig, step: number, total: numb
 
 /** Every weight of the model: the dense variables and the embedding table (with its Adam moments when `withMoments`). */
 export function snapshot(model: TwoTowerModel, withMoments = false): NamedArray[] {
-  const dense = model.variables.map((v) => ({ name: v.name, shape: v.shape.slice(), values: (v.dataSync() as Float32Array).slice() }));
+  const dense = model.variables.map((v) => ({ name: weightName(v), shape: v.shape.slice(), values: (v.dataSync() as Float32Array).slice() }));
   const table = model.encoder.embedding.state();
   return [...dense, ...(withMoments ? table.map((a) => ({ ...a, values: a.values.slice() })) : [{ ...table[0], values: table[0].values.slice() }])];
 }
@@ -144,7 +145,7 @@ export function snapshot(model: TwoTowerModel, withMoments = false): NamedArray[
 export function restore(model: TwoTowerModel, arrays: readonly NamedArray[]): void {
   const byName = new Map(arrays.map((a) => [a.name, a]));
   for (const v of model.variables) {
-    const a = byName.get(v.name)!;
+    const a = byName.get(weightName(v))!;
     const value = tf.tensor(a.values, a.shape, 'float32');
     v.assign(value);
     value.dispose();
@@ -156,7 +157,7 @@ export function restore(model: TwoTowerModel, arrays: readonly NamedArray[]): vo
 export function expectedShapes(model: TwoTowerModel, withMoments = false): Map<string, number[]> {
   const { name, rows, dim } = model.encoder.embedding;
   const names = withMoments ? [name, `${name}/adam_m`, `${name}/adam_v`] : [name];
-  return new Map<string, number[]>([...model.variables.map((v) => [v.name, v.shape.slice()] as [string, number[]]), ...names.map((n) => [n, [rows, dim]] as [string, number[]])]);
+  return new Map<string, number[]>([...model.variables.map((v) => [weightName(v), v.shape.slice()] as [string, number[]]), ...names.map((n) => [n, [rows, dim]] as [string, number[]])]);
 }
 
 /** Shape of the model for a dataset and config. */
@@ -370,8 +371,8 @@ export async function trainTwoTower(inputs: TrainInputs): Promise<TrainResult> {
     const report: EpochReport = { epoch, loss: lossSum / Math.max(1, pairs), validationRecall: recall, learningRate, seconds, pairs, best: isBest };
     state.history.push(report);
     state.epoch = epoch + 1;
-    inputs.onEpoch?.(report);
     if (inputs.checkpointDir) await saveCheckpoint(inputs.checkpointDir, model, optimizer, best, state);
+    inputs.onEpoch?.(report);
   }
   if (best) restore(model, best);
   optimizer.dispose();

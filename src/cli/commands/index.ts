@@ -4,8 +4,10 @@ import { prepare } from './prepare.ts';
 import { baseline } from './baseline.ts';
 import { evaluate } from './evaluate.ts';
 import { demo } from './demo.ts';
+import { train } from './train.ts';
+import { recommend } from './recommend.ts';
 import { graphPush } from './graph-push.ts';
 import { graphPull } from './graph-pull.ts';
 import { cypher } from './cypher.ts';
 
-export const COMMANDS: Command[] = [demo, prepare, baseline, evaluate, graphPush, graphPull, cypher];
+export const COMMANDS: Command[] = [demo, prepare, baseline, train, recommend, evaluate, graphPush, graphPull, cypher];

@@ -1,0 +1,93 @@
+import { readCsv } from '../../data/csv.ts';
+import { DataError, UsageError } from '../../errors.ts';
+import { answersOf } from '../../eval/split.ts';
+import { evaluateRanked, rankedById } from '../../eval/metrics.ts';
+import { recommendationFormat, writeRecommendations } from '../../io/export.ts';
+import { initRuntime } from '../../models/runtime.ts';
+import { readModelMeta } from '../../models/artifact.ts';
+import { retrieveCandidates, retrievalTable } from '../../pipeline/recommend.ts';
+import type { FusedCandidates } from '../../retrieval/neural.ts';
+import type { Dataset } from '../../data/types.ts';
+import { checkChoice } from '../../options.ts';
+import { intOption, optionalString, requireString, SHARED_OPTIONS, type Command } from '../command.ts';
+import { BACKEND_OPTION, loadData, log, topicsToPredict } from '../context.ts';
+import { modelDirFrom } from './train.ts';
+
+/** Topic rows named by a CSV file with a topic_id column (e.g. sample_submission.csv). */
+async function topicsFromFile(path: string, dataset: Dataset): Promise<Uint32Array> {
+  const rows: number[] = [];
+  await readCsv(path, { required: ['topic_id'], known: ['topic_id'] }, (row) => {
+    const id = row.get('topic_id').trim();
+    const t = dataset.topicIndex.get(id);
+    if (t === undefined) throw new DataError(`unknown topic id "${id}".`, { file: path, line: row.line, hint: 'Every topic_id must be in topics.csv of --data.' });
+    rows.push(t);
+  });
+  return Uint32Array.from(new Set(rows));
+}
+
+export const recommend: Command = {
+  name: 'recommend',
+  summary: 'recommend content for topics with a trained model: retrieve (neural + lexical) candidates',
+  usage: '--data DIR [--model DIR] --out FILE [--topics FILE|held-out] [--top-k K] [--stage retrieve]',
+  options: {
+    data: SHARED_OPTIONS.data,
+    model: SHARED_OPTIONS.model,
+    out: { ...SHARED_OPTIONS.out, description: 'output: .csv (LECR topic_id,content_ids), .arrow or .parquet (one row per recommendation)' },
+    topics: { type: 'string', description: "topics to recommend for: a CSV with a topic_id column, or 'held-out' (the topics the model was trained without); default: sample_submission.csv, else every topic", valueName: 'FILE' },
+    'top-k': { type: 'string', description: 'neural candidates per topic (default: the model config, 50); the output keeps the fused union', valueName: 'K' },
+    stage: { type: 'string', description: "'retrieve' (default): fused neural + lexical candidates", valueName: 'STAGE' },
+    backend: BACKEND_OPTION,
+    lenient: SHARED_OPTIONS.lenient,
+    help: SHARED_OPTIONS.help,
+  },
+  details: "With --topics held-out, prints recall@K and F2 of the held-out topics as JSON on stdout.",
+  async run(args) {
+    const dir = requireString(args, 'recommend', 'data');
+    const out = requireString(args, 'recommend', 'out');
+    recommendationFormat('trellis recommend', out);
+    const stage = checkChoice('trellis recommend', '--stage', optionalString(args, 'stage') ?? 'retrieve', ['retrieve']);
+    const modelDir = modelDirFrom(optionalString(args, 'model'), dir);
+    const meta = await readModelMeta(modelDir);
+    const topK = intOption(args, 'recommend', 'top-k', meta.config.retrieval.topK, 1, 10000);
+    log((await initRuntime(optionalString(args, 'backend'))).message);
+    const { dataset, forest } = await loadData(dir, args.values.lenient === true);
+    const topicsArg = optionalString(args, 'topics');
+    let topics: Uint32Array;
+    if (topicsArg === 'held-out') {
+      if (meta.heldOut.length === 0) throw new UsageError(`trellis recommend: the model in ${modelDir} was trained without --holdout, so it has no held-out topics.`);
+      topics = Uint32Array.from(meta.heldOut, (id) => {
+        const t = dataset.topicIndex.get(id);
+        if (t === undefined) throw new DataError(`held-out topic "${id}" of the model is not in ${dir}.`, { hint: 'Pass the --data the model was trained on.' });
+        return t;
+      });
+    } else {
+      topics = topicsArg ? await topicsFromFile(topicsArg, dataset) : topicsToPredict(dataset, undefined);
+    }
+    const result = await retrieveCandidates({ dataset, forest, modelDir, topics, topK, log });
+    const table = retrievalTable(dataset, topics, result.candidates);
+    await writeRecommendations(out, table, { modelId: result.meta.modelId, seed: result.meta.seed, config: { ...result.meta.config, stage } });
+    log(`wrote ${table.length} recommendations for ${topics.length} topics to ${out}`);
+    if (topicsArg === 'held-out') {
+      const ids = Array.from(topics, (t) => dataset.topics[t].id);
+      const answers = answersOf(dataset, topics);
+      const bySource = (ranks: (c: FusedCandidates) => Int32Array) =>
+        result.candidates.map((c) => {
+          const r = ranks(c);
+          const rows = Array.from(c.rows).filter((_, j) => r[j] > 0);
+          const order = Array.from(c.rows.keys()).filter((j) => r[j] > 0).sort((a, b) => r[a] - r[b]);
+          return { rows: Uint32Array.from(order, (j) => c.rows[j]), size: rows.length };
+        });
+      const score = (lists: { rows: Uint32Array }[]) => {
+        const m = evaluateRanked(rankedById(ids, lists), answers, [10, 50, 100], []);
+        return { ...m.recall, bestTopK: m.best.k, f2AtBestTopK: m.best.f2 };
+      };
+      process.stdout.write(JSON.stringify({
+        topics: topics.length,
+        neural: score(bySource((c) => c.neuralRank)),
+        lexical: score(bySource((c) => c.lexicalRank)),
+        fused: score(result.candidates),
+        candidatesPerTopic: result.candidates.reduce((s, c) => s + c.rows.length, 0) / Math.max(1, topics.length),
+      }, null, 2) + '\n');
+    }
+  },
+};

@@ -1,0 +1,62 @@
+import { join, basename, resolve } from 'node:path';
+import { resolveRunConfig } from '../../config.ts';
+import { initRuntime } from '../../models/runtime.ts';
+import { runTraining } from '../../pipeline/train.ts';
+import { UsageError } from '../../errors.ts';
+import { numberOption, optionalString, readConfigFile, requireString, SHARED_OPTIONS, type Command } from '../command.ts';
+import { loadData, log, seedFromArgs, splitFromArgs, SPLIT_OPTIONS, BACKEND_OPTION } from '../context.ts';
+
+/** The model folder: --model, else models/<dataset folder name>. */
+export function modelDirFrom(model: string | undefined, dataDir: string): string {
+  return model ?? join('models', basename(resolve(dataDir)));
+}
+
+export const train: Command = {
+  name: 'train',
+  summary: 'train the two-tower retrieval model (text encoder + GraphSAGE) and build its content index',
+  usage: '--data DIR [--model DIR] [--holdout F [--split-by topic|channel]] [--config FILE] [--seed N]',
+  options: {
+    data: SHARED_OPTIONS.data,
+    model: SHARED_OPTIONS.model,
+    ...SPLIT_OPTIONS,
+    config: SHARED_OPTIONS.config,
+    seed: SHARED_OPTIONS.seed,
+    backend: BACKEND_OPTION,
+    lenient: SHARED_OPTIONS.lenient,
+    help: SHARED_OPTIONS.help,
+  },
+  details: [
+    'Writes model.json, weights and the content index (index/) into the model folder. With --holdout, the',
+    "held-out topics' links are hidden from training and recorded, so `trellis recommend --topics held-out`",
+    'scores them. A killed run resumes from its last epoch checkpoint when started again with the same',
+    'arguments. Config sections: lexical, encoder, graphsage, training, index, retrieval (see README).',
+  ].join('\n'),
+  async run(args) {
+    const dir = requireString(args, 'train', 'data');
+    const modelDir = modelDirFrom(optionalString(args, 'model'), dir);
+    const seed = seedFromArgs(args, 'train');
+    const configPath = optionalString(args, 'config');
+    const config = resolveRunConfig(readConfigFile(configPath), configPath ?? 'config');
+    const runtime = await initRuntime(optionalString(args, 'backend'));
+    log(runtime.message);
+    const { dataset, forest } = await loadData(dir, args.values.lenient === true);
+    const split = splitFromArgs(args, 'train', dataset, seed);
+    if (dataset.links.every((l) => l.length === 0)) throw new UsageError(`trellis train: ${dir} has no links to learn from (correlations.csv is empty).`);
+    const summary = await runTraining({
+      dataset,
+      forest,
+      config,
+      seed,
+      modelDir,
+      split,
+      splitSpec: split ? { fraction: numberOption(args, 'train', 'holdout', 0.25, 0, 1), by: optionalString(args, 'split-by') ?? 'topic' } : undefined,
+      backend: runtime.kind,
+      log,
+      onEpoch: (r, epochs) =>
+        log(`epoch ${r.epoch + 1}/${epochs}: loss ${r.loss.toFixed(4)}, validation recall@${config.training.recallK} ${r.validationRecall.toFixed(4)}${r.best ? ' (best)' : ''}, ${r.pairs} pairs in ${r.seconds.toFixed(1)} s`),
+    });
+    log(`model ${summary.modelId} written to ${modelDir} (${summary.seconds.total.toFixed(1)} s)`);
+    const t = summary.meta.training;
+    process.stdout.write(JSON.stringify({ modelId: summary.modelId, model: modelDir, bestEpoch: t.bestEpoch + 1, validationRecall: t.bestRecall, initialRecall: t.initialRecall, examplesPerSecond: Math.round(t.examplesPerSecond), seconds: summary.seconds, backend: t.backend }) + '\n');
+  },
+};

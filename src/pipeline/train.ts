@@ -1,0 +1,120 @@
+/**
+ * `trellis train`: the whole training job on a dataset.
+ *
+ *   1. hold out topics when asked (their links are hidden from every stage);
+ *   2. fit TF-IDF on the content texts (shared by the lexical retriever and
+ *      the encoder's input features);
+ *   3. hold out a validation share of the training topics for early stopping;
+ *   4. train the two-tower model (GraphSAGE topic tower, in-batch softmax);
+ *   5. embed all content and build the ANN index;
+ *   6. save model, index and a summary in the model folder.
+ */
+import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
+import { buildLexicalIndex, lexicalSearch } from '../retrieval/lexical.ts';
+import { splitTopics, type Split } from '../eval/split.ts';
+import { buildTowerData } from '../models/tower-data.ts';
+import { trainTwoTower, type EpochReport } from '../models/train.ts';
+import { contentChecksum, makeModelId, saveModel, MODEL_FORMAT, type ModelMeta } from '../models/artifact.ts';
+import { buildContentIndex } from '../retrieval/neural.ts';
+import { deriveSeed } from '../random.ts';
+import type { RunConfig } from '../config.ts';
+import type { Dataset } from '../data/types.ts';
+import type { TopicForest } from '../graph/forest.ts';
+
+export interface TrainJob {
+  dataset: Dataset;
+  forest: TopicForest;
+  config: RunConfig;
+  seed: number;
+  modelDir: string;
+  /** Held-out topics (from --holdout), if any. */
+  split?: Split;
+  splitSpec?: { fraction: number; by: string };
+  backend: string;
+  log: (line: string) => void;
+  onEpoch?: (report: EpochReport, epochs: number) => void;
+  onStep?: (step: number, steps: number, loss: number) => void;
+}
+
+export interface TrainSummary {
+  modelId: string;
+  meta: ModelMeta;
+  seconds: { features: number; training: number; index: number; total: number };
+}
+
+/** Links training may see: all, or all but the held-out topics'. */
+export function visibleLinks(dataset: Dataset, split?: Split): Uint32Array[] {
+  return split ? split.trainLinks : dataset.links;
+}
+
+export async function runTraining(job: TrainJob): Promise<TrainSummary> {
+  const { dataset, forest, config, seed, modelDir, log } = job;
+  const t0 = performance.now();
+  const links = visibleLinks(dataset, job.split);
+  const linked = Uint32Array.from(dataset.topics.keys()).filter((t) => links[t].length > 0);
+  const validation = splitTopics(dataset, { fraction: config.training.validationFraction, seed: deriveSeed(seed, 'validation'), among: linked }, links);
+  log(`training on ${validation.train.length} topics, validating on ${validation.heldOut.length}`);
+
+  const lexical = buildLexicalIndex(dataset, config.lexical);
+  const data = buildTowerData(dataset, forest, lexical.model, config.encoder.maxFeatures);
+  let lexicalCandidates: Map<number, Uint32Array> | undefined;
+  if (config.training.hardNegatives === 'lexical') {
+    const lists = lexicalSearch(lexical, dataset, forest, validation.train, config.training.hardNegativePool);
+    lexicalCandidates = new Map(Array.from(validation.train, (t, i) => [t, lists[i].rows]));
+  }
+  const t1 = performance.now();
+  log(`features ready in ${((t1 - t0) / 1000).toFixed(1)} s`);
+
+  const checkpointDir = join(modelDir, 'checkpoint');
+  const result = await trainTwoTower({
+    data,
+    links: validation.trainLinks,
+    trainTopics: validation.train,
+    validationTopics: validation.heldOut,
+    lexicalCandidates,
+    encoder: config.encoder,
+    graphsage: config.graphsage,
+    training: config.training,
+    seed,
+    checkpointDir,
+    onStart: (recall) => log(`untrained model: validation recall@${config.training.recallK} ${recall.toFixed(4)}`),
+    onEpoch: (report) => job.onEpoch?.(report, config.training.epochs),
+    onStep: job.onStep,
+  });
+  if (result.resumedFrom > 0) log(`resumed from the checkpoint after epoch ${result.resumedFrom}`);
+  const t2 = performance.now();
+
+  const modelId = makeModelId(config, seed, dataset, new Date().toISOString());
+  const index = buildContentIndex(result.model, data, config.index, seed);
+  index.save(join(modelDir, 'index'), { modelId, seed, meta: { content: dataset.content.length } });
+  const t3 = performance.now();
+
+  const meta: ModelMeta = {
+    format: MODEL_FORMAT,
+    modelId,
+    seed,
+    config,
+    shape: result.model.shape,
+    kinds: data.kinds,
+    languages: data.languages,
+    dataset: { content: dataset.content.length, contentChecksum: contentChecksum(dataset), topics: dataset.topics.length },
+    heldOut: job.split ? Array.from(job.split.heldOut, (t) => dataset.topics[t].id) : [],
+    split: job.splitSpec,
+    training: {
+      history: result.history,
+      bestEpoch: result.bestEpoch,
+      bestRecall: result.bestRecall,
+      initialRecall: result.initialRecall,
+      examplesPerSecond: result.examplesPerSecond,
+      seconds: (t2 - t1) / 1000,
+      backend: job.backend,
+    },
+    createdAt: new Date().toISOString(),
+  };
+  await saveModel(modelDir, result.model, meta);
+  result.model.dispose();
+  // The finished model supersedes the checkpoint.
+  await rm(checkpointDir, { recursive: true, force: true });
+  return { modelId, meta, seconds: { features: (t1 - t0) / 1000, training: (t2 - t1) / 1000, index: (t3 - t2) / 1000, total: (t3 - t0) / 1000 } };
+}

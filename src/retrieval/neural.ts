@@ -1,0 +1,84 @@
+/**
+ * Neural candidate generation: content embeddings from the candidate tower in
+ * an ANN index with one partition per content language (no filter callbacks:
+ * a topic searches the partition of its own language), topic embeddings from
+ * the query tower, top-k by cosine. And the fusion of neural and lexical
+ * candidates into one list per topic.
+ */
+import { PartitionedIndex } from '../ann/partitioned.ts';
+import { deriveSeed, rngFor } from '../random.ts';
+import { embedContent, embedTopics, type TowerData } from '../models/tower-data.ts';
+import type { TwoTowerModel } from '../models/two-tower.ts';
+import type { IndexConfig } from '../models/config.ts';
+import type { Candidates } from './lexical.ts';
+
+/** Builds the content index of a trained model. */
+export function buildContentIndex(model: TwoTowerModel, data: TowerData, config: IndexConfig, seed: number, onProgress?: (done: number, total: number) => void): PartitionedIndex {
+  const vectors = embedContent(model, data, undefined, 2048, onProgress);
+  const index = new PartitionedIndex(model.shape.encoder.dim, {
+    kind: config.kind,
+    hnsw: { m: config.M, efConstruction: config.efConstruction, efSearch: config.efSearch, seed: deriveSeed(seed, 'hnsw') },
+  });
+  index.addGrouped(vectors, Uint32Array.from(data.dataset.content.keys()), data.dataset.content.map((c) => c.language));
+  return index;
+}
+
+/** Top-k content per topic row, within the topic's language (all languages for a topic without one). */
+export function neuralSearch(model: TwoTowerModel, data: TowerData, index: PartitionedIndex, topics: ArrayLike<number>, k: number, fanouts: readonly number[], seed: number): Candidates[] {
+  const queries = embedTopics(model, data, topics, fanouts, rngFor(seed, 'recommend/sample'));
+  const keys = index.keys();
+  const routes = Array.from(topics as ArrayLike<number>, (t) => {
+    const language = data.dataset.topics[t].language;
+    return language !== '' && keys.includes(language) ? language : language === '' ? keys : [];
+  });
+  return index.searchBatch(queries, k, routes).map((r) => ({ rows: r.labels, scores: r.scores }));
+}
+
+/** One topic's fused candidates: every item either retriever found, with both scores and ranks. */
+export interface FusedCandidates {
+  /** Content rows, ordered by fused score. [n] */
+  rows: Uint32Array;
+  /** Reciprocal-rank-fusion score. [n] */
+  fused: Float32Array;
+  /** Cosine from the neural retriever (NaN when it did not find the item). [n] */
+  neural: Float32Array;
+  /** TF-IDF cosine (NaN when the lexical retriever did not find the item). [n] */
+  lexical: Float32Array;
+  /** 1-based ranks in each list (0 when absent). [n] */
+  neuralRank: Int32Array;
+  lexicalRank: Int32Array;
+}
+
+/**
+ * Union of two ranked lists, ordered by reciprocal rank fusion (Cormack et
+ * al., SIGIR 2009): sum over lists of 1 / (c + rank), c = 60.
+ */
+export function fuseCandidates(neural: Candidates, lexical: Candidates, c = 60): FusedCandidates {
+  const entries = new Map<number, { fused: number; neural: number; lexical: number; neuralRank: number; lexicalRank: number }>();
+  const entry = (row: number) => {
+    let e = entries.get(row);
+    if (!e) entries.set(row, (e = { fused: 0, neural: NaN, lexical: NaN, neuralRank: 0, lexicalRank: 0 }));
+    return e;
+  };
+  neural.rows.forEach((row, i) => {
+    const e = entry(row);
+    e.fused += 1 / (c + i + 1);
+    e.neural = neural.scores[i];
+    e.neuralRank = i + 1;
+  });
+  lexical.rows.forEach((row, i) => {
+    const e = entry(row);
+    e.fused += 1 / (c + i + 1);
+    e.lexical = lexical.scores[i];
+    e.lexicalRank = i + 1;
+  });
+  const order = [...entries.entries()].sort((a, b) => b[1].fused - a[1].fused || a[0] - b[0]);
+  return {
+    rows: Uint32Array.from(order, ([row]) => row),
+    fused: Float32Array.from(order, ([, e]) => e.fused),
+    neural: Float32Array.from(order, ([, e]) => e.neural),
+    lexical: Float32Array.from(order, ([, e]) => e.lexical),
+    neuralRank: Int32Array.from(order, ([, e]) => e.neuralRank),
+    lexicalRank: Int32Array.from(order, ([, e]) => e.lexicalRank),
+  };
+}

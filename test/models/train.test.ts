@@ -1,0 +1,88 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { tf } from '../../src/models/tf.ts';
+import { initRuntime } from '../../src/models/runtime.ts';
+import { loadDataset, buildForest, fitTfidf, contentText, resolveRunConfig } from '../../src/index.ts';
+import { buildTowerData } from '../../src/models/tower-data.ts';
+import { trainTwoTower, snapshot, learningRateAt, epochBatches, type TrainInputs } from '../../src/models/train.ts';
+import { rngFor } from '../../src/random.ts';
+import { TINY, tempDir } from '../helpers.ts';
+
+const { dir: tmp, cleanup } = tempDir();
+after(cleanup);
+let base: Omit<TrainInputs, 'onEpoch'>;
+
+before(async () => {
+  await initRuntime('wasm');
+  const dataset = await loadDataset(TINY);
+  const forest = buildForest(dataset);
+  const tfidf = fitTfidf(dataset.content.map((c) => contentText(c)), { buckets: 1 << 12 });
+  const config = resolveRunConfig({
+    lexical: { buckets: 1 << 12 },
+    encoder: { vocab: 1 << 10, dim: 8, hidden: 8, maxFeatures: 32 },
+    graphsage: { aggregator: 'mean', fanouts: [3, 2] },
+    training: { epochs: 4, batchSize: 4, patience: 100, recallK: 3, logQ: 'exact', hardNegatives: 'none', warmupSteps: 2 },
+  });
+  const row = (id: string) => dataset.topicIndex.get(id)!;
+  base = {
+    data: buildTowerData(dataset, forest, tfidf, config.encoder.maxFeatures),
+    links: dataset.links.map((l, t) => (t === row('t_gen') ? new Uint32Array(0) : l)),
+    trainTopics: Uint32Array.of(row('t_cell'), row('t_phys'), row('t_frac')),
+    validationTopics: Uint32Array.of(row('t_gen')),
+    encoder: config.encoder,
+    graphsage: config.graphsage,
+    training: config.training,
+    seed: 3,
+  };
+});
+
+test('batches never mix content languages and respect the batch size', () => {
+  const batches = epochBatches(base, base.training, rngFor(1, 'b'));
+  assert.ok(batches.length >= 2);
+  for (const b of batches) {
+    assert.ok(b.topics.length <= base.training.batchSize);
+    assert.equal(new Set(Array.from(b.content, (c) => base.data.languageIds[c])).size, 1);
+  }
+});
+
+test('the learning rate warms up linearly, then decays', () => {
+  const config = { ...base.training, learningRate: 1, warmupSteps: 4 };
+  assert.equal(learningRateAt(config, 0, 100), 0.25);
+  assert.equal(learningRateAt(config, 3, 100), 1);
+  assert.ok(learningRateAt(config, 50, 100) < 1 && learningRateAt(config, 99, 100) < learningRateAt(config, 50, 100));
+});
+
+test('training runs, the tensor count stays flat, and the same seed gives the same model', async () => {
+  const counts: number[] = [];
+  const first = await trainTwoTower({ ...base, onEpoch: () => counts.push(tf.memory().numTensors) });
+  assert.equal(first.history.length, 4);
+  assert.ok(first.history.every((h) => Number.isFinite(h.loss)));
+  assert.equal(new Set(counts).size, 1, `tensor counts per epoch: ${counts}`);
+  const second = await trainTwoTower(base);
+  const a = snapshot(first.model);
+  const b = snapshot(second.model);
+  for (let i = 0; i < a.length; i++) assert.deepEqual(a[i].values, b[i].values, a[i].name);
+  const third = await trainTwoTower({ ...base, seed: 4 });
+  assert.notDeepEqual(snapshot(third.model)[0].values, a[0].values);
+  for (const r of [first, second, third]) r.model.dispose();
+});
+
+test('a run killed after an epoch resumes from its checkpoint and ends with the same model', async () => {
+  const checkpointDir = join(tmp, 'ckpt');
+  await assert.rejects(
+    trainTwoTower({ ...base, checkpointDir, onEpoch: (r) => { if (r.epoch === 1) throw new Error('killed'); } }),
+    /killed/,
+  );
+  const resumed = await trainTwoTower({ ...base, checkpointDir });
+  assert.equal(resumed.resumedFrom, 2);
+  const straight = await trainTwoTower(base);
+  const a = snapshot(resumed.model);
+  const b = snapshot(straight.model);
+  for (let i = 0; i < a.length; i++) {
+    const diff = a[i].values.reduce((m, v, j) => Math.max(m, Math.abs(v - b[i].values[j])), 0);
+    assert.ok(diff < 1e-5, `${a[i].name} differs by ${diff}`);
+  }
+  resumed.model.dispose();
+  straight.model.dispose();
+});
