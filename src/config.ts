@@ -5,6 +5,7 @@
  */
 import { DEFAULT_TFIDF_OPTIONS, type TfidfOptions } from './text/tfidf.ts';
 import { resolveOptions, checkChoice } from './options.ts';
+import { DEFAULT_RERANK_CONFIG, type RerankConfig } from './rerank/config.ts';
 import { ConfigError } from './errors.ts';
 import {
   DEFAULT_ENCODER_CONFIG, DEFAULT_GRAPHSAGE_CONFIG, DEFAULT_INDEX_CONFIG, DEFAULT_RETRIEVAL_CONFIG, DEFAULT_TRAINING_CONFIG,
@@ -19,6 +20,7 @@ export interface RunConfig {
   training: TrainingConfig;
   index: IndexConfig;
   retrieval: RetrievalConfig;
+  rerank: RerankConfig;
 }
 
 export const DEFAULT_RUN_CONFIG: Readonly<RunConfig> = Object.freeze({
@@ -28,6 +30,7 @@ export const DEFAULT_RUN_CONFIG: Readonly<RunConfig> = Object.freeze({
   training: { ...DEFAULT_TRAINING_CONFIG },
   index: { ...DEFAULT_INDEX_CONFIG },
   retrieval: { ...DEFAULT_RETRIEVAL_CONFIG },
+  rerank: { ...DEFAULT_RERANK_CONFIG },
 });
 
 const isPowerOfTwo = (n: number) => Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
@@ -54,6 +57,8 @@ function validate(scope: string, c: RunConfig): RunConfig {
   need(c.training.temperature > 0, 'training.temperature', 'positive', c.training.temperature);
   need(c.training.estimatorAlpha > 0 && c.training.estimatorAlpha < 1, 'training.estimatorAlpha', 'in (0, 1)', c.training.estimatorAlpha);
   need(c.training.validationFraction > 0 && c.training.validationFraction < 0.5, 'training.validationFraction', 'in (0, 0.5)', c.training.validationFraction);
+  need(c.rerank.trainShare > 0 && c.rerank.trainShare < 1, 'rerank.trainShare', 'in (0, 1)', c.rerank.trainShare);
+  need(Number.isInteger(c.rerank.epochs) && c.rerank.epochs >= 1, 'rerank.epochs', 'a positive integer', c.rerank.epochs);
   need(c.retrieval.topK >= 1 && c.retrieval.lexicalTopK >= 0, 'retrieval.topK', 'at least 1 (lexicalTopK at least 0)', c.retrieval);
   return c;
 }

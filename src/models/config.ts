@@ -19,7 +19,7 @@ export interface GraphSageConfig {
 }
 
 export interface TrainingConfig {
-  /** Most epochs (early stopping may end sooner). Default 40. */
+  /** Most epochs (early stopping may end sooner). Default 8. */
   epochs: number;
   /** (topic, content) pairs per batch. Default 256. */
   batchSize: number;
@@ -27,13 +27,13 @@ export interface TrainingConfig {
   learningRate: number;
   /** Linear warm-up steps, then cosine decay to learningRate * 0.05. Default 20. */
   warmupSteps: number;
-  /** Softmax temperature. Default 0.05. */
+  /** Softmax temperature. Default 0.1. */
   temperature: number;
   /** Popularity correction: 'streaming' (Yi et al. 2019), 'exact' counts, or 'off'. Default 'streaming'. */
   logQ: 'off' | 'streaming' | 'exact';
   /** Learning rate alpha of the streaming frequency estimator. Default 0.05. */
   estimatorAlpha: number;
-  /** Hard negatives: 'none', 'lexical' (TF-IDF top-k of the topic) or 'model' (the previous epoch's top-k). Default 'lexical'. */
+  /** Hard negatives: 'none', 'lexical' (TF-IDF top-k of the topic) or 'model' (the previous epoch's top-k). Default 'none' (see BENCHMARKS.md). */
   hardNegatives: 'none' | 'lexical' | 'model';
   /** Hard negatives appended to each batch. Default 64. */
   hardNegativesPerBatch: number;
@@ -41,9 +41,9 @@ export interface TrainingConfig {
   hardNegativePool: number;
   /** Pairs of one topic per epoch at most (a topic with 20,000 links must not fill the epoch). Default 64. */
   maxPairsPerTopic: number;
-  /** Share of training topics held out for validation and early stopping. Default 0.1. */
+  /** Share of training topics held out for validation, early stopping and the reranker. Default 0.2. */
   validationFraction: number;
-  /** Epochs without a better validation recall before stopping. Default 6. */
+  /** Epochs without a better validation recall before stopping. Default 2. */
   patience: number;
   /** K of the validation recall@K. Default 50. */
   recallK: number;
@@ -67,22 +67,22 @@ export interface RetrievalConfig {
   lexicalTopK: number;
 }
 
-export const DEFAULT_ENCODER_CONFIG: Readonly<EncoderConfig> = Object.freeze({ kind: 'hashed', vocab: 1 << 17, dim: 128, hidden: 256, maxFeatures: 64 });
+export const DEFAULT_ENCODER_CONFIG: Readonly<EncoderConfig> = Object.freeze({ kind: 'hashed', vocab: 1 << 17, dim: 256, hidden: 256, maxFeatures: 256 });
 export const DEFAULT_GRAPHSAGE_CONFIG: Readonly<GraphSageConfig> = Object.freeze({ aggregator: 'mean', fanouts: [10, 5] });
 export const DEFAULT_TRAINING_CONFIG: Readonly<TrainingConfig> = Object.freeze({
-  epochs: 40,
+  epochs: 8,
   batchSize: 256,
   learningRate: 0.003,
   warmupSteps: 20,
-  temperature: 0.05,
+  temperature: 0.1,
   logQ: 'streaming',
   estimatorAlpha: 0.05,
-  hardNegatives: 'lexical',
+  hardNegatives: 'none',
   hardNegativesPerBatch: 64,
   hardNegativePool: 30,
   maxPairsPerTopic: 64,
-  validationFraction: 0.1,
-  patience: 6,
+  validationFraction: 0.2,
+  patience: 2,
   recallK: 50,
 });
 export const DEFAULT_INDEX_CONFIG: Readonly<IndexConfig> = Object.freeze({ kind: 'hnsw', M: 16, efConstruction: 200, efSearch: 128 });

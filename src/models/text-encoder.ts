@@ -97,15 +97,15 @@ export function textBatch(features: SparseRows, rows: ArrayLike<number>, vocab: 
 export interface BagEncoderOptions {
   /** Embedding rows (hash buckets after folding; a power of two). Default 2^17. */
   vocab?: number;
-  /** Embedding width D = output width. Default 128. */
+  /** Embedding width D = output width. Default 256. */
   dim?: number;
   /** Hidden width H of the residual block. Default 256. */
   hidden?: number;
-  /** Features per text the bag reads (the largest TF-IDF weights). Default 64. */
+  /** Features per text the bag reads (the largest TF-IDF weights). Default 256. */
   maxFeatures?: number;
 }
 
-export const DEFAULT_BAG_ENCODER_OPTIONS: Readonly<Required<BagEncoderOptions>> = Object.freeze({ vocab: 1 << 17, dim: 128, hidden: 256, maxFeatures: 64 });
+export const DEFAULT_BAG_ENCODER_OPTIONS: Readonly<Required<BagEncoderOptions>> = Object.freeze({ vocab: 1 << 17, dim: 256, hidden: 256, maxFeatures: 256 });
 
 /** A variable initialised from seeded normal draws (or zeros when std is 0). */
 export function seededVariable(name: string, shape: number[], seed: number, std: number): Variable {

@@ -322,6 +322,14 @@ export async function trainTwoTower(inputs: TrainInputs): Promise<TrainResult> {
       if (estimator) {
         estimator.update(batch.content, state.step);
         logQ = Float32Array.from(estimator.probability(columns), Math.log);
+        // logQ corrects for how often in-batch sampling draws an item. Hard negatives are
+        // drawn another way (and are often never drawn in-batch, so their estimate is the
+        // floor, which would boost them by ~14 nats): they get the batch's mean correction.
+        if (negatives.length > 0) {
+          let mean = 0;
+          for (let j = 0; j < batch.content.length; j++) mean += logQ[j];
+          logQ.fill(mean / batch.content.length, batch.content.length);
+        }
       }
       const seeds = [...new Set(batch.topics)];
       const seedPosition = new Map(seeds.map((t, i) => [t, i]));

@@ -1,66 +1,64 @@
 /**
- * `trellis recommend`: candidates from the trained two-tower model (ANN index)
+ * Candidate retrieval with a trained model: the two-tower model's ANN index
  * joined with lexical candidates, fused into one ranked list per topic.
  */
 import { join } from 'node:path';
 import { PartitionedIndex } from '../ann/partitioned.ts';
-import { buildLexicalIndex, lexicalSearch } from '../retrieval/lexical.ts';
-import { fuseCandidates, neuralSearch, type FusedCandidates } from '../retrieval/neural.ts';
-import { buildTowerData } from '../models/tower-data.ts';
+import { buildLexicalIndex, lexicalSearch, type LexicalIndex } from '../retrieval/lexical.ts';
+import { fuseCandidates, neuralSearch, retrievalExplanation, type FusedCandidates } from '../retrieval/neural.ts';
+import { buildTowerData, type TowerData } from '../models/tower-data.ts';
+import type { TwoTowerModel } from '../models/two-tower.ts';
 import { loadModel, type ModelMeta } from '../models/artifact.ts';
 import { RecommendationTableBuilder, type RecommendationTable } from '../io/table.ts';
+import { linkContext, loadReranker, rerankTable } from './rerank.ts';
 import type { Dataset } from '../data/types.ts';
 import type { TopicForest } from '../graph/forest.ts';
 
-export interface RetrieveJob {
-  dataset: Dataset;
-  forest: TopicForest;
-  modelDir: string;
-  /** Topic rows to recommend for. */
-  topics: Uint32Array;
+/** Everything retrieval needs, loaded once: the model, its content index, the lexical index, tower inputs. */
+export interface Retriever {
+  model: TwoTowerModel;
+  meta: ModelMeta;
+  index: PartitionedIndex;
+  lexical: LexicalIndex;
+  data: TowerData;
+}
+
+/** Loads a trained model and its index for `dataset` (which must be the one it was trained on). */
+export async function loadRetriever(modelDir: string, dataset: Dataset, forest: TopicForest): Promise<Retriever> {
+  const { model, meta } = await loadModel(modelDir, dataset);
+  try {
+    const index = PartitionedIndex.load(join(modelDir, 'index'), { dimension: meta.shape.encoder.dim, modelId: meta.modelId });
+    const lexical = buildLexicalIndex(dataset, meta.config.lexical);
+    const data = buildTowerData(dataset, forest, lexical.model, meta.config.encoder.maxFeatures, undefined, meta.kinds, meta.languages);
+    return { model, meta, index, lexical, data };
+  } catch (error) {
+    model.dispose();
+    throw error;
+  }
+}
+
+export interface RetrieveOptions {
   /** Neural candidates per topic (default: the model's retrieval.topK). */
   topK?: number;
   /** Lexical candidates per topic (default: the model's retrieval.lexicalTopK). */
   lexicalTopK?: number;
-  log: (line: string) => void;
+  log?: (line: string) => void;
 }
 
-export interface RetrieveResult {
-  meta: ModelMeta;
-  candidates: FusedCandidates[];
-  seconds: { load: number; neural: number; lexical: number };
-}
-
-export async function retrieveCandidates(job: RetrieveJob): Promise<RetrieveResult> {
-  const { dataset, forest, topics, log } = job;
+/** Fused neural + lexical candidates for topic rows. */
+export function retrieve(retriever: Retriever, topics: Uint32Array, options: RetrieveOptions = {}): FusedCandidates[] {
+  const { model, meta, index, lexical, data } = retriever;
+  const { dataset, forest } = data;
+  const config = meta.config;
   const t0 = performance.now();
-  const { model, meta } = await loadModel(job.modelDir, dataset);
-  try {
-    const index = PartitionedIndex.load(join(job.modelDir, 'index'), { dimension: meta.shape.encoder.dim, modelId: meta.modelId });
-    const config = meta.config;
-    const lexical = buildLexicalIndex(dataset, config.lexical);
-    const data = buildTowerData(dataset, forest, lexical.model, config.encoder.maxFeatures, undefined, meta.kinds, meta.languages);
-    const t1 = performance.now();
-    log(`model ${meta.modelId} loaded in ${((t1 - t0) / 1000).toFixed(1)} s`);
-    const neural = neuralSearch(model, data, index, topics, job.topK ?? config.retrieval.topK, config.graphsage.fanouts, meta.seed);
-    const t2 = performance.now();
-    const lexicalTopK = job.lexicalTopK ?? config.retrieval.lexicalTopK;
-    const lexicalLists = lexicalTopK > 0 ? lexicalSearch(lexical, dataset, forest, topics, lexicalTopK) : topics.length ? Array.from(topics, () => ({ rows: new Uint32Array(0), scores: new Float32Array(0) })) : [];
-    const t3 = performance.now();
-    log(`retrieved candidates for ${topics.length} topics (neural ${((t2 - t1) / 1000).toFixed(1)} s, lexical ${((t3 - t2) / 1000).toFixed(1)} s)`);
-    const candidates = neural.map((list, i) => fuseCandidates(list, lexicalLists[i]));
-    return { meta, candidates, seconds: { load: (t1 - t0) / 1000, neural: (t2 - t1) / 1000, lexical: (t3 - t2) / 1000 } };
-  } finally {
-    model.dispose();
-  }
-}
-
-/** Which retriever found an item, for the export's explanation column. */
-export function retrievalExplanation(c: FusedCandidates, j: number): string {
-  const parts: string[] = [];
-  if (c.neuralRank[j]) parts.push(`neural #${c.neuralRank[j]}`);
-  if (c.lexicalRank[j]) parts.push(`lexical #${c.lexicalRank[j]}`);
-  return parts.join(', ');
+  const neural = neuralSearch(model, data, index, topics, options.topK ?? config.retrieval.topK, config.graphsage.fanouts, meta.seed);
+  const t1 = performance.now();
+  const lexicalTopK = options.lexicalTopK ?? config.retrieval.lexicalTopK;
+  const empty = { rows: new Uint32Array(0), scores: new Float32Array(0) };
+  const lexicalLists = lexicalTopK > 0 ? lexicalSearch(lexical, dataset, forest, topics, lexicalTopK) : Array.from(topics, () => empty);
+  const t2 = performance.now();
+  options.log?.(`retrieved candidates for ${topics.length} topics (neural ${((t1 - t0) / 1000).toFixed(1)} s, lexical ${((t2 - t1) / 1000).toFixed(1)} s)`);
+  return neural.map((list, i) => fuseCandidates(list, lexicalLists[i]));
 }
 
 /** The fused candidate lists as a recommendation table (stage scores: retrieval cosine, lexical TF-IDF, fused). */
@@ -72,4 +70,46 @@ export function retrievalTable(dataset: Dataset, topics: Uint32Array, candidates
     }
   });
   return builder.build();
+}
+
+export interface RecommendJob extends RetrieveOptions {
+  /** 'full': retrieve, rerank, decision rule; 'retrieve': fused candidates only. */
+  stage: 'full' | 'retrieve';
+}
+
+export interface RecommendResult {
+  meta: ModelMeta;
+  table: RecommendationTable;
+  candidates: FusedCandidates[];
+  /** Reranker probabilities per topic, aligned with `candidates` (full stage only). */
+  probabilities?: Float32Array[];
+  seconds: { retrieve: number; rerank: number };
+}
+
+/** The whole recommend stage for topic rows with the model in `modelDir`. */
+export async function recommendTopics(modelDir: string, dataset: Dataset, forest: TopicForest, topics: Uint32Array, job: RecommendJob): Promise<RecommendResult> {
+  const t0 = performance.now();
+  const retriever = await loadRetriever(modelDir, dataset, forest);
+  let candidates: FusedCandidates[];
+  try {
+    candidates = retrieve(retriever, topics, job);
+  } finally {
+    retriever.model.dispose();
+  }
+  const meta = retriever.meta;
+  const topK = job.topK ?? meta.config.retrieval.topK;
+  const t1 = performance.now();
+  if (job.stage === 'retrieve') return { meta, table: retrievalTable(dataset, topics, candidates), candidates, seconds: { retrieve: (t1 - t0) / 1000, rerank: 0 } };
+  const { reranker, rule } = await loadReranker(modelDir);
+  try {
+    // Links the model could see: the held-out topics' links stay hidden.
+    const hidden = new Set(meta.heldOut.map((id) => dataset.topicIndex.get(id)));
+    const links = dataset.links.map((l, t) => (hidden.has(t) ? new Uint32Array(0) : l));
+    const { table, probabilities } = rerankTable(dataset, forest, linkContext(dataset, links), reranker, rule, topics, candidates, topK);
+    const t2 = performance.now();
+    job.log?.(`reranked ${candidates.reduce((s, c) => s + c.rows.length, 0)} candidates in ${((t2 - t1) / 1000).toFixed(1)} s; kept ${table.length} (threshold ${rule.threshold.toFixed(3)}, margin ${rule.margin}, cap ${rule.cap})`);
+    return { meta, table, candidates, probabilities, seconds: { retrieve: (t1 - t0) / 1000, rerank: (t2 - t1) / 1000 } };
+  } finally {
+    reranker.dispose();
+  }
 }

@@ -7,7 +7,9 @@
  *   3. hold out a validation share of the training topics for early stopping;
  *   4. train the two-tower model (GraphSAGE topic tower, in-batch softmax);
  *   5. embed all content and build the ANN index;
- *   6. save model, index and a summary in the model folder.
+ *   6. save model, index and a summary in the model folder;
+ *   7. train the cross-encoder reranker on the validation topics' candidates
+ *      and tune the F2 decision rule (rerank.enabled).
  */
 import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
@@ -17,7 +19,9 @@ import { buildTowerData } from '../models/tower-data.ts';
 import { trainTwoTower, type EpochReport } from '../models/train.ts';
 import { contentChecksum, makeModelId, saveModel, MODEL_FORMAT, type ModelMeta } from '../models/artifact.ts';
 import { buildContentIndex } from '../retrieval/neural.ts';
-import { deriveSeed } from '../random.ts';
+import { deriveSeed, rngFor, shuffleInPlace } from '../random.ts';
+import { retrieve, type Retriever } from './recommend.ts';
+import { linkContext, saveReranker, trainReranker } from './rerank.ts';
 import type { RunConfig } from '../config.ts';
 import type { Dataset } from '../data/types.ts';
 import type { TopicForest } from '../graph/forest.ts';
@@ -40,7 +44,7 @@ export interface TrainJob {
 export interface TrainSummary {
   modelId: string;
   meta: ModelMeta;
-  seconds: { features: number; training: number; index: number; total: number };
+  seconds: { features: number; training: number; index: number; rerank: number; total: number };
 }
 
 /** Links training may see: all, or all but the held-out topics'. */
@@ -113,8 +117,37 @@ export async function runTraining(job: TrainJob): Promise<TrainSummary> {
     createdAt: new Date().toISOString(),
   };
   await saveModel(modelDir, result.model, meta);
+  const t4 = performance.now();
+  let rerankSeconds = 0;
+  if (config.rerank.enabled) {
+    // The cross-encoder learns from the candidates of the validation topics: the
+    // retriever never trained on them, so their candidates look like the ones it
+    // will see at recommend time. One share trains it, the rest tunes the decision rule.
+    const retriever: Retriever = { model: result.model, meta, index, lexical, data };
+    const order = shuffleInPlace(Array.from(validation.heldOut), rngFor(seed, 'rerank/split'));
+    const cut = Math.max(1, Math.min(order.length - 1, Math.round(order.length * config.rerank.trainShare)));
+    const trainTopics = Uint32Array.from(order.slice(0, cut)).sort();
+    const tuneTopics = Uint32Array.from(order.slice(cut)).sort();
+    const reranked = await trainReranker({
+      dataset,
+      forest,
+      context: linkContext(dataset, validation.trainLinks),
+      trainTopics,
+      trainCandidates: retrieve(retriever, trainTopics),
+      tuneTopics,
+      tuneCandidates: retrieve(retriever, tuneTopics),
+      config: config.rerank,
+      topK: config.retrieval.topK,
+      seed,
+      encoderTable: { table: result.model.encoder.embedding.table, rows: config.encoder.vocab, cols: config.encoder.dim },
+      log,
+    });
+    await saveReranker(modelDir, reranked);
+    reranked.reranker.dispose();
+    rerankSeconds = (performance.now() - t4) / 1000;
+  }
   result.model.dispose();
   // The finished model supersedes the checkpoint.
   await rm(checkpointDir, { recursive: true, force: true });
-  return { modelId, meta, seconds: { features: (t1 - t0) / 1000, training: (t2 - t1) / 1000, index: (t3 - t2) / 1000, total: (t3 - t0) / 1000 } };
+  return { modelId, meta, seconds: { features: (t1 - t0) / 1000, training: (t2 - t1) / 1000, index: (t3 - t2) / 1000, rerank: rerankSeconds, total: (performance.now() - t0) / 1000 } };
 }

@@ -82,3 +82,11 @@ export function fuseCandidates(neural: Candidates, lexical: Candidates, c = 60):
     lexicalRank: Int32Array.from(order, ([, e]) => e.lexicalRank),
   };
 }
+
+/** Which retriever found an item, for the export's explanation column. */
+export function retrievalExplanation(c: FusedCandidates, j: number): string {
+  const parts: string[] = [];
+  if (c.neuralRank[j]) parts.push(`neural #${c.neuralRank[j]}`);
+  if (c.lexicalRank[j]) parts.push(`lexical #${c.lexicalRank[j]}`);
+  return parts.join(', ');
+}

@@ -10,7 +10,7 @@ import { DEFAULT_TFIDF_OPTIONS, forEachFeature, wordBucket } from '../../src/tex
 import { CrossEncoder, bceWithLogits, CROSS_ENCODER_CONFIG_FILE, CROSS_ENCODER_WEIGHTS_FILE, type CrossEncoderOptions } from '../../src/rerank/cross-encoder.ts';
 import { encodePairs, tokenizeTexts, CLS_ID, SEP_ID, UNK_ID, RESERVED_IDS, type PairSet } from '../../src/rerank/tokens.ts';
 import { encoderProjection, tokenEmbeddingsFromEncoder } from '../../src/rerank/token-init.ts';
-import { add, batchMatMul, dense, gatherRows, gelu, layerNorm2d, maskedSoftmax } from '../../src/rerank/ops.ts';
+import { add, batchMatMul, dense, gatherRows, gelu, layerNorm2d, maskedSoftmax } from '../../src/models/ops.ts';
 import { rocAuc } from '../../src/rerank/auc.ts';
 import { tempDir } from '../helpers.ts';
 

@@ -1,43 +1,66 @@
 import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { resolveRunConfig } from '../../config.ts';
 import { answersOf, splitTopics } from '../../eval/split.ts';
-import { evaluateRanked, rankedById } from '../../eval/metrics.ts';
 import { formatTable } from '../../eval/report.ts';
-import { buildLexicalIndex, lexicalSearch } from '../../retrieval/lexical.ts';
-import { numberOption, optionalString, SHARED_OPTIONS, type Command } from '../command.ts';
-import { loadData, log, seedFromArgs } from '../context.ts';
+import { scoreStages } from '../../eval/holdout.ts';
+import { writeRecommendations } from '../../io/export.ts';
+import { initRuntime } from '../../models/runtime.ts';
+import { runTraining } from '../../pipeline/train.ts';
+import { recommendTopics } from '../../pipeline/recommend.ts';
+import { numberOption, optionalString, readConfigFile, SHARED_OPTIONS, type Command } from '../command.ts';
+import { BACKEND_OPTION, loadData, log, seedFromArgs } from '../context.ts';
 
 const BUNDLED = fileURLToPath(new URL('../../../data/khan', import.meta.url));
+const MODEL = fileURLToPath(new URL('../../../models/demo-khan', import.meta.url));
 
 export const demo: Command = {
   name: 'demo',
-  summary: 'the main job on the bundled Khan Academy data: hold out 25% of topics, recommend, score',
-  usage: '[--data DIR] [--holdout F] [--seed N]',
+  summary: 'the main job on the bundled Khan Academy data: hold out 25% of topics, train, recommend, score',
+  usage: '[--data DIR] [--model DIR] [--holdout F] [--seed N] [--config FILE]',
   options: {
     data: { ...SHARED_OPTIONS.data, description: 'dataset folder (default: the bundled data/khan)' },
+    model: { ...SHARED_OPTIONS.model, description: 'model folder (default: models/demo-khan)' },
     holdout: { type: 'string', description: 'fraction of topics with content to hold out (default: 0.25)', valueName: 'F' },
     seed: SHARED_OPTIONS.seed,
+    config: SHARED_OPTIONS.config,
+    backend: BACKEND_OPTION,
     help: SHARED_OPTIONS.help,
   },
+  details: 'Trains the full pipeline with the held-out topics\' links hidden, recommends for the held-out topics, writes them to <model>/recommendations.csv and prints each stage\'s scores.',
   async run(args) {
     const dir = optionalString(args, 'data') ?? BUNDLED;
+    const modelDir = optionalString(args, 'model') ?? MODEL;
     const seed = seedFromArgs(args, 'demo');
     const fraction = numberOption(args, 'demo', 'holdout', 0.25, 0.01, 0.99);
-    const config = resolveRunConfig({});
+    const configPath = optionalString(args, 'config');
+    const config = resolveRunConfig(readConfigFile(configPath), configPath ?? 'config');
+    const runtime = await initRuntime(optionalString(args, 'backend'));
+    log(runtime.message);
     const { dataset, forest } = await loadData(dir, false);
     const split = splitTopics(dataset, { fraction, seed });
     log(`held out ${split.heldOut.length} topics (seed ${seed}); their links are hidden from every stage`);
-    const t0 = performance.now();
-    const index = buildLexicalIndex(dataset, config.lexical);
-    const candidates = lexicalSearch(index, dataset, forest, split.heldOut, 100);
-    const seconds = (performance.now() - t0) / 1000;
+    const trained = await runTraining({
+      dataset, forest, config, seed, modelDir, split, splitSpec: { fraction, by: 'topic' }, backend: runtime.kind, log,
+      onEpoch: (r, epochs) => log(`epoch ${r.epoch + 1}/${epochs}: loss ${r.loss.toFixed(4)}, validation recall@${config.training.recallK} ${r.validationRecall.toFixed(4)}${r.best ? ' (best)' : ''} (${r.seconds.toFixed(1)} s)`),
+    });
+    const stage = config.rerank.enabled ? 'full' : 'retrieve';
+    const result = await recommendTopics(modelDir, dataset, forest, split.heldOut, { stage, log });
+    const out = join(modelDir, 'recommendations.csv');
+    await writeRecommendations(out, result.table, { modelId: trained.modelId, seed, config });
     const ids = Array.from(split.heldOut, (t) => dataset.topics[t].id);
-    const m = evaluateRanked(rankedById(ids, candidates), answersOf(dataset, split.heldOut), [10, 50, 100], [5, 10, 20]);
-    const rows: (string | number)[][] = [];
-    for (const [cut, s] of Object.entries(m.atK)) rows.push([`lexical ${cut}`, s.f2, s.precision, s.recall]);
-    rows.push([`lexical best top-k (k=${m.best.k})`, m.best.f2, m.best.precision, m.best.recall]);
-    process.stdout.write(`\nHeld-out topics: ${split.heldOut.length} of ${dataset.topics.length}; lexical retrieval took ${seconds.toFixed(1)} s.\n\n`);
-    process.stdout.write(formatTable(['stage', 'F2', 'precision', 'recall'], rows) + '\n\n');
-    process.stdout.write(formatTable(['stage', 'recall@10', 'recall@50', 'recall@100'], [['lexical', m.recall['recall@10'], m.recall['recall@50'], m.recall['recall@100']]]) + '\n');
+    const s = scoreStages(ids, answersOf(dataset, split.heldOut), result.candidates, result.probabilities ? { table: result.table, probabilities: result.probabilities } : undefined);
+    const rows: (string | number)[][] = [
+      ['lexical (TF-IDF)', s.lexical['recall@10'], s.lexical['recall@50'], s.lexical.f2AtBestTopK, `top-${s.lexical.bestTopK}`],
+      ['two-tower + GraphSAGE', s.neural['recall@10'], s.neural['recall@50'], s.neural.f2AtBestTopK, `top-${s.neural.bestTopK}`],
+      ['fused candidates', s.fused['recall@10'], s.fused['recall@50'], s.fused.f2AtBestTopK, `top-${s.fused.bestTopK}`],
+    ];
+    if (s.reranked) {
+      rows.push(['reranked order', s.reranked['recall@10'], s.reranked['recall@50'], s.reranked.f2AtBestTopK, `top-${s.reranked.bestTopK}`]);
+      rows.push(['final (F2 decision rule)', '', '', s.reranked.f2, `P ${s.reranked.precision.toFixed(3)} R ${s.reranked.recall.toFixed(3)}`]);
+    }
+    process.stdout.write(`\nHeld-out topics: ${split.heldOut.length} of ${dataset.topics.length} (${dir}); model ${trained.modelId}, trained in ${trained.seconds.total.toFixed(0)} s on ${runtime.kind}.\n\n`);
+    process.stdout.write(formatTable(['stage', 'recall@10', 'recall@50', 'F2', 'cut'], rows) + '\n\n');
+    process.stdout.write(`Recommendations for the held-out topics: ${out}\n`);
   },
 };

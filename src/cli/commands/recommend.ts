@@ -1,11 +1,12 @@
 import { readCsv } from '../../data/csv.ts';
 import { DataError, UsageError } from '../../errors.ts';
 import { answersOf } from '../../eval/split.ts';
-import { evaluateRanked, rankedById } from '../../eval/metrics.ts';
+import { scoreStages } from '../../eval/holdout.ts';
 import { recommendationFormat, writeRecommendations } from '../../io/export.ts';
 import { initRuntime } from '../../models/runtime.ts';
 import { readModelMeta } from '../../models/artifact.ts';
-import { retrieveCandidates, retrievalTable } from '../../pipeline/recommend.ts';
+import { recommendTopics } from '../../pipeline/recommend.ts';
+import { hasReranker } from '../../pipeline/rerank.ts';
 import type { FusedCandidates } from '../../retrieval/neural.ts';
 import type { Dataset } from '../../data/types.ts';
 import { checkChoice } from '../../options.ts';
@@ -35,7 +36,7 @@ export const recommend: Command = {
     out: { ...SHARED_OPTIONS.out, description: 'output: .csv (LECR topic_id,content_ids), .arrow or .parquet (one row per recommendation)' },
     topics: { type: 'string', description: "topics to recommend for: a CSV with a topic_id column, or 'held-out' (the topics the model was trained without); default: sample_submission.csv, else every topic", valueName: 'FILE' },
     'top-k': { type: 'string', description: 'neural candidates per topic (default: the model config, 50); the output keeps the fused union', valueName: 'K' },
-    stage: { type: 'string', description: "'retrieve' (default): fused neural + lexical candidates", valueName: 'STAGE' },
+    stage: { type: 'string', description: "'full' (default): retrieve, rerank, apply the F2 decision rule; 'retrieve': stop after retrieval (fused neural + lexical candidates)", valueName: 'STAGE' },
     backend: BACKEND_OPTION,
     lenient: SHARED_OPTIONS.lenient,
     help: SHARED_OPTIONS.help,
@@ -45,9 +46,12 @@ export const recommend: Command = {
     const dir = requireString(args, 'recommend', 'data');
     const out = requireString(args, 'recommend', 'out');
     recommendationFormat('trellis recommend', out);
-    const stage = checkChoice('trellis recommend', '--stage', optionalString(args, 'stage') ?? 'retrieve', ['retrieve']);
+    const stage = checkChoice('trellis recommend', '--stage', optionalString(args, 'stage') ?? 'full', ['full', 'retrieve']);
     const modelDir = modelDirFrom(optionalString(args, 'model'), dir);
     const meta = await readModelMeta(modelDir);
+    if (stage === 'full' && !hasReranker(modelDir)) {
+      throw new UsageError(`trellis recommend: the model in ${modelDir} has no reranker, so --stage full cannot run.`, 'Pass --stage retrieve, or retrain with rerank.enabled.');
+    }
     const topK = intOption(args, 'recommend', 'top-k', meta.config.retrieval.topK, 1, 10000);
     log((await initRuntime(optionalString(args, 'backend'))).message);
     const { dataset, forest } = await loadData(dir, args.values.lenient === true);
@@ -63,31 +67,14 @@ export const recommend: Command = {
     } else {
       topics = topicsArg ? await topicsFromFile(topicsArg, dataset) : topicsToPredict(dataset, undefined);
     }
-    const result = await retrieveCandidates({ dataset, forest, modelDir, topics, topK, log });
-    const table = retrievalTable(dataset, topics, result.candidates);
+    const result = await recommendTopics(modelDir, dataset, forest, topics, { stage, topK, log });
+    const { table, candidates, probabilities } = result;
     await writeRecommendations(out, table, { modelId: result.meta.modelId, seed: result.meta.seed, config: { ...result.meta.config, stage } });
     log(`wrote ${table.length} recommendations for ${topics.length} topics to ${out}`);
     if (topicsArg === 'held-out') {
       const ids = Array.from(topics, (t) => dataset.topics[t].id);
-      const answers = answersOf(dataset, topics);
-      const bySource = (ranks: (c: FusedCandidates) => Int32Array) =>
-        result.candidates.map((c) => {
-          const r = ranks(c);
-          const rows = Array.from(c.rows).filter((_, j) => r[j] > 0);
-          const order = Array.from(c.rows.keys()).filter((j) => r[j] > 0).sort((a, b) => r[a] - r[b]);
-          return { rows: Uint32Array.from(order, (j) => c.rows[j]), size: rows.length };
-        });
-      const score = (lists: { rows: Uint32Array }[]) => {
-        const m = evaluateRanked(rankedById(ids, lists), answers, [10, 50, 100], []);
-        return { ...m.recall, bestTopK: m.best.k, f2AtBestTopK: m.best.f2 };
-      };
-      process.stdout.write(JSON.stringify({
-        topics: topics.length,
-        neural: score(bySource((c) => c.neuralRank)),
-        lexical: score(bySource((c) => c.lexicalRank)),
-        fused: score(result.candidates),
-        candidatesPerTopic: result.candidates.reduce((s, c) => s + c.rows.length, 0) / Math.max(1, topics.length),
-      }, null, 2) + '\n');
+      const scores = scoreStages(ids, answersOf(dataset, topics), candidates, probabilities ? { table, probabilities } : undefined);
+      process.stdout.write(JSON.stringify(scores, null, 2) + '\n');
     }
   },
 };

@@ -1,0 +1,66 @@
+/**
+ * Scores every stage of a run on held-out topics: each retriever's ranked
+ * list alone, the fused list, and (when reranked) the final thresholded
+ * recommendations and the reranked order.
+ */
+import { evaluateRanked, evaluateSets, rankedById } from './metrics.ts';
+import type { FusedCandidates } from '../retrieval/neural.ts';
+import type { RecommendationTable } from '../io/table.ts';
+
+export interface RankedScores {
+  'recall@10': number;
+  'recall@50': number;
+  'recall@100': number;
+  /** The fixed top-k cut with the best mean F2, and that F2. */
+  bestTopK: number;
+  f2AtBestTopK: number;
+}
+
+export interface StageScores {
+  topics: number;
+  candidatesPerTopic: number;
+  neural: RankedScores;
+  lexical: RankedScores;
+  fused: RankedScores;
+  /** The final recommendations (after the decision rule) and the reranked candidate order. */
+  reranked?: RankedScores & { f2: number; precision: number; recall: number };
+}
+
+function ranked(ids: string[], lists: { rows: Uint32Array }[], answers: Map<string, Uint32Array>): RankedScores {
+  const m = evaluateRanked(rankedById(ids, lists), answers, [10, 50, 100], []);
+  return { 'recall@10': m.recall['recall@10'], 'recall@50': m.recall['recall@50'], 'recall@100': m.recall['recall@100'], bestTopK: m.best.k, f2AtBestTopK: m.best.f2 };
+}
+
+/** One retriever's list, recovered from the fused candidates by its ranks. */
+function sourceList(c: FusedCandidates, ranks: Int32Array): { rows: Uint32Array } {
+  const order = Array.from(c.rows.keys()).filter((j) => ranks[j] > 0).sort((a, b) => ranks[a] - ranks[b]);
+  return { rows: Uint32Array.from(order, (j) => c.rows[j]) };
+}
+
+export function scoreStages(
+  ids: string[],
+  answers: Map<string, Uint32Array>,
+  candidates: FusedCandidates[],
+  final?: { table: RecommendationTable; probabilities: Float32Array[] },
+): StageScores {
+  const scores: StageScores = {
+    topics: ids.length,
+    candidatesPerTopic: candidates.reduce((s, c) => s + c.rows.length, 0) / Math.max(1, ids.length),
+    neural: ranked(ids, candidates.map((c) => sourceList(c, c.neuralRank)), answers),
+    lexical: ranked(ids, candidates.map((c) => sourceList(c, c.lexicalRank)), answers),
+    fused: ranked(ids, candidates, answers),
+  };
+  if (final) {
+    const { table, probabilities } = final;
+    const predicted = new Map<string, number[]>();
+    for (let i = 0; i < table.length; i++) {
+      const id = table.topicIds[table.topic[i]];
+      if (!predicted.has(id)) predicted.set(id, []);
+      predicted.get(id)!.push(table.content[i]);
+    }
+    const sets = evaluateSets(predicted, answers);
+    const order = candidates.map((c, i) => ({ rows: Uint32Array.from(Array.from(c.rows.keys()).sort((a, b) => probabilities[i][b] - probabilities[i][a]), (j) => c.rows[j]) }));
+    scores.reranked = { f2: sets.f2, precision: sets.precision, recall: sets.recall, ...ranked(ids, order, answers) };
+  }
+  return scores;
+}

@@ -1,0 +1,244 @@
+/**
+ * The reranking stage: side features of (topic, candidate) pairs, training
+ * the cross-encoder on the candidates of topics the retriever never trained
+ * on, learning the F2 decision rule, and applying both at recommend time.
+ *
+ * Side features of a pair (topic t, content c), in this order:
+ *   0  retriever cosine (0 when the neural retriever did not find c)
+ *   1  lexical TF-IDF cosine (0 when the lexical retriever did not find c)
+ *   2  found by the neural retriever (0/1)
+ *   3  found by the lexical retriever (0/1)
+ *   4  log(1 + neural rank), log(1 + K + 1) when absent
+ *   5  log(1 + lexical rank), likewise
+ *   6  fused (reciprocal-rank) score
+ *   7  t's parent links c (0/1)
+ *   8  number of t's siblings that link c
+ *   9  log(1 + number of topics that link c): content popularity
+ *  10  c's language equals t's (0/1)
+ * Links are the ones visible to the stage (held-out topics' links hidden).
+ */
+import { existsSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CrossEncoder, type TrainReport } from '../rerank/cross-encoder.ts';
+import { applyDecisionRule, packCandidates, parseDecisionRule, searchDecisionRule, type DecisionRule } from '../rerank/threshold.ts';
+import { siblingsOf } from '../graph/forest.ts';
+import { topicText, contentText } from '../text/documents.ts';
+import { wordTokens } from '../text/tfidf.ts';
+import { writeFileAtomic } from '../io/atomic.ts';
+import { RecommendationTableBuilder, type RecommendationTable } from '../io/table.ts';
+import { ArtifactError } from '../errors.ts';
+import { retrievalExplanation, type FusedCandidates } from '../retrieval/neural.ts';
+import type { RerankConfig } from '../rerank/config.ts';
+import type { Dataset } from '../data/types.ts';
+import type { TopicForest } from '../graph/forest.ts';
+
+export const FEATURE_NAMES = [
+  'retrieval_cosine', 'lexical_cosine', 'found_neural', 'found_lexical', 'log_neural_rank', 'log_lexical_rank',
+  'fused', 'parent_links', 'sibling_links', 'log_popularity', 'same_language',
+] as const;
+export const FEATURES = FEATURE_NAMES.length;
+
+/** Per-content counts and per-topic link sets the features read. */
+export interface LinkContext {
+  links: Uint32Array[];
+  /** Topics linking each content item. [content] */
+  popularity: Uint32Array;
+}
+
+export function linkContext(dataset: Dataset, links: Uint32Array[]): LinkContext {
+  const popularity = new Uint32Array(dataset.content.length);
+  for (const list of links) for (const c of list) popularity[c]++;
+  return { links, popularity };
+}
+
+function has(sorted: Uint32Array, value: number): boolean {
+  let lo = 0;
+  let hi = sorted.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid] === value) return true;
+    if (sorted[mid] < value) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return false;
+}
+
+/** The linking parent or siblings of a candidate, for the explanation column. */
+export function linkingTopics(dataset: Dataset, forest: TopicForest, context: LinkContext, t: number, c: number): string[] {
+  const out: string[] = [];
+  const p = forest.parent[t];
+  if (p >= 0 && has(context.links[p], c)) out.push(`parent ${dataset.topics[p].id}`);
+  for (const s of siblingsOf(forest, t)) if (has(context.links[s], c)) out.push(`sibling ${dataset.topics[s].id}`);
+  return out;
+}
+
+/** Side features of every candidate of topic `t`. [n * FEATURES] */
+export function pairFeatures(dataset: Dataset, forest: TopicForest, context: LinkContext, t: number, candidates: FusedCandidates, k: number): Float32Array {
+  const n = candidates.rows.length;
+  const out = new Float32Array(n * FEATURES);
+  const parent = forest.parent[t];
+  const siblings = siblingsOf(forest, t);
+  const language = dataset.topics[t].language;
+  const absent = Math.log(k + 2);
+  for (let j = 0; j < n; j++) {
+    const c = candidates.rows[j];
+    const f = out.subarray(j * FEATURES, (j + 1) * FEATURES);
+    const neural = candidates.neuralRank[j] > 0;
+    const lexical = candidates.lexicalRank[j] > 0;
+    f[0] = neural ? candidates.neural[j] : 0;
+    f[1] = lexical ? candidates.lexical[j] : 0;
+    f[2] = neural ? 1 : 0;
+    f[3] = lexical ? 1 : 0;
+    f[4] = neural ? Math.log(1 + candidates.neuralRank[j]) : absent;
+    f[5] = lexical ? Math.log(1 + candidates.lexicalRank[j]) : absent;
+    f[6] = candidates.fused[j];
+    f[7] = parent >= 0 && has(context.links[parent], c) ? 1 : 0;
+    let siblingLinks = 0;
+    for (const s of siblings) if (has(context.links[s], c)) siblingLinks++;
+    f[8] = siblingLinks;
+    f[9] = Math.log(1 + context.popularity[c]);
+    f[10] = language === '' || dataset.content[c].language === language ? 1 : 0;
+  }
+  return out;
+}
+
+/** The pair set of some topics' candidates (labels from `gold` when given). */
+export function buildPairs(reranker: CrossEncoder, dataset: Dataset, forest: TopicForest, context: LinkContext, topics: Uint32Array, candidates: FusedCandidates[], k: number, gold?: Uint32Array[]) {
+  const total = candidates.reduce((s, c) => s + c.rows.length, 0);
+  const topicIndex = new Uint32Array(total);
+  const contentIndex = new Uint32Array(total);
+  const features = new Float32Array(total * FEATURES);
+  const labels = gold ? new Uint8Array(total) : undefined;
+  // Only the texts the pairs read are tokenised: topics by position, content by a local table.
+  const contentRows = new Map<number, number>();
+  let at = 0;
+  candidates.forEach((list, i) => {
+    features.set(pairFeatures(dataset, forest, context, topics[i], list, k), at * FEATURES);
+    for (let j = 0; j < list.rows.length; j++, at++) {
+      const c = list.rows[j];
+      let local = contentRows.get(c);
+      if (local === undefined) contentRows.set(c, (local = contentRows.size));
+      topicIndex[at] = i;
+      contentIndex[at] = local;
+      if (labels && gold) labels[at] = has(gold[i], c) ? 1 : 0;
+    }
+  });
+  const contentTexts = new Array<string>(contentRows.size);
+  for (const [c, local] of contentRows) contentTexts[local] = contentText(dataset.content[c]);
+  return {
+    topics: reranker.tokenize(Array.from(topics, (t) => topicText(dataset, forest, t))),
+    contents: reranker.tokenize(contentTexts),
+    topicIndex,
+    contentIndex,
+    features,
+    labels,
+  };
+}
+
+export interface RerankTrainInput {
+  dataset: Dataset;
+  forest: TopicForest;
+  /** Links visible to the reranker's training topics (theirs hidden). */
+  context: LinkContext;
+  trainTopics: Uint32Array;
+  trainCandidates: FusedCandidates[];
+  tuneTopics: Uint32Array;
+  tuneCandidates: FusedCandidates[];
+  config: RerankConfig;
+  topK: number;
+  seed: number;
+  /** The text encoder's embedding table, to initialise token embeddings. */
+  encoderTable?: { table: Float32Array; rows: number; cols: number };
+  log: (line: string) => void;
+}
+
+export interface RerankTrainResult {
+  reranker: CrossEncoder;
+  rule: DecisionRule;
+  /** Mean F2 of the rule on the tuning topics, and of the best fixed top-k of the fused lists there. */
+  tuneF2: number;
+  report: TrainReport;
+  pairs: number;
+}
+
+export async function trainReranker(input: RerankTrainInput): Promise<RerankTrainResult> {
+  const { dataset, forest, context, config, topK, log } = input;
+  const reranker = new CrossEncoder(FEATURES, { hidden: config.hidden, layers: config.layers, heads: config.heads, maxLength: config.maxLength, seed: input.seed });
+  if (input.encoderTable) {
+    const words = new Set<string>();
+    for (const t of dataset.topics) for (const w of wordTokens(`${t.title} ${t.description}`)) words.add(w);
+    for (const c of dataset.content) for (const w of wordTokens(`${c.title} ${c.description}`)) words.add(w);
+    reranker.initTokenEmbeddings(input.encoderTable.table, input.encoderTable.rows, input.encoderTable.cols, words);
+  }
+  const gold = (topics: Uint32Array) => Array.from(topics, (t) => dataset.links[t]);
+  const train = buildPairs(reranker, dataset, forest, context, input.trainTopics, input.trainCandidates, topK, gold(input.trainTopics));
+  log(`reranker: ${train.topicIndex.length} training pairs from ${input.trainTopics.length} topics (${train.labels!.reduce((s, v) => s + v, 0)} positive)`);
+  const tune = buildPairs(reranker, dataset, forest, context, input.tuneTopics, input.tuneCandidates, topK, gold(input.tuneTopics));
+  const t0 = performance.now();
+  const report = await reranker.train(train, { epochs: config.epochs, learningRate: config.learningRate }, {
+    validation: tune,
+    onEpoch: (e) => log(`reranker epoch ${e.epoch}/${config.epochs}: loss ${e.trainLoss.toFixed(4)}, tuning-topic AUC ${e.validationAuc?.toFixed(4)} (${((performance.now() - t0) / 1000).toFixed(0)} s)`),
+  });
+  const probabilities = reranker.score(tune);
+  let at = 0;
+  const perTopic = input.tuneCandidates.map((list, i) => {
+    const scores = probabilities.subarray(at, at + list.rows.length);
+    const labels = tune.labels!.subarray(at, at + list.rows.length);
+    at += list.rows.length;
+    return { scores, labels, goldCount: dataset.links[input.tuneTopics[i]].length };
+  });
+  const search = searchDecisionRule(packCandidates(perTopic));
+  log(`decision rule: threshold ${search.rule.threshold.toFixed(3)}, margin ${search.rule.margin}, cap ${search.rule.cap}: F2 ${search.f2.toFixed(4)} on ${search.topics} tuning topics`);
+  return { reranker, rule: search.rule, tuneF2: search.f2, report, pairs: train.topicIndex.length };
+}
+
+export const RERANKER_DIR = 'reranker';
+const RULE_FILE = 'decision-rule.json';
+
+export async function saveReranker(modelDir: string, result: RerankTrainResult): Promise<void> {
+  const dir = join(modelDir, RERANKER_DIR);
+  await rm(dir, { recursive: true, force: true });
+  await result.reranker.save(dir);
+  await writeFileAtomic(join(dir, RULE_FILE), async (sink) => sink.write(JSON.stringify({ rule: result.rule, tuneF2: result.tuneF2, features: FEATURE_NAMES })));
+}
+
+export function hasReranker(modelDir: string): boolean {
+  return existsSync(join(modelDir, RERANKER_DIR, RULE_FILE));
+}
+
+export async function loadReranker(modelDir: string): Promise<{ reranker: CrossEncoder; rule: DecisionRule }> {
+  const dir = join(modelDir, RERANKER_DIR);
+  if (!hasReranker(modelDir)) {
+    throw new ArtifactError(`${modelDir}: the model has no reranker.`, "Retrain with the rerank stage enabled (config rerank.enabled), or pass --stage retrieve.");
+  }
+  const stored = JSON.parse(await readFile(join(dir, RULE_FILE), 'utf8')) as { rule: unknown; features: string[] };
+  if (JSON.stringify(stored.features) !== JSON.stringify(FEATURE_NAMES)) {
+    throw new ArtifactError(`${dir}: the reranker was trained with other side features (${stored.features?.join(', ')}).`, "Retrain with 'trellis train'.");
+  }
+  return { reranker: await CrossEncoder.load(dir), rule: parseDecisionRule(stored.rule, join(dir, RULE_FILE)) };
+}
+
+/** Reranked, thresholded recommendations: one table row per kept item. */
+export function rerankTable(
+  dataset: Dataset, forest: TopicForest, context: LinkContext, reranker: CrossEncoder, rule: DecisionRule,
+  topics: Uint32Array, candidates: FusedCandidates[], topK: number,
+): { table: RecommendationTable; probabilities: Float32Array[] } {
+  const pairs = buildPairs(reranker, dataset, forest, context, topics, candidates, topK);
+  const all = reranker.score(pairs);
+  const builder = new RecommendationTableBuilder(['retrieval', 'lexical', 'fused', 'rerank'], Array.from(topics, (t) => dataset.topics[t].id), dataset.content.map((c) => c.id));
+  const probabilities: Float32Array[] = [];
+  let at = 0;
+  candidates.forEach((c, i) => {
+    const p = all.subarray(at, at + c.rows.length);
+    at += c.rows.length;
+    probabilities.push(p);
+    const kept = applyDecisionRule(rule, p);
+    kept.forEach((j, rank) => {
+      const linking = linkingTopics(dataset, forest, context, topics[i], c.rows[j]);
+      const explanation = [retrievalExplanation(c, j), ...linking.slice(0, 2)].join('; ');
+      builder.add({ topic: i, content: c.rows[j], rank: rank + 1, score: p[j], stages: { retrieval: c.neural[j], lexical: c.lexical[j], fused: c.fused[j], rerank: p[j] }, explanation });
+    });
+  });
+  return { table: builder.build(), probabilities };
+}

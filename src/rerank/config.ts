@@ -1,0 +1,29 @@
+/** Configuration of the reranking stage (the `rerank` section of the run config). */
+export interface RerankConfig {
+  /** Train and apply the cross-encoder. Default true. */
+  enabled: boolean;
+  /** Cross-encoder epochs. Default 3. */
+  epochs: number;
+  /** Peak learning rate. Default 0.001. */
+  learningRate: number;
+  /** Hidden size, layers and heads of the cross-encoder. Default 64, 2, 4. */
+  hidden: number;
+  layers: number;
+  heads: number;
+  /** Longest pair sequence in tokens. Default 96. */
+  maxLength: number;
+  /** Share of the retriever's validation topics the cross-encoder trains on; the rest tune the decision rule. Default 0.7. */
+  trainShare: number;
+}
+
+export const DEFAULT_RERANK_CONFIG: Readonly<RerankConfig> = Object.freeze({
+  enabled: true,
+  epochs: 3,
+  learningRate: 0.001,
+  hidden: 64,
+  layers: 2,
+  heads: 4,
+  maxLength: 96,
+  trainShare: 0.7,
+});
+
