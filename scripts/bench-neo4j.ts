@@ -23,7 +23,7 @@ import { loadDataset } from '../src/data/lecr.ts';
 import type { Dataset } from '../src/data/types.ts';
 import {
   Neo4jClient, pushDataset, pushRecommendations, readRecommendationFile, clearGraph, graphSnapshot, runNamedQuery, listNamedQueries,
-  pushEmbeddings, dropEmbeddings, Neo4jVectorIndex, totals, type PushReport,
+  pushEmbeddings, dropEmbeddings, Neo4jVectorIndex, totals, loadDatasetFromNeo4j, type PushReport,
 } from '../src/graph/neo4j.ts';
 import { syntheticVectors } from '../src/ann/synthetic.ts';
 import { BruteForceIndex } from '../src/ann/brute-force.ts';
@@ -160,6 +160,12 @@ async function benchDataset(client: Neo4jClient, name: string, runs: number, rep
   }
   const again = medianRun(agains);
   const againChanges = agains.reduce((s, r) => s + r.changes, 0);
+  const pullStart = performance.now();
+  const pulled = await loadDatasetFromNeo4j(client);
+  const pullSeconds = (performance.now() - pullStart) / 1000;
+  const sameDataset = JSON.stringify(pulled.topics) === JSON.stringify(dataset.topics)
+    && JSON.stringify(pulled.content) === JSON.stringify(dataset.content)
+    && pulled.links.every((l, t) => l.length === dataset.links[t].length && l.every((c, i) => c === dataset.links[t][i]));
 
   const kills: string[] = [];
   for (const fraction of killAt) {
@@ -221,6 +227,9 @@ async function benchDataset(client: Neo4jClient, name: string, runs: number, rep
     `| recommendations again | ${fmt(recsAgain.rows)} | ${fmt(recsAgainSeconds, 1)} | ${fmt(recsAgain.rows / recsAgainSeconds)} | ${fmt(recsAgain.created)} | ${fmt(recsAgain.updated)} | ${fmt(recsAgain.deleted)} | |`,
     '',
     `Per step, median clean push (s): ${stepLine(clean)}. Loading the CSV folder: ${fmt(loadSeconds, 1)} s (not included).`,
+    '',
+    `Reading it back (loadDatasetFromNeo4j, what \`trellis graph pull\` writes out): ${fmt(pullSeconds, 1)} s; ` +
+      `${sameDataset ? 'same topics, content and links as the CSV folder, in the same order' : '**differs from the CSV folder**'}.`,
     '',
     'Kill and rerun: `trellis graph push --progress` in a child process, SIGKILLed as soon as it reports the given committed batch',
     '(so the kill lands while the next batch is being written), then a full push:',
