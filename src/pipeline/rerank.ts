@@ -164,7 +164,9 @@ export interface RerankTrainResult {
 
 export async function trainReranker(input: RerankTrainInput): Promise<RerankTrainResult> {
   const { dataset, forest, context, config, topK, log } = input;
-  const reranker = new CrossEncoder(FEATURES, { hidden: config.hidden, layers: config.layers, heads: config.heads, maxLength: config.maxLength, seed: input.seed });
+  // The topic (breadcrumb and description) gets at most 40 tokens and never more than half the pair.
+  const maxTopicTokens = Math.max(1, Math.min(40, Math.floor((config.maxLength - 3) / 2)));
+  const reranker = new CrossEncoder(FEATURES, { hidden: config.hidden, layers: config.layers, heads: config.heads, maxLength: config.maxLength, maxTopicTokens, seed: input.seed });
   if (input.encoderTable) {
     const words = new Set<string>();
     for (const t of dataset.topics) for (const w of wordTokens(`${t.title} ${t.description}`)) words.add(w);

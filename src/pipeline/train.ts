@@ -119,7 +119,9 @@ export async function runTraining(job: TrainJob): Promise<TrainSummary> {
   await saveModel(modelDir, result.model, meta);
   const t4 = performance.now();
   let rerankSeconds = 0;
-  if (config.rerank.enabled) {
+  if (config.rerank.enabled && validation.heldOut.length < 4) {
+    log(`rerank: skipped, ${validation.heldOut.length} validation topics are too few to train and tune it (need 4); recommend will stop after retrieval`);
+  } else if (config.rerank.enabled) {
     // The cross-encoder learns from the candidates of the validation topics: the
     // retriever never trained on them, so their candidates look like the ones it
     // will see at recommend time. One share trains it, the rest tunes the decision rule.

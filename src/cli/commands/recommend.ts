@@ -36,7 +36,7 @@ export const recommend: Command = {
     out: { ...SHARED_OPTIONS.out, description: 'output: .csv (LECR topic_id,content_ids), .arrow or .parquet (one row per recommendation)' },
     topics: { type: 'string', description: "topics to recommend for: a CSV with a topic_id column, or 'held-out' (the topics the model was trained without); default: sample_submission.csv, else every topic", valueName: 'FILE' },
     'top-k': { type: 'string', description: 'neural candidates per topic (default: the model config, 50); the output keeps the fused union', valueName: 'K' },
-    stage: { type: 'string', description: "'full' (default): retrieve, rerank, apply the F2 decision rule; 'retrieve': stop after retrieval (fused neural + lexical candidates)", valueName: 'STAGE' },
+    stage: { type: 'string', description: "'full' (default when the model has a reranker): retrieve, rerank, apply the F2 decision rule; 'retrieve': stop after retrieval (fused neural + lexical candidates)", valueName: 'STAGE' },
     backend: BACKEND_OPTION,
     lenient: SHARED_OPTIONS.lenient,
     help: SHARED_OPTIONS.help,
@@ -46,9 +46,11 @@ export const recommend: Command = {
     const dir = requireString(args, 'recommend', 'data');
     const out = requireString(args, 'recommend', 'out');
     recommendationFormat('trellis recommend', out);
-    const stage = checkChoice('trellis recommend', '--stage', optionalString(args, 'stage') ?? 'full', ['full', 'retrieve']);
     const modelDir = modelDirFrom(optionalString(args, 'model'), dir);
     const meta = await readModelMeta(modelDir);
+    const stageArg = optionalString(args, 'stage');
+    const stage = checkChoice('trellis recommend', '--stage', stageArg ?? (hasReranker(modelDir) ? 'full' : 'retrieve'), ['full', 'retrieve']);
+    if (stageArg === undefined && stage === 'retrieve') log(`the model in ${modelDir} has no reranker: recommending retrieval candidates (--stage retrieve)`);
     if (stage === 'full' && !hasReranker(modelDir)) {
       throw new UsageError(`trellis recommend: the model in ${modelDir} has no reranker, so --stage full cannot run.`, 'Pass --stage retrieve, or retrain with rerank.enabled.');
     }

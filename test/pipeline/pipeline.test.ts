@@ -1,0 +1,95 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { syntheticDataset } from '../../src/data/synthetic.ts';
+import { writeDataset, readRecommendations } from '../../src/index.ts';
+import { runCli, tempDir } from '../helpers.ts';
+
+const { dir: tmp, cleanup } = tempDir();
+after(cleanup);
+const data = join(tmp, 'data');
+const model = join(tmp, 'model');
+const config = join(tmp, 'config.json');
+
+/** A small model: the pipeline end to end in seconds. */
+const TINY_CONFIG = {
+  lexical: { buckets: 1 << 14 },
+  encoder: { vocab: 1 << 12, dim: 16, hidden: 16, maxFeatures: 32 },
+  graphsage: { aggregator: 'mean', fanouts: [3, 2] },
+  training: { epochs: 3, batchSize: 16, patience: 3 },
+  index: { M: 8, efConstruction: 50, efSearch: 50 },
+  retrieval: { topK: 10, lexicalTopK: 10 },
+  rerank: { epochs: 2, hidden: 16, layers: 1, heads: 2, maxLength: 32 },
+};
+
+before(async () => {
+  // 2 channels x (1 + 4 + 16) topics, 32 leaves with about 5 items each.
+  await writeDataset(data, syntheticDataset({ channels: 2, branching: 4, depth: 2, contentPerLeaf: 5, seed: 7 }));
+  writeFileSync(config, JSON.stringify(TINY_CONFIG));
+});
+
+test('train writes the model, its index and the reranker', () => {
+  const r = runCli(['train', '--data', data, '--model', model, '--holdout', '0.25', '--config', config, '--backend', 'wasm']);
+  assert.equal(r.status, 0, r.stderr);
+  const summary = JSON.parse(r.stdout);
+  assert.match(summary.modelId, /^tt-[0-9a-f]{12}$/);
+  assert.ok(summary.validationRecall >= 0 && summary.validationRecall <= 1);
+  for (const f of ['model.json', 'weights.bin', 'weights.json', 'index/manifest.json', 'reranker/decision-rule.json']) assert.ok(existsSync(join(model, f)), f);
+  assert.ok(!existsSync(join(model, 'checkpoint')), 'the checkpoint is removed after a finished run');
+  assert.match(r.stderr, /epoch 1\/3/);
+});
+
+test('recommend --topics held-out scores every stage and writes the LECR CSV', () => {
+  const out = join(tmp, 'rec.csv');
+  const r = runCli(['recommend', '--data', data, '--model', model, '--topics', 'held-out', '--out', out]);
+  assert.equal(r.status, 0, r.stderr);
+  const s = JSON.parse(r.stdout);
+  for (const stage of ['neural', 'lexical', 'fused', 'reranked']) assert.ok(s[stage]['recall@10'] >= 0 && s[stage]['recall@10'] <= 1, stage);
+  // Content titles repeat their leaf topic's words: the trained pipeline must find a good share.
+  assert.ok(s.reranked.f2 > 0.3, `final F2 ${s.reranked.f2}`);
+  const lines = readFileSync(out, 'utf8').trim().split('\n');
+  assert.equal(lines[0], 'topic_id,content_ids');
+  assert.equal(lines.length - 1, s.topics);
+  for (const line of lines.slice(1)) assert.match(line, /^t[\d.]+,(c\d+( c\d+)*)$/, 'every topic gets at least one item');
+});
+
+test('Arrow and Parquet exports carry stage scores, explanations and the model id', async () => {
+  for (const ext of ['arrow', 'parquet']) {
+    const out = join(tmp, `rec.${ext}`);
+    const r = runCli(['recommend', '--data', data, '--model', model, '--topics', 'held-out', '--out', out]);
+    assert.equal(r.status, 0, r.stderr);
+    const { table, metadata } = await readRecommendations(out);
+    assert.ok(table.length > 0);
+    assert.deepEqual([...table.stages.keys()], ['retrieval', 'lexical', 'fused', 'rerank']);
+    assert.match(metadata!.modelId, /^tt-/);
+    assert.equal(table.rank[0], 1);
+  }
+});
+
+test('--stage retrieve stops after retrieval', async () => {
+  const out = join(tmp, 'cand.arrow');
+  const r = runCli(['recommend', '--data', data, '--model', model, '--topics', 'held-out', '--out', out, '--stage', 'retrieve']);
+  assert.equal(r.status, 0, r.stderr);
+  const { table } = await readRecommendations(out);
+  assert.deepEqual([...table.stages.keys()], ['retrieval', 'lexical', 'fused']);
+});
+
+test('a model for other data, or with corrupt weights, is a clear error', () => {
+  const other = join(tmp, 'other');
+  mkdirSync(other);
+  writeFileSync(join(other, 'topics.csv'), 'id,title\nt,T\n');
+  writeFileSync(join(other, 'content.csv'), 'id,title\nc,C\n');
+  writeFileSync(join(other, 'correlations.csv'), 'topic_id,content_ids\nt,c\n');
+  const mismatch = runCli(['recommend', '--data', other, '--model', model, '--out', join(tmp, 'x.csv')]);
+  assert.equal(mismatch.status, 2);
+  assert.match(mismatch.stderr, /trained on a catalogue of \d+ content items that differs/);
+  const bytes = readFileSync(join(model, 'weights.bin'));
+  bytes[100] ^= 0xff;
+  writeFileSync(join(model, 'weights.bin'), bytes);
+  const corrupt = runCli(['recommend', '--data', data, '--model', model, '--out', join(tmp, 'y.csv')]);
+  assert.equal(corrupt.status, 2);
+  assert.match(corrupt.stderr, /checksum does not match/);
+  assert.doesNotMatch(corrupt.stderr, /\n\s+at /);
+  assert.ok(!existsSync(join(tmp, 'y.csv')));
+});
