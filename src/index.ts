@@ -43,3 +43,38 @@ export { RecommendationTableBuilder, recommendationRows, type RecommendationTabl
 // Neighbour sampling and item frequency estimation
 export { buildNeighbourIndex, neighboursOf, sampleNeighbours, layerEdges, DEFAULT_NEIGHBOUR_INDEX_OPTIONS, type NeighbourIndex, type NeighbourIndexOptions, type SamplerOutput, type LayerEdges } from './graph/sampler.ts';
 export { StreamingFrequencyEstimator, ExactFrequencyEstimator, DEFAULT_STREAMING_FREQUENCY_OPTIONS, DEFAULT_EXACT_FREQUENCY_OPTIONS, type FrequencyEstimator, type StreamingFrequencyOptions, type ExactFrequencyOptions } from './models/frequency-estimator.ts';
+
+// Models (tfjs)
+export { initRuntime, runtimeInfo, assertTrainable, resolveBackendChoice, BACKEND_CHOICES, type BackendChoice, type RuntimeInfo } from './models/runtime.ts';
+export { WorkerPool, mapInWorkers, splitRange, type WorkerPoolOptions } from './models/workers.ts';
+export { BagEncoder, textBatch, topFeatures, DEFAULT_BAG_ENCODER_OPTIONS, type TextEncoder, type TextBatch, type EmbeddingRows, type BagEncoderOptions } from './models/text-encoder.ts';
+export { SparseEmbedding, localize } from './models/sparse-embedding.ts';
+export { SAGEConv, l2Normalize, type NeighbourBlock, type Aggregator } from './models/sage-conv.ts';
+export { TwoTowerModel, type TwoTowerShape, type QueryInput, type CandidateInput, type GraphSageMode } from './models/two-tower.ts';
+export { inBatchLogits, inBatchSoftmaxLoss, type InBatchSoftmaxInputs } from './models/losses/in-batch-softmax.ts';
+export { trainTwoTower, epochBatches, learningRateAt, type TrainInputs, type TrainResult, type EpochReport } from './models/train.ts';
+export { buildTowerData, embedContent, embedTopics, type TowerData } from './models/tower-data.ts';
+export { saveModel, loadModel, readModelMeta, type ModelMeta } from './models/artifact.ts';
+export { DEFAULT_ENCODER_CONFIG, DEFAULT_GRAPHSAGE_CONFIG, DEFAULT_TRAINING_CONFIG, DEFAULT_INDEX_CONFIG, DEFAULT_RETRIEVAL_CONFIG, type EncoderConfig, type GraphSageConfig, type TrainingConfig, type IndexConfig, type RetrievalConfig } from './models/config.ts';
+
+// Nearest-neighbour indexes
+export type { VectorIndex, SearchResult } from './ann/types.ts';
+export { BruteForceIndex } from './ann/brute-force.ts';
+export { HnswIndex, DEFAULT_HNSW_OPTIONS, type HnswOptions } from './ann/hnsw.ts';
+export { PartitionedIndex, partitionKey, type PartitionedIndexOptions } from './ann/partitioned.ts';
+export { loadIndex } from './ann/load.ts';
+
+// Neural retrieval and fusion
+export { buildContentIndex, neuralSearch, fuseCandidates, type FusedCandidates } from './retrieval/neural.ts';
+
+// Reranking
+export { CrossEncoder, DEFAULT_CROSS_ENCODER_OPTIONS, type CrossEncoderOptions } from './rerank/cross-encoder.ts';
+export { searchDecisionRule, applyDecisionRule, evaluateRule, packCandidates, parseDecisionRule, type DecisionRule, type ScoredCandidates } from './rerank/threshold.ts';
+export { DEFAULT_RERANK_CONFIG, type RerankConfig } from './rerank/config.ts';
+
+// Pipeline stages
+export { runTraining, type TrainJob, type TrainSummary } from './pipeline/train.ts';
+export { loadRetriever, retrieve, recommendTopics, retrievalTable, type Retriever, type RecommendResult } from './pipeline/recommend.ts';
+export { pairFeatures, trainReranker, loadReranker, rerankTable, FEATURE_NAMES } from './pipeline/rerank.ts';
+export { scoreStages, type StageScores } from './eval/holdout.ts';
+export { syntheticDataset, type SyntheticOptions } from './data/synthetic.ts';
