@@ -9,7 +9,8 @@ import { splitTopics, type Split, type SplitBy } from '../eval/split.ts';
 import { UsageError } from '../errors.ts';
 import { checkChoice } from '../options.ts';
 import type { Dataset } from '../data/types.ts';
-import { numberOption, optionalString, intOption, type ParsedArgs } from './command.ts';
+import { numberOption, optionalString, intOption, requireString, type ParsedArgs } from './command.ts';
+import { connectionFromEnv, loadDatasetFromNeo4j, withNeo4j } from '../graph/neo4j.ts';
 
 /** Progress and status go to stderr, so stdout stays clean for results. */
 export function log(message: string): void {
@@ -19,6 +20,24 @@ export function log(message: string): void {
 export interface LoadedData {
   dataset: Dataset;
   forest: TopicForest;
+}
+
+export const GRAPH_OPTION = { type: 'string', description: "where the topics, content and links come from: 'csv' (default, --data) or 'neo4j' (the graph 'trellis graph push' wrote; NEO4J_URI etc.)", valueName: 'SOURCE' } as const;
+
+/** The dataset from --data (CSV) or, with --graph neo4j, from the Neo4j graph. */
+export async function loadDataFrom(args: ParsedArgs, command: string): Promise<LoadedData & { source: string }> {
+  const graph = checkChoice(`trellis ${command}`, '--graph', optionalString(args, 'graph') ?? 'csv', ['csv', 'neo4j']);
+  if (graph === 'csv') {
+    const dir = requireString(args, command, 'data');
+    return { ...(await loadData(dir, args.values.lenient === true)), source: dir };
+  }
+  const t0 = performance.now();
+  const connection = connectionFromEnv();
+  log(`loading the dataset from Neo4j at ${connection.uri} ...`);
+  const dataset = await withNeo4j((client) => loadDatasetFromNeo4j(client), connection);
+  const forest = buildForest(dataset);
+  log(`loaded ${dataset.topics.length} topics, ${dataset.content.length} content items, ${dataset.links.reduce((s, l) => s + l.length, 0)} links in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  return { dataset, forest, source: 'neo4j' };
 }
 
 export async function loadData(dir: string, lenient: boolean): Promise<LoadedData> {

@@ -11,7 +11,7 @@ import type { FusedCandidates } from '../../retrieval/neural.ts';
 import type { Dataset } from '../../data/types.ts';
 import { checkChoice } from '../../options.ts';
 import { intOption, optionalString, requireString, SHARED_OPTIONS, type Command } from '../command.ts';
-import { BACKEND_OPTION, loadData, log, topicsToPredict } from '../context.ts';
+import { BACKEND_OPTION, GRAPH_OPTION, loadDataFrom, log, topicsToPredict } from '../context.ts';
 import { modelDirFrom } from './train.ts';
 
 /** Topic rows named by a CSV file with a topic_id column (e.g. sample_submission.csv). */
@@ -32,6 +32,7 @@ export const recommend: Command = {
   usage: '--data DIR [--model DIR] --out FILE [--topics FILE|held-out] [--top-k K] [--stage retrieve]',
   options: {
     data: SHARED_OPTIONS.data,
+    graph: GRAPH_OPTION,
     model: SHARED_OPTIONS.model,
     out: { ...SHARED_OPTIONS.out, description: 'output: .csv (LECR topic_id,content_ids), .arrow or .parquet (one row per recommendation)' },
     topics: { type: 'string', description: "topics to recommend for: a CSV with a topic_id column, or 'held-out' (the topics the model was trained without); default: sample_submission.csv, else every topic", valueName: 'FILE' },
@@ -43,7 +44,8 @@ export const recommend: Command = {
   },
   details: "With --topics held-out, prints recall@K and F2 of the held-out topics as JSON on stdout.",
   async run(args) {
-    const dir = requireString(args, 'recommend', 'data');
+    const graph = optionalString(args, 'graph') ?? 'csv';
+    const dir = graph === 'neo4j' ? 'neo4j' : requireString(args, 'recommend', 'data');
     const out = requireString(args, 'recommend', 'out');
     recommendationFormat('trellis recommend', out);
     const modelDir = modelDirFrom(optionalString(args, 'model'), dir);
@@ -56,7 +58,7 @@ export const recommend: Command = {
     }
     const topK = intOption(args, 'recommend', 'top-k', meta.config.retrieval.topK, 1, 10000);
     log((await initRuntime(optionalString(args, 'backend'))).message);
-    const { dataset, forest } = await loadData(dir, args.values.lenient === true);
+    const { dataset, forest } = await loadDataFrom(args, 'recommend');
     const topicsArg = optionalString(args, 'topics');
     let topics: Uint32Array;
     if (topicsArg === 'held-out') {

@@ -4,7 +4,7 @@ import { initRuntime } from '../../models/runtime.ts';
 import { runTraining } from '../../pipeline/train.ts';
 import { UsageError } from '../../errors.ts';
 import { numberOption, optionalString, readConfigFile, requireString, SHARED_OPTIONS, type Command } from '../command.ts';
-import { loadData, log, seedFromArgs, splitFromArgs, SPLIT_OPTIONS, BACKEND_OPTION } from '../context.ts';
+import { loadDataFrom, log, seedFromArgs, splitFromArgs, SPLIT_OPTIONS, BACKEND_OPTION, GRAPH_OPTION } from '../context.ts';
 
 /** The model folder: --model, else models/<dataset folder name>. */
 export function modelDirFrom(model: string | undefined, dataDir: string): string {
@@ -14,9 +14,10 @@ export function modelDirFrom(model: string | undefined, dataDir: string): string
 export const train: Command = {
   name: 'train',
   summary: 'train the two-tower retrieval model (text encoder + GraphSAGE) and build its content index',
-  usage: '--data DIR [--model DIR] [--holdout F [--split-by topic|channel]] [--config FILE] [--seed N]',
+  usage: '--data DIR | --graph neo4j  [--model DIR] [--holdout F [--split-by topic|channel]] [--config FILE] [--seed N]',
   options: {
     data: SHARED_OPTIONS.data,
+    graph: GRAPH_OPTION,
     model: SHARED_OPTIONS.model,
     ...SPLIT_OPTIONS,
     config: SHARED_OPTIONS.config,
@@ -32,14 +33,15 @@ export const train: Command = {
     'arguments. Config sections: lexical, encoder, graphsage, training, index, retrieval (see README).',
   ].join('\n'),
   async run(args) {
-    const dir = requireString(args, 'train', 'data');
+    const graph = optionalString(args, 'graph') ?? 'csv';
+    const dir = graph === 'neo4j' ? 'neo4j' : requireString(args, 'train', 'data');
     const modelDir = modelDirFrom(optionalString(args, 'model'), dir);
     const seed = seedFromArgs(args, 'train');
     const configPath = optionalString(args, 'config');
     const config = resolveRunConfig(readConfigFile(configPath), configPath ?? 'config');
     const runtime = await initRuntime(optionalString(args, 'backend'));
     log(runtime.message);
-    const { dataset, forest } = await loadData(dir, args.values.lenient === true);
+    const { dataset, forest } = await loadDataFrom(args, 'train');
     const split = splitFromArgs(args, 'train', dataset, seed);
     if (dataset.links.every((l) => l.length === 0)) throw new UsageError(`trellis train: ${dir} has no links to learn from (correlations.csv is empty).`);
     const summary = await runTraining({
