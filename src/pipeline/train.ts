@@ -90,7 +90,7 @@ export async function runTraining(job: TrainJob): Promise<TrainSummary> {
   const t2 = performance.now();
 
   const modelId = makeModelId(config, seed, dataset, new Date().toISOString());
-  const index = buildContentIndex(result.model, data, config.index, seed);
+  const index = await buildContentIndex(result.model, data, config.index, seed);
   index.save(join(modelDir, 'index'), { modelId, seed, meta: { content: dataset.content.length } });
   const t3 = performance.now();
 

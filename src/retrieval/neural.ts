@@ -7,14 +7,15 @@
  */
 import { PartitionedIndex } from '../ann/partitioned.ts';
 import { deriveSeed, rngFor } from '../random.ts';
-import { embedContent, embedTopics, type TowerData } from '../models/tower-data.ts';
+import { embedTopics, type TowerData } from '../models/tower-data.ts';
+import { embedContentParallel } from '../models/encode-worker.ts';
 import type { TwoTowerModel } from '../models/two-tower.ts';
 import type { IndexConfig } from '../models/config.ts';
 import type { Candidates } from './lexical.ts';
 
-/** Builds the content index of a trained model. */
-export function buildContentIndex(model: TwoTowerModel, data: TowerData, config: IndexConfig, seed: number, onProgress?: (done: number, total: number) => void): PartitionedIndex {
-  const vectors = embedContent(model, data, undefined, 2048, onProgress);
+/** Builds the content index of a trained model; large catalogues are encoded on worker threads (one per core). */
+export async function buildContentIndex(model: TwoTowerModel, data: TowerData, config: IndexConfig, seed: number): Promise<PartitionedIndex> {
+  const vectors = await embedContentParallel(model, data);
   const index = new PartitionedIndex(model.shape.encoder.dim, {
     kind: config.kind,
     hnsw: { m: config.M, efConstruction: config.efConstruction, efSearch: config.efSearch, seed: deriveSeed(seed, 'hnsw') },
