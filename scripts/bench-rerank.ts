@@ -20,7 +20,7 @@ import { loadavg } from 'node:os';
 import { runScript } from './script.ts';
 import { initRuntime } from '../src/models/runtime.ts';
 import { tf } from '../src/models/tf.ts';
-import { batchMatMul } from '../src/rerank/ops.ts';
+import { batchMatMul } from '../src/models/ops.ts';
 import { CrossEncoder, DEFAULT_CROSS_ENCODER_OPTIONS } from '../src/rerank/cross-encoder.ts';
 import type { PairSet } from '../src/rerank/tokens.ts';
 import { mulberry32, type Rng } from '../src/random.ts';

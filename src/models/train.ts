@@ -31,6 +31,7 @@ import { BruteForceIndex } from '../ann/brute-force.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { rngFor, shuffleInPlace, type Rng } from '../random.ts';
 import { recallAtK } from '../eval/metrics.ts';
+import { hasLink } from '../data/links.ts';
 
 export interface TrainInputs {
   data: TowerData;
@@ -84,19 +85,6 @@ interface CheckpointState {
   bestRecall: number;
   sinceBest: number;
   history: EpochReport[];
-}
-
-/** Binary search in a sorted array. */
-function contains(sorted: Uint32Array, value: number): boolean {
-  let lo = 0;
-  let hi = sorted.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    if (sorted[mid] === value) return true;
-    if (sorted[mid] < value) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return false;
 }
 
 /** One epoch's batches of (topic, content) pairs, each batch from one content language. */
@@ -203,7 +191,7 @@ function hardNegatives(inputs: TrainInputs, pool: Map<number, Uint32Array> | und
     if (!list || list.length === 0) continue;
     for (let attempt = 0; attempt < 4; attempt++) {
       const c = list[Math.floor(rng() * list.length)];
-      if (!contains(inputs.links[t], c)) {
+      if (!hasLink(inputs.links[t], c)) {
         out.push(c);
         break;
       }
@@ -316,7 +304,7 @@ export async function trainTwoTower(inputs: TrainInputs): Promise<TrainResult> {
       const accidental = new Uint8Array(batchRows * columns.length);
       for (let i = 0; i < batchRows; i++) {
         const positives = inputs.links[batch.topics[i]];
-        for (let j = 0; j < columns.length; j++) if (j !== i && contains(positives, columns[j])) accidental[i * columns.length + j] = 1;
+        for (let j = 0; j < columns.length; j++) if (j !== i && hasLink(positives, columns[j])) accidental[i * columns.length + j] = 1;
       }
       let logQ: Float32Array | undefined;
       if (estimator) {

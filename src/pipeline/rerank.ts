@@ -31,6 +31,7 @@ import { ArtifactError } from '../errors.ts';
 import { retrievalExplanation, type FusedCandidates } from '../retrieval/neural.ts';
 import type { RerankConfig } from '../rerank/config.ts';
 import type { Dataset } from '../data/types.ts';
+import { hasLink } from '../data/links.ts';
 import type { TopicForest } from '../graph/forest.ts';
 
 export const FEATURE_NAMES = [
@@ -52,24 +53,12 @@ export function linkContext(dataset: Dataset, links: Uint32Array[]): LinkContext
   return { links, popularity };
 }
 
-function has(sorted: Uint32Array, value: number): boolean {
-  let lo = 0;
-  let hi = sorted.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    if (sorted[mid] === value) return true;
-    if (sorted[mid] < value) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return false;
-}
-
 /** The linking parent or siblings of a candidate, for the explanation column. */
 export function linkingTopics(dataset: Dataset, forest: TopicForest, context: LinkContext, t: number, c: number): string[] {
   const out: string[] = [];
   const p = forest.parent[t];
-  if (p >= 0 && has(context.links[p], c)) out.push(`parent ${dataset.topics[p].id}`);
-  for (const s of siblingsOf(forest, t)) if (has(context.links[s], c)) out.push(`sibling ${dataset.topics[s].id}`);
+  if (p >= 0 && hasLink(context.links[p], c)) out.push(`parent ${dataset.topics[p].id}`);
+  for (const s of siblingsOf(forest, t)) if (hasLink(context.links[s], c)) out.push(`sibling ${dataset.topics[s].id}`);
   return out;
 }
 
@@ -93,9 +82,9 @@ export function pairFeatures(dataset: Dataset, forest: TopicForest, context: Lin
     f[4] = neural ? Math.log(1 + candidates.neuralRank[j]) : absent;
     f[5] = lexical ? Math.log(1 + candidates.lexicalRank[j]) : absent;
     f[6] = candidates.fused[j];
-    f[7] = parent >= 0 && has(context.links[parent], c) ? 1 : 0;
+    f[7] = parent >= 0 && hasLink(context.links[parent], c) ? 1 : 0;
     let siblingLinks = 0;
-    for (const s of siblings) if (has(context.links[s], c)) siblingLinks++;
+    for (const s of siblings) if (hasLink(context.links[s], c)) siblingLinks++;
     f[8] = siblingLinks;
     f[9] = Math.log(1 + context.popularity[c]);
     f[10] = language === '' || dataset.content[c].language === language ? 1 : 0;
@@ -121,7 +110,7 @@ export function buildPairs(reranker: CrossEncoder, dataset: Dataset, forest: Top
       if (local === undefined) contentRows.set(c, (local = contentRows.size));
       topicIndex[at] = i;
       contentIndex[at] = local;
-      if (labels && gold) labels[at] = has(gold[i], c) ? 1 : 0;
+      if (labels && gold) labels[at] = hasLink(gold[i], c) ? 1 : 0;
     }
   });
   const contentTexts = new Array<string>(contentRows.size);
