@@ -110,13 +110,13 @@ export async function readRecommendationFile(path: string, dataset?: Dataset, op
 
 const RECOMMENDS_QUERY = `
 UNWIND $rows AS row
-MATCH (t:Topic {id: row.id})
+MATCH (t:Topic {id: row.id}) USING INDEX t:Topic(id)
 OPTIONAL MATCH (t)-[stale:RECOMMENDS {model: $model, stage: $stage}]->(old:Content)
 WHERE NOT old.id IN row.content
 DELETE stale
 WITH DISTINCT t, row
 UNWIND row.recs AS rec
-MATCH (c:Content {id: rec.id})
+MATCH (c:Content {id: rec.id}) USING INDEX c:Content(id)
 MERGE (t)-[r:RECOMMENDS {model: $model, stage: $stage}]->(c)
 WITH r, rec
 WHERE r.rank IS NULL OR r.rank <> rec.rank OR r.score <> rec.score

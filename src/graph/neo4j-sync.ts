@@ -143,7 +143,7 @@ MERGE (:Channel {id: id})`;
 
 const ROOTS_QUERY = `
 UNWIND $rows AS row
-MATCH (t:Topic {id: row.id})
+MATCH (t:Topic {id: row.id}) USING INDEX t:Topic(id)
 OPTIONAL MATCH (t)-[stale:CHILD_OF]->(:Topic)
 DELETE stale
 WITH DISTINCT t, row
@@ -151,12 +151,12 @@ OPTIONAL MATCH (other:Channel)-[staleRoot:HAS_ROOT]->(t)
 WHERE other.id <> row.channel
 DELETE staleRoot
 WITH DISTINCT t, row
-MATCH (c:Channel {id: row.channel})
+MATCH (c:Channel {id: row.channel}) USING INDEX c:Channel(id)
 MERGE (c)-[:HAS_ROOT]->(t)`;
 
 const CHILDREN_QUERY = `
 UNWIND $rows AS row
-MATCH (t:Topic {id: row.id})
+MATCH (t:Topic {id: row.id}) USING INDEX t:Topic(id)
 OPTIONAL MATCH (t)-[stale:CHILD_OF]->(p:Topic)
 WHERE p.id <> row.parent
 DELETE stale
@@ -164,18 +164,18 @@ WITH DISTINCT t, row
 OPTIONAL MATCH (:Channel)-[staleRoot:HAS_ROOT]->(t)
 DELETE staleRoot
 WITH DISTINCT t, row
-MATCH (parent:Topic {id: row.parent})
+MATCH (parent:Topic {id: row.parent}) USING INDEX parent:Topic(id)
 MERGE (t)-[:CHILD_OF]->(parent)`;
 
 const LINKS_QUERY = `
 UNWIND $rows AS row
-MATCH (t:Topic {id: row.id})
+MATCH (t:Topic {id: row.id}) USING INDEX t:Topic(id)
 OPTIONAL MATCH (t)-[stale:HAS_CONTENT]->(c:Content)
 WHERE NOT c.id IN row.content
 DELETE stale
 WITH DISTINCT t, row
 UNWIND row.content AS contentId
-MATCH (c:Content {id: contentId})
+MATCH (c:Content {id: contentId}) USING INDEX c:Content(id)
 MERGE (t)-[:HAS_CONTENT]->(c)`;
 
 function nodeTally(result: WriteResult, batch: unknown[], counts: StepCounts): void {
@@ -279,7 +279,7 @@ export async function pruneGraph(client: Neo4jClient, dataset: Dataset, batchSiz
   for (const label of ['Channel', 'Topic', 'Content'] as const) {
     const { rows } = await client.read(`MATCH (n:${label}) RETURN n.id AS id`);
     const stale = rows.map((r) => r.id as string).filter((id) => !keep[label].has(id));
-    await runBatches(client, 'prune', `UNWIND $rows AS id MATCH (n:${label} {id: id}) DETACH DELETE n`, batchesOf(stale, batchSize), counts,
+    await runBatches(client, 'prune', `UNWIND $rows AS id MATCH (n:${label} {id: id}) USING INDEX n:${label}(id) DETACH DELETE n`, batchesOf(stale, batchSize), counts,
       (result, batch, c) => {
         c.rows += batch.length;
         c.deleted += result.counters.nodesDeleted;

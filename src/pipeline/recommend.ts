@@ -5,13 +5,16 @@
 import { join } from 'node:path';
 import { PartitionedIndex } from '../ann/partitioned.ts';
 import { buildLexicalIndex, lexicalSearch, type LexicalIndex } from '../retrieval/lexical.ts';
-import { fuseCandidates, neuralSearch, retrievalExplanation, type FusedCandidates } from '../retrieval/neural.ts';
+import { externalNeuralSearch, fuseCandidates, neuralSearch, retrievalExplanation, topicQueries, type ExternalSearch, type FusedCandidates } from '../retrieval/neural.ts';
 import { buildTowerData, type TowerData } from '../models/tower-data.ts';
 import type { TwoTowerModel } from '../models/two-tower.ts';
 import { loadModel, type ModelMeta } from '../models/artifact.ts';
 import { RecommendationTableBuilder, type RecommendationTable } from '../io/table.ts';
 import { linkContext, loadReranker, rerankTable } from './rerank.ts';
 import type { Dataset } from '../data/types.ts';
+import { DataError } from '../errors.ts';
+import { embedContentParallel } from '../models/encode-worker.ts';
+import { connectionFromEnv, Neo4jVectorIndex, pushEmbeddings, withNeo4j } from '../graph/neo4j.ts';
 import type { TopicForest } from '../graph/forest.ts';
 
 /** Everything retrieval needs, loaded once: the model, its content index, the lexical index, tower inputs. */
@@ -42,16 +45,21 @@ export interface RetrieveOptions {
   topK?: number;
   /** Lexical candidates per topic (default: the model's retrieval.lexicalTopK). */
   lexicalTopK?: number;
+  /** Search this index instead of the model's own HNSW index (e.g. Neo4j's vector index). */
+  external?: ExternalSearch;
   log?: (line: string) => void;
 }
 
 /** Fused neural + lexical candidates for topic rows. */
-export function retrieve(retriever: Retriever, topics: Uint32Array, options: RetrieveOptions = {}): FusedCandidates[] {
+export async function retrieve(retriever: Retriever, topics: Uint32Array, options: RetrieveOptions = {}): Promise<FusedCandidates[]> {
   const { model, meta, index, lexical, data } = retriever;
   const { dataset, forest } = data;
   const config = meta.config;
   const t0 = performance.now();
-  const neural = neuralSearch(model, data, index, topics, options.topK ?? config.retrieval.topK, config.graphsage.fanouts, meta.seed);
+  const topK = options.topK ?? config.retrieval.topK;
+  const neural = options.external
+    ? await externalNeuralSearch(options.external, data, topics, topicQueries(model, data, topics, config.graphsage.fanouts, meta.seed), topK)
+    : neuralSearch(model, data, index, topics, topK, config.graphsage.fanouts, meta.seed);
   const t1 = performance.now();
   const lexicalTopK = options.lexicalTopK ?? config.retrieval.lexicalTopK;
   const empty = { rows: new Uint32Array(0), scores: new Float32Array(0) };
@@ -75,6 +83,29 @@ export function retrievalTable(dataset: Dataset, topics: Uint32Array, candidates
 export interface RecommendJob extends RetrieveOptions {
   /** 'full': retrieve, rerank, decision rule; 'retrieve': fused candidates only. */
   stage: 'full' | 'retrieve';
+  /**
+   * 'hnsw' (default): the model's own index. 'neo4j': the content embeddings
+   * are written to the Content nodes of the Neo4j graph (pushed before with
+   * `trellis graph push`) and searched through its vector index.
+   */
+  ann?: 'hnsw' | 'neo4j';
+}
+
+/** Writes the model's content embeddings into Neo4j and retrieves through its vector index. */
+async function retrieveInNeo4j(retriever: Retriever, topics: Uint32Array, job: RecommendJob): Promise<FusedCandidates[]> {
+  const { model, data } = retriever;
+  const ids = data.dataset.content.map((c) => c.id);
+  const dim = model.shape.encoder.dim;
+  return withNeo4j(async (client) => {
+    const vectors = await embedContentParallel(model, data);
+    const pushed = await pushEmbeddings(client, ids, vectors, dim);
+    if (pushed.missing > 0) {
+      throw new DataError(`Neo4j lacks ${pushed.missing} of the ${ids.length} content nodes.`, { hint: "Push the dataset first: 'trellis graph push --data DIR'." });
+    }
+    job.log?.(`wrote ${pushed.written} content embeddings to Neo4j's vector index`);
+    const index = new Neo4jVectorIndex(client, ids, dim);
+    return retrieve(retriever, topics, { ...job, external: (queries, k) => index.searchBatch(queries, k) });
+  }, connectionFromEnv());
 }
 
 export interface RecommendResult {
@@ -92,7 +123,7 @@ export async function recommendTopics(modelDir: string, dataset: Dataset, forest
   const retriever = await loadRetriever(modelDir, dataset, forest);
   let candidates: FusedCandidates[];
   try {
-    candidates = retrieve(retriever, topics, job);
+    candidates = job.ann === 'neo4j' ? await retrieveInNeo4j(retriever, topics, job) : await retrieve(retriever, topics, job);
   } finally {
     retriever.model.dispose();
   }

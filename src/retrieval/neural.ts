@@ -12,6 +12,7 @@ import { embedContentParallel } from '../models/encode-worker.ts';
 import type { TwoTowerModel } from '../models/two-tower.ts';
 import type { IndexConfig } from '../models/config.ts';
 import type { Candidates } from './lexical.ts';
+import type { SearchResult } from '../ann/types.ts';
 
 /** Builds the content index of a trained model; large catalogues are encoded on worker threads (one per core). */
 export async function buildContentIndex(model: TwoTowerModel, data: TowerData, config: IndexConfig, seed: number): Promise<PartitionedIndex> {
@@ -24,9 +25,30 @@ export async function buildContentIndex(model: TwoTowerModel, data: TowerData, c
   return index;
 }
 
+/** Topic embeddings for retrieval (neighbourhoods sampled with a seed-derived generator). [topics * D] */
+export function topicQueries(model: TwoTowerModel, data: TowerData, topics: ArrayLike<number>, fanouts: readonly number[], seed: number): Float32Array {
+  return embedTopics(model, data, topics, fanouts, rngFor(seed, 'recommend/sample'));
+}
+
+/** A search over another index with the same result contract (e.g. Neo4j's vector index), unpartitioned. */
+export type ExternalSearch = (queries: Float32Array, k: number) => Promise<SearchResult[]>;
+
+/**
+ * Top-k content per topic from an external, unpartitioned index: asks for
+ * `k * overfetch` and keeps the best k in the topic's language.
+ */
+export async function externalNeuralSearch(search: ExternalSearch, data: TowerData, topics: ArrayLike<number>, queries: Float32Array, k: number, overfetch = 2): Promise<Candidates[]> {
+  const results = await search(queries, k * overfetch);
+  return results.map((r, i) => {
+    const language = data.dataset.topics[topics[i]].language;
+    const keep = Array.from(r.labels.keys()).filter((j) => language === '' || data.dataset.content[r.labels[j]].language === language).slice(0, k);
+    return { rows: Uint32Array.from(keep, (j) => r.labels[j]), scores: Float32Array.from(keep, (j) => r.scores[j]) };
+  });
+}
+
 /** Top-k content per topic row, within the topic's language (all languages for a topic without one). */
 export function neuralSearch(model: TwoTowerModel, data: TowerData, index: PartitionedIndex, topics: ArrayLike<number>, k: number, fanouts: readonly number[], seed: number): Candidates[] {
-  const queries = embedTopics(model, data, topics, fanouts, rngFor(seed, 'recommend/sample'));
+  const queries = topicQueries(model, data, topics, fanouts, seed);
   const keys = index.keys();
   const routes = Array.from(topics as ArrayLike<number>, (t) => {
     const language = data.dataset.topics[t].language;

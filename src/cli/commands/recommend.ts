@@ -38,6 +38,7 @@ export const recommend: Command = {
     topics: { type: 'string', description: "topics to recommend for: a CSV with a topic_id column, or 'held-out' (the topics the model was trained without); default: sample_submission.csv, else every topic", valueName: 'FILE' },
     'top-k': { type: 'string', description: 'neural candidates per topic (default: the model config, 50); the output keeps the fused union', valueName: 'K' },
     stage: { type: 'string', description: "'full' (default when the model has a reranker): retrieve, rerank, apply the F2 decision rule; 'retrieve': stop after retrieval (fused neural + lexical candidates)", valueName: 'STAGE' },
+    ann: { type: 'string', description: "nearest-neighbour index: 'hnsw' (default, the model's own) or 'neo4j' (write the content embeddings to the Neo4j graph and search its vector index)", valueName: 'KIND' },
     backend: BACKEND_OPTION,
     lenient: SHARED_OPTIONS.lenient,
     help: SHARED_OPTIONS.help,
@@ -71,7 +72,8 @@ export const recommend: Command = {
     } else {
       topics = topicsArg ? await topicsFromFile(topicsArg, dataset) : topicsToPredict(dataset, undefined);
     }
-    const result = await recommendTopics(modelDir, dataset, forest, topics, { stage, topK, log });
+    const ann = checkChoice('trellis recommend', '--ann', optionalString(args, 'ann') ?? 'hnsw', ['hnsw', 'neo4j']);
+    const result = await recommendTopics(modelDir, dataset, forest, topics, { stage, topK, log, ann });
     const { table, candidates, probabilities } = result;
     await writeRecommendations(out, table, { modelId: result.meta.modelId, seed: result.meta.seed, config: { ...result.meta.config, stage } });
     log(`wrote ${table.length} recommendations for ${topics.length} topics to ${out}`);
