@@ -108,13 +108,13 @@ export async function readRecommendationFile(path: string, dataset?: Dataset, op
   return recommendationsFromTable(path, table, dataset, options);
 }
 
+// Stale relationships via a pattern comprehension and ids via index hints: see neo4j-sync.ts.
 const RECOMMENDS_QUERY = `
 UNWIND $rows AS row
 MATCH (t:Topic {id: row.id}) USING INDEX t:Topic(id)
-OPTIONAL MATCH (t)-[stale:RECOMMENDS {model: $model, stage: $stage}]->(old:Content)
-WHERE NOT old.id IN row.content
-DELETE stale
-WITH DISTINCT t, row
+WITH t, row, [(t)-[r:RECOMMENDS {model: $model, stage: $stage}]->(old:Content) WHERE NOT old.id IN row.content | r] AS stale
+FOREACH (r IN stale | DELETE r)
+WITH t, row
 UNWIND row.recs AS rec
 MATCH (c:Content {id: rec.id}) USING INDEX c:Content(id)
 MERGE (t)-[r:RECOMMENDS {model: $model, stage: $stage}]->(c)

@@ -141,39 +141,36 @@ const CHANNELS_QUERY = `
 UNWIND $rows AS id
 MERGE (:Channel {id: id})`;
 
+// Stale relationships are collected with pattern comprehensions, which always
+// expand from the topic in hand. (With OPTIONAL MATCH the planner may start
+// from the other end: planned while the graph had no relationships, that is a
+// label scan per row, and the plan stays cached after the graph has filled.)
+// The index hints keep the id lookups on the uniqueness indexes for the same reason.
+
 const ROOTS_QUERY = `
 UNWIND $rows AS row
 MATCH (t:Topic {id: row.id}) USING INDEX t:Topic(id)
-OPTIONAL MATCH (t)-[stale:CHILD_OF]->(:Topic)
-DELETE stale
-WITH DISTINCT t, row
-OPTIONAL MATCH (other:Channel)-[staleRoot:HAS_ROOT]->(t)
-WHERE other.id <> row.channel
-DELETE staleRoot
-WITH DISTINCT t, row
+WITH t, row, [(t)-[r:CHILD_OF]->(:Topic) | r] + [(other:Channel)-[r:HAS_ROOT]->(t) WHERE other.id <> row.channel | r] AS stale
+FOREACH (r IN stale | DELETE r)
+WITH t, row
 MATCH (c:Channel {id: row.channel}) USING INDEX c:Channel(id)
 MERGE (c)-[:HAS_ROOT]->(t)`;
 
 const CHILDREN_QUERY = `
 UNWIND $rows AS row
 MATCH (t:Topic {id: row.id}) USING INDEX t:Topic(id)
-OPTIONAL MATCH (t)-[stale:CHILD_OF]->(p:Topic)
-WHERE p.id <> row.parent
-DELETE stale
-WITH DISTINCT t, row
-OPTIONAL MATCH (:Channel)-[staleRoot:HAS_ROOT]->(t)
-DELETE staleRoot
-WITH DISTINCT t, row
+WITH t, row, [(t)-[r:CHILD_OF]->(p:Topic) WHERE p.id <> row.parent | r] + [(:Channel)-[r:HAS_ROOT]->(t) | r] AS stale
+FOREACH (r IN stale | DELETE r)
+WITH t, row
 MATCH (parent:Topic {id: row.parent}) USING INDEX parent:Topic(id)
 MERGE (t)-[:CHILD_OF]->(parent)`;
 
 const LINKS_QUERY = `
 UNWIND $rows AS row
 MATCH (t:Topic {id: row.id}) USING INDEX t:Topic(id)
-OPTIONAL MATCH (t)-[stale:HAS_CONTENT]->(c:Content)
-WHERE NOT c.id IN row.content
-DELETE stale
-WITH DISTINCT t, row
+WITH t, row, [(t)-[r:HAS_CONTENT]->(c:Content) WHERE NOT c.id IN row.content | r] AS stale
+FOREACH (r IN stale | DELETE r)
+WITH t, row
 UNWIND row.content AS contentId
 MATCH (c:Content {id: contentId}) USING INDEX c:Content(id)
 MERGE (t)-[:HAS_CONTENT]->(c)`;
