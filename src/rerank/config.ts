@@ -2,7 +2,7 @@
 export interface RerankConfig {
   /** Train and apply the cross-encoder. Default true. */
   enabled: boolean;
-  /** Cross-encoder epochs. Default 3. */
+  /** Cross-encoder epochs. Default 2. */
   epochs: number;
   /** Peak learning rate. Default 0.001. */
   learningRate: number;
@@ -18,7 +18,7 @@ export interface RerankConfig {
 
 export const DEFAULT_RERANK_CONFIG: Readonly<RerankConfig> = Object.freeze({
   enabled: true,
-  epochs: 3,
+  epochs: 2,
   learningRate: 0.001,
   hidden: 64,
   layers: 2,
