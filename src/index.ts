@@ -78,3 +78,12 @@ export { loadRetriever, retrieve, recommendTopics, retrievalTable, type Retrieve
 export { pairFeatures, trainReranker, loadReranker, rerankTable, FEATURE_NAMES } from './pipeline/rerank.ts';
 export { scoreStages, type StageScores } from './eval/holdout.ts';
 export { syntheticDataset, type SyntheticOptions } from './data/synthetic.ts';
+
+// Neo4j
+export {
+  Neo4jClient, withNeo4j, connectionFromEnv, applySchema, pushDataset, graphSnapshot, pushRecommendations, loadDatasetFromNeo4j,
+  runQuery, runNamedQuery, listNamedQueries, Neo4jVectorIndex, pushEmbeddings, ensureVectorIndex,
+  type Neo4jConnection, type PushOptions, type PushReport, type GraphSnapshot,
+} from './graph/neo4j.ts';
+export { externalNeuralSearch, topicQueries, type ExternalSearch } from './retrieval/neural.ts';
+export { embedContentParallel } from './models/encode-worker.ts';
