@@ -50,7 +50,8 @@ export interface TrainInputs {
   /** Folder for checkpoints; training resumes from the one there when it matches. */
   checkpointDir?: string;
   onEpoch?: (report: EpochReport) => void;
-  onStep?: (step: number, stepsInEpoch: number, loss: number) => void;
+  /** After every batch: 0-based epoch, 1-based step within it, steps in the epoch, the batch loss. */
+  onStep?: (epoch: number, step: number, stepsInEpoch: number, loss: number) => void;
   /** Called with the untrained model's validation recall (not on resume). */
   onStart?: (initialRecall: number) => void;
 }
@@ -347,7 +348,7 @@ export async function trainTwoTower(inputs: TrainInputs): Promise<TrainResult> {
       lossSum += loss * batchRows;
       pairs += batchRows;
       state.step++;
-      inputs.onStep?.(b + 1, batches.length, loss);
+      inputs.onStep?.(epoch, b + 1, batches.length, loss);
     }
     const contentVectors = embedContent(model, data);
     const recall = validationRecall(model, inputs, answers, training.recallK, contentVectors);

@@ -38,7 +38,7 @@ export interface TrainJob {
   backend: string;
   log: (line: string) => void;
   onEpoch?: (report: EpochReport, epochs: number) => void;
-  onStep?: (step: number, steps: number, loss: number) => void;
+  onStep?: (epoch: number, step: number, steps: number, loss: number) => void;
 }
 
 export interface TrainSummary {

@@ -10,6 +10,7 @@ import { runTraining } from '../../pipeline/train.ts';
 import { recommendTopics } from '../../pipeline/recommend.ts';
 import { numberOption, optionalString, readConfigFile, SHARED_OPTIONS, type Command } from '../command.ts';
 import { BACKEND_OPTION, loadData, log, seedFromArgs } from '../context.ts';
+import { epochProgress } from '../progress.ts';
 
 const BUNDLED = fileURLToPath(new URL('../../../data/khan', import.meta.url));
 const MODEL = fileURLToPath(new URL('../../../models/demo-khan', import.meta.url));
@@ -42,6 +43,7 @@ export const demo: Command = {
     log(`held out ${split.heldOut.length} topics (seed ${seed}); their links are hidden from every stage`);
     const trained = await runTraining({
       dataset, forest, config, seed, modelDir, split, splitSpec: { fraction, by: 'topic' }, backend: runtime.kind, log,
+      onStep: epochProgress(),
       onEpoch: (r, epochs) => log(`epoch ${r.epoch + 1}/${epochs}: loss ${r.loss.toFixed(4)}, validation recall@${config.training.recallK} ${r.validationRecall.toFixed(4)}${r.best ? ' (best)' : ''} (${r.seconds.toFixed(1)} s)`),
     });
     const stage = config.rerank.enabled ? 'full' : 'retrieve';

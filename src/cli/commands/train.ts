@@ -3,6 +3,7 @@ import { resolveRunConfig } from '../../config.ts';
 import { initRuntime } from '../../models/runtime.ts';
 import { runTraining } from '../../pipeline/train.ts';
 import { UsageError } from '../../errors.ts';
+import { epochProgress } from '../progress.ts';
 import { numberOption, optionalString, readConfigFile, requireString, SHARED_OPTIONS, type Command } from '../command.ts';
 import { loadDataFrom, log, seedFromArgs, splitFromArgs, SPLIT_OPTIONS, BACKEND_OPTION, GRAPH_OPTION } from '../context.ts';
 
@@ -54,6 +55,7 @@ export const train: Command = {
       splitSpec: split ? { fraction: numberOption(args, 'train', 'holdout', 0.25, 0, 1), by: optionalString(args, 'split-by') ?? 'topic' } : undefined,
       backend: runtime.kind,
       log,
+      onStep: epochProgress(),
       onEpoch: (r, epochs) =>
         log(`epoch ${r.epoch + 1}/${epochs}: loss ${r.loss.toFixed(4)}, validation recall@${config.training.recallK} ${r.validationRecall.toFixed(4)}${r.best ? ' (best)' : ''}, ${r.pairs} pairs in ${r.seconds.toFixed(1)} s`),
     });
