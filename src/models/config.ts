@@ -12,7 +12,7 @@ export interface EncoderConfig extends Required<BagEncoderOptions> {
 }
 
 export interface GraphSageConfig {
-  /** 'off', 'mean' or 'pool'. Default 'mean'. */
+  /** 'off', 'mean' or 'pool'. Default 'off' (it did not help on the bundled datasets; see BENCHMARKS.md). */
   aggregator: 'off' | 'mean' | 'pool';
   /** Neighbours sampled per hop; its length is the number of layers. Default [10, 5]. */
   fanouts: number[];
@@ -68,7 +68,9 @@ export interface RetrievalConfig {
 }
 
 export const DEFAULT_ENCODER_CONFIG: Readonly<EncoderConfig> = Object.freeze({ kind: 'hashed', vocab: 1 << 17, dim: 256, hidden: 256, maxFeatures: 256 });
-export const DEFAULT_GRAPHSAGE_CONFIG: Readonly<GraphSageConfig> = Object.freeze({ aggregator: 'mean', fanouts: [10, 5] });
+// GraphSAGE is off by default: on both bundled datasets the topic's own text scored better than
+// either aggregator (BENCHMARKS.md, "Retrieval ablations"). 'mean' or 'pool' turn it on.
+export const DEFAULT_GRAPHSAGE_CONFIG: Readonly<GraphSageConfig> = Object.freeze({ aggregator: 'off', fanouts: [10, 5] });
 export const DEFAULT_TRAINING_CONFIG: Readonly<TrainingConfig> = Object.freeze({
   epochs: 8,
   batchSize: 256,
