@@ -54,7 +54,7 @@ export const demo: Command = {
     const s = scoreStages(ids, answersOf(dataset, split.heldOut), result.candidates, result.probabilities ? { table: result.table, probabilities: result.probabilities } : undefined);
     const rows: (string | number)[][] = [
       ['lexical (TF-IDF)', s.lexical['recall@10'], s.lexical['recall@50'], s.lexical.f2AtBestTopK, `top-${s.lexical.bestTopK}`],
-      ['two-tower + GraphSAGE', s.neural['recall@10'], s.neural['recall@50'], s.neural.f2AtBestTopK, `top-${s.neural.bestTopK}`],
+      [config.graphsage.aggregator === 'off' ? 'two-tower retriever' : `two-tower + GraphSAGE (${config.graphsage.aggregator})`, s.neural['recall@10'], s.neural['recall@50'], s.neural.f2AtBestTopK, `top-${s.neural.bestTopK}`],
       ['fused candidates', s.fused['recall@10'], s.fused['recall@50'], s.fused.f2AtBestTopK, `top-${s.fused.bestTopK}`],
     ];
     if (s.reranked) {
