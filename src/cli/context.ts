@@ -24,10 +24,14 @@ export interface LoadedData {
 
 export const GRAPH_OPTION = { type: 'string', description: "where the topics, content and links come from: 'csv' (default, --data) or 'neo4j' (the graph 'trellis graph push' wrote; NEO4J_URI etc.)", valueName: 'SOURCE' } as const;
 
+/** The --graph choice: 'csv' (default) or 'neo4j'. */
+export function graphSource(args: ParsedArgs, command: string): 'csv' | 'neo4j' {
+  return checkChoice(`trellis ${command}`, '--graph', optionalString(args, 'graph') ?? 'csv', ['csv', 'neo4j']);
+}
+
 /** The dataset from --data (CSV) or, with --graph neo4j, from the Neo4j graph. */
 export async function loadDataFrom(args: ParsedArgs, command: string): Promise<LoadedData & { source: string }> {
-  const graph = checkChoice(`trellis ${command}`, '--graph', optionalString(args, 'graph') ?? 'csv', ['csv', 'neo4j']);
-  if (graph === 'csv') {
+  if (graphSource(args, command) === 'csv') {
     const dir = requireString(args, command, 'data');
     return { ...(await loadData(dir, args.values.lenient === true)), source: dir };
   }

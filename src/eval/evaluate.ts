@@ -3,6 +3,8 @@
  * topic_id,content_ids, or any recommendation file trellis writes) with the
  * LECR metric, plus recall@K when the predictions are ranked lists.
  */
+import { existsSync } from 'node:fs';
+import { DataError } from '../errors.ts';
 import { readRecommendations } from '../io/export.ts';
 import { groupByTopic, type RecommendationTable } from '../io/table.ts';
 import { evaluateSets, recallAtK, type SetMetrics } from './metrics.ts';
@@ -30,6 +32,9 @@ function tableToLists(table: RecommendationTable, dictionary: Map<string, number
 }
 
 export async function evaluateFiles(predictionsPath: string, answersPath: string, ks: readonly number[]): Promise<FileEvaluation> {
+  for (const path of [predictionsPath, answersPath]) {
+    if (!existsSync(path)) throw new DataError('file not found.', { file: path, hint: 'Pass a topic_id,content_ids CSV or a .arrow/.parquet export.' });
+  }
   const dictionary = new Map<string, number>();
   const answers = tableToLists((await readRecommendations(answersPath)).table, dictionary);
   const predictions = tableToLists((await readRecommendations(predictionsPath)).table, dictionary);

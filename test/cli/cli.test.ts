@@ -53,6 +53,14 @@ describe('trellis CLI', () => {
     assert.ok('recall@10' in result.recall_at);
   });
 
+  test('evaluate names a missing file in one line', () => {
+    assertCleanFailure(runCli(['evaluate', '--predictions', join(tmp, 'missing.csv'), '--answers', join(TINY, 'correlations.csv')]), /missing\.csv: file not found/);
+  });
+
+  test('an unknown --graph source is a usage error', () => {
+    assertCleanFailure(runCli(['train', '--graph', 'mongo']), /--graph must be one of csv, neo4j \(got "mongo"\)/);
+  });
+
   test('evaluate of perfect predictions gives F2 = 1', () => {
     const answers = join(TINY, 'correlations.csv');
     const e = runCli(['evaluate', '--predictions', answers, '--answers', answers]);

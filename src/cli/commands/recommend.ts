@@ -11,7 +11,7 @@ import type { FusedCandidates } from '../../retrieval/neural.ts';
 import type { Dataset } from '../../data/types.ts';
 import { checkChoice } from '../../options.ts';
 import { intOption, optionalString, requireString, SHARED_OPTIONS, type Command } from '../command.ts';
-import { BACKEND_OPTION, GRAPH_OPTION, loadDataFrom, log, topicsToPredict } from '../context.ts';
+import { BACKEND_OPTION, GRAPH_OPTION, graphSource, loadDataFrom, log, topicsToPredict } from '../context.ts';
 import { modelDirFrom } from './train.ts';
 
 /** Topic rows named by a CSV file with a topic_id column (e.g. sample_submission.csv). */
@@ -45,7 +45,7 @@ export const recommend: Command = {
   },
   details: "With --topics held-out, prints recall@K and F2 of the held-out topics as JSON on stdout.",
   async run(args) {
-    const graph = optionalString(args, 'graph') ?? 'csv';
+    const graph = graphSource(args, 'recommend');
     const dir = graph === 'neo4j' ? 'neo4j' : requireString(args, 'recommend', 'data');
     const out = requireString(args, 'recommend', 'out');
     recommendationFormat('trellis recommend', out);

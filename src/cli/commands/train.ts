@@ -5,7 +5,7 @@ import { runTraining } from '../../pipeline/train.ts';
 import { UsageError } from '../../errors.ts';
 import { epochProgress } from '../progress.ts';
 import { numberOption, optionalString, readConfigFile, requireString, SHARED_OPTIONS, type Command } from '../command.ts';
-import { loadDataFrom, log, seedFromArgs, splitFromArgs, SPLIT_OPTIONS, BACKEND_OPTION, GRAPH_OPTION } from '../context.ts';
+import { loadDataFrom, log, seedFromArgs, splitFromArgs, SPLIT_OPTIONS, BACKEND_OPTION, GRAPH_OPTION, graphSource } from '../context.ts';
 
 /** The model folder: --model, else models/<dataset folder name>. */
 export function modelDirFrom(model: string | undefined, dataDir: string): string {
@@ -34,7 +34,7 @@ export const train: Command = {
     'arguments. Config sections: lexical, encoder, graphsage, training, index, retrieval (see README).',
   ].join('\n'),
   async run(args) {
-    const graph = optionalString(args, 'graph') ?? 'csv';
+    const graph = graphSource(args, 'train');
     const dir = graph === 'neo4j' ? 'neo4j' : requireString(args, 'train', 'data');
     const modelDir = modelDirFrom(optionalString(args, 'model'), dir);
     const seed = seedFromArgs(args, 'train');
