@@ -28,8 +28,8 @@ async function topicsFromFile(path: string, dataset: Dataset): Promise<Uint32Arr
 
 export const recommend: Command = {
   name: 'recommend',
-  summary: 'recommend content for topics with a trained model: retrieve (neural + lexical) candidates',
-  usage: '--data DIR [--model DIR] --out FILE [--topics FILE|held-out] [--top-k K] [--stage retrieve]',
+  summary: 'recommend content for topics with a trained model: retrieve, rerank, threshold for F2',
+  usage: '--data DIR [--model DIR] --out FILE [--topics FILE|held-out] [--top-k K] [--stage full|retrieve] [--ann hnsw|neo4j]',
   options: {
     data: SHARED_OPTIONS.data,
     graph: GRAPH_OPTION,

@@ -14,7 +14,7 @@ export function modelDirFrom(model: string | undefined, dataDir: string): string
 
 export const train: Command = {
   name: 'train',
-  summary: 'train the two-tower retrieval model (text encoder + GraphSAGE) and build its content index',
+  summary: 'train the two-tower retriever and the reranker, and build the content index',
   usage: '--data DIR | --graph neo4j  [--model DIR] [--holdout F [--split-by topic|channel]] [--config FILE] [--seed N]',
   options: {
     data: SHARED_OPTIONS.data,
@@ -31,7 +31,7 @@ export const train: Command = {
     'Writes model.json, weights and the content index (index/) into the model folder. With --holdout, the',
     "held-out topics' links are hidden from training and recorded, so `trellis recommend --topics held-out`",
     'scores them. A killed run resumes from its last epoch checkpoint when started again with the same',
-    'arguments. Config sections: lexical, encoder, graphsage, training, index, retrieval (see README).',
+    'arguments. Config sections: lexical, encoder, graphsage, training, index, retrieval, rerank (see README).',
   ].join('\n'),
   async run(args) {
     const graph = graphSource(args, 'train');
