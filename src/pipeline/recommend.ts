@@ -32,7 +32,7 @@ export async function loadRetriever(modelDir: string, dataset: Dataset, forest: 
   try {
     const index = PartitionedIndex.load(join(modelDir, 'index'), { dimension: meta.shape.encoder.dim, modelId: meta.modelId });
     const lexical = buildLexicalIndex(dataset, meta.config.lexical);
-    const data = buildTowerData(dataset, forest, lexical.model, meta.config.encoder.maxFeatures, undefined, meta.kinds, meta.languages);
+    const data = buildTowerData(dataset, forest, lexical.model, meta.config.encoder.maxFeatures, lexical.contentFeatures, meta.kinds, meta.languages);
     return { model, meta, index, lexical, data };
   } catch (error) {
     model.dispose();

@@ -61,7 +61,7 @@ export async function runTraining(job: TrainJob): Promise<TrainSummary> {
   log(`training on ${validation.train.length} topics, validating on ${validation.heldOut.length}`);
 
   const lexical = buildLexicalIndex(dataset, config.lexical);
-  const data = buildTowerData(dataset, forest, lexical.model, config.encoder.maxFeatures);
+  const data = buildTowerData(dataset, forest, lexical.model, config.encoder.maxFeatures, lexical.contentFeatures);
   let lexicalCandidates: Map<number, Uint32Array> | undefined;
   if (config.training.hardNegatives === 'lexical') {
     const lists = lexicalSearch(lexical, dataset, forest, validation.train, config.training.hardNegativePool);

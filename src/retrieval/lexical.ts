@@ -33,6 +33,8 @@ interface Postings {
 
 export interface LexicalIndex {
   model: TfidfModel;
+  /** TF-IDF rows of every content item (the neural encoder reads them too, so they are built once). */
+  contentFeatures: SparseRows;
   /** One inverted index per content language ('' for unknown). */
   partitions: Map<string, Postings>;
 }
@@ -68,7 +70,7 @@ export function buildLexicalIndex(dataset: Dataset, options: TfidfOptions = {}):
   });
   const partitions = new Map<string, Postings>();
   for (const [language, rows] of byLanguage) partitions.set(language, invert(matrix, Uint32Array.from(rows), model.options.buckets));
-  return { model, partitions };
+  return { model, contentFeatures: matrix, partitions };
 }
 
 /** Top-k content for one TF-IDF query row within one partition. */
