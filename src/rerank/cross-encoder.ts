@@ -34,6 +34,7 @@
  * `model.json` (format, config, feature stats, training provenance, weights
  * manifest) and `weights.bin`.
  */
+import { localize } from '../models/sparse-embedding.ts';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tf } from '../models/tf.ts';
@@ -450,7 +451,7 @@ export class CrossEncoder {
           const batch = encodePairs(pairs, rows, this.options.maxLength, this.options.maxTopicTokens);
           const features = this.standardised(pairs.features, rows);
           const targets = Float32Array.from(rows, (p) => labels[p]);
-          const { used, local } = distinctIds(batch.ids);
+          const { unique: used, local: [local] } = localize([batch.ids]);
           const step = report.steps;
           const dropoutSeed = deriveSeed(this.options.seed, `rerank/dropout/${before + step}`);
           let usedRows: Variable | undefined;
@@ -593,21 +594,6 @@ export function bceWithLogits(z: Tensor1D, y: Tensor1D, positiveWeight = 1): Sca
   const negative = tf.mul(tf.sub(1, y), softplus); // [B]
   const positive = tf.mul(tf.mul(y, positiveWeight), tf.sub(softplus, z)); // [B]
   return tf.mean(tf.add(negative, positive)) as Scalar; // []
-}
-
-/** The distinct ids of a batch in first-use order, and each position's index among them. */
-function distinctIds(ids: Int32Array): { used: Int32Array; local: Int32Array } {
-  const slot = new Map<number, number>();
-  const local = new Int32Array(ids.length);
-  for (let i = 0; i < ids.length; i++) {
-    let k = slot.get(ids[i]);
-    if (k === undefined) {
-      k = slot.size;
-      slot.set(ids[i], k);
-    }
-    local[i] = k;
-  }
-  return { used: Int32Array.from(slot.keys()), local };
 }
 
 /** Mean and standard deviation (population) of each of F features over n pairs. */
