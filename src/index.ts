@@ -77,7 +77,7 @@ export { runTraining, type TrainJob, type TrainSummary } from './pipeline/train.
 export { loadRetriever, retrieve, recommendTopics, retrievalTable, type Retriever, type RecommendResult } from './pipeline/recommend.ts';
 export { pairFeatures, trainReranker, loadReranker, rerankTable, FEATURE_NAMES } from './pipeline/rerank.ts';
 export { scoreStages, type StageScores } from './eval/holdout.ts';
-export { syntheticDataset, type SyntheticOptions } from './data/synthetic.ts';
+export { syntheticDataset, syntheticForest, syntheticContent, syntheticTopicCount, writeSyntheticDataset, type SyntheticOptions, type SyntheticForest, type SyntheticItem, type SyntheticLeaf, type SyntheticWriteSummary } from './data/synthetic.ts';
 
 // Neo4j
 export {
