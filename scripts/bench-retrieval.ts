@@ -32,7 +32,9 @@ import { resolveRunConfig } from '../src/config.ts';
 import { loadDataset } from '../src/data/lecr.ts';
 import { buildForest } from '../src/graph/forest.ts';
 import { answersOf, splitTopics } from '../src/eval/split.ts';
-import { scoreStages, type RankedScores, type StageScores } from '../src/eval/holdout.ts';
+import { rerankedLists, scoreStages, sourceList, type RankedScores, type StageScores } from '../src/eval/holdout.ts';
+import { evaluateRanked, rankedById } from '../src/eval/metrics.ts';
+import type { FusedCandidates } from '../src/retrieval/neural.ts';
 import { initRuntime } from '../src/models/runtime.ts';
 import { embedContent, embedTopics } from '../src/models/tower-data.ts';
 import { runTraining } from '../src/pipeline/train.ts';
@@ -64,6 +66,8 @@ interface RunResult {
   /** The resolved settings the variants differ in. */
   settings: { aggregator: string; logQ: string; hardNegatives: string; epochs: number; rerank: boolean; rerankEpochs: number };
   scores: StageScores;
+  /** Precision and recall at each ranked stage's best top-k cut (the k of scores.*.bestTopK); absent in older results. */
+  bestCuts?: Record<string, BestCut>;
   training: { epochsRun: number; bestEpoch: number; bestRecall: number; initialRecall: number; examplesPerSecond: number; history: { epoch: number; loss: number; validationRecall: number; seconds: number; pairs: number }[] };
   seconds: { load: number; train: { features: number; training: number; index: number; rerank: number; total: number }; recommend: { retrieve: number; rerank: number }; wall: number };
   cpuSeconds: { train: number; total: number };
@@ -71,6 +75,13 @@ interface RunResult {
   /** Peak resident set in MB: after recommending, and at the end (the ANN check embeds all content once more). */
   peakRssMB: { trainRecommend: number; end: number };
   loadAverage: { start: number[]; end: number[] };
+}
+
+interface BestCut {
+  k: number;
+  f2: number;
+  precision: number;
+  recall: number;
 }
 
 interface RunFailure {
@@ -152,6 +163,22 @@ function rate(f: () => unknown, minSeconds = 2, minReps = 3): number {
   return reps / seconds(t0);
 }
 
+/** Each ranked stage's best fixed top-k cut with its precision and recall (scoreStages keeps only the F2). */
+function bestCuts(ids: string[], answers: Map<string, Uint32Array>, candidates: FusedCandidates[], probabilities?: Float32Array[]): Record<string, BestCut> {
+  const lists: Record<string, { rows: Uint32Array }[]> = {
+    neural: candidates.map((c) => sourceList(c, c.neuralRank)),
+    lexical: candidates.map((c) => sourceList(c, c.lexicalRank)),
+    fused: candidates,
+  };
+  if (probabilities) lists.reranked = rerankedLists(candidates, probabilities);
+  const out: Record<string, BestCut> = {};
+  for (const [stage, ranked] of Object.entries(lists)) {
+    const { k, f2, precision, recall } = evaluateRanked(rankedById(ids, ranked), answers, [10], []).best;
+    out[stage] = { k, f2, precision, recall };
+  }
+  return out;
+}
+
 /** One variant, start to finish, in this process. */
 async function runChild(dir: string, variant: string, extra: object, backend: string | undefined): Promise<RunResult> {
   const wall0 = performance.now();
@@ -184,6 +211,7 @@ async function runChild(dir: string, variant: string, extra: object, backend: st
   const result = await recommendTopics(modelDir, dataset, forest, split.heldOut, { stage, log: (line) => log(`${variant}: ${line}`) });
   const ids = Array.from(split.heldOut, (t) => dataset.topics[t].id);
   const scores = scoreStages(ids, answersOf(dataset, split.heldOut), result.candidates, result.probabilities ? { table: result.table, probabilities: result.probabilities } : undefined);
+  const cuts = bestCuts(ids, answersOf(dataset, split.heldOut), result.candidates, result.probabilities);
   const rssRecommend = maxRssMB();
 
   // The content index alone: the saved HNSW index at efSearch 128 against exact search over the same vectors.
@@ -239,6 +267,7 @@ async function runChild(dir: string, variant: string, extra: object, backend: st
     stage,
     settings: { aggregator: config.graphsage.aggregator, logQ: config.training.logQ, hardNegatives: config.training.hardNegatives, epochs: config.training.epochs, rerank: config.rerank.enabled, rerankEpochs: config.rerank.epochs },
     scores,
+    bestCuts: cuts,
     training: {
       epochsRun: meta.history.length,
       bestEpoch: meta.bestEpoch,
@@ -293,8 +322,9 @@ function extra(e: Entry): string {
   return Object.keys(e.extra).length === 0 ? '' : ` (+ ${JSON.stringify(e.extra)})`;
 }
 
-function rankedRow(label: string, s: RankedScores): string {
-  return `| ${label} | ${f4(s['recall@10'])} | ${f4(s['recall@50'])} | ${f4(s['recall@100'])} | ${f4(s.f2AtBestTopK)} | ${s.bestTopK} |`;
+function rankedRow(label: string, s: RankedScores, cut?: BestCut): string {
+  const pr = cut ? `${f4(cut.precision)} | ${f4(cut.recall)}` : ' | ';
+  return `| ${label} | ${f4(s['recall@10'])} | ${f4(s['recall@50'])} | ${f4(s['recall@100'])} | ${f4(s.f2AtBestTopK)} | ${pr} | ${s.bestTopK} |`;
 }
 
 function markdown(dataset: string, entries: Entry[]): string {
@@ -302,19 +332,20 @@ function markdown(dataset: string, entries: Entry[]): string {
   const lines: string[] = [];
   const first = results[0];
   lines.push(`### ${dataset}: held-out topics ${first ? first.heldOutTopics : '?'} (25% of topics with content, seed 42)`, '');
-  lines.push('| stage | recall@10 | recall@50 | recall@100 | F2 at best top-k | best k |', '|---|---:|---:|---:|---:|---:|');
+  lines.push('| stage | recall@10 | recall@50 | recall@100 | F2 at best top-k | P at best k | R at best k | best k |', '|---|---:|---:|---:|---:|---:|---:|---:|');
   if (first) {
-    lines.push(rankedRow('lexical baseline (TF-IDF)', first.scores.lexical));
+    const withCuts = results.find((r) => r.bestCuts) ?? first;
+    lines.push(rankedRow('lexical baseline (TF-IDF)', withCuts.scores.lexical, withCuts.bestCuts?.lexical));
     const same = results.every((r) => JSON.stringify(r.scores.lexical) === JSON.stringify(first.scores.lexical));
-    if (!same) lines.push('| (lexical scores differ between runs: see the JSON) | | | | | |');
+    if (!same) lines.push('| (lexical scores differ between runs: see the JSON) | | | | | | | |');
   }
   for (const r of results) {
-    lines.push(rankedRow(`${r.variant}${extra(r)}: neural`, r.scores.neural));
-    lines.push(rankedRow(`${r.variant}${extra(r)}: fused`, r.scores.fused));
+    lines.push(rankedRow(`${r.variant}${extra(r)}: neural`, r.scores.neural, r.bestCuts?.neural));
+    lines.push(rankedRow(`${r.variant}${extra(r)}: fused`, r.scores.fused, r.bestCuts?.fused));
     if (r.scores.reranked) {
       const rr = r.scores.reranked;
-      lines.push(rankedRow(`${r.variant}${extra(r)}: reranked order`, rr));
-      lines.push(`| ${r.variant}${extra(r)}: final (decision rule) | | | | F2 ${f4(rr.f2)} (P ${f4(rr.precision)}, R ${f4(rr.recall)}) | |`);
+      lines.push(rankedRow(`${r.variant}${extra(r)}: reranked order`, rr, r.bestCuts?.reranked));
+      lines.push(`| ${r.variant}${extra(r)}: final (decision rule) | | | | ${f4(rr.f2)} | ${f4(rr.precision)} | ${f4(rr.recall)} | rule |`);
     }
   }
   lines.push('');

@@ -1,0 +1,307 @@
+/**
+ * Scale benchmark: how wall time and peak memory grow with the catalogue,
+ * on synthetic LECR data (src/data/synthetic.ts) at 10k, 100k and 1M content
+ * items with topics = content / 10.
+ *
+ *   node --import tsx scripts/bench-scale.ts [--sizes 10000,100000,1000000] [--work work/scale]
+ *   node --import tsx scripts/bench-scale.ts --report      # the tables of <work>/results.json
+ *
+ * First (once; skipped when the model folder exists) a model is trained on a
+ * separate 10,000-item synthetic sample (other seed, so other topics and
+ * words) with encoder dim 128: `runTraining`, the job behind
+ * `trellis train --config`. Then each size runs in its own child process
+ * (peak RSS per size), through these stages, each timed, with the process's
+ * peak RSS (`process.resourceUsage().maxRSS`, which counts worker threads)
+ * after each:
+ *
+ *   generate   writeSyntheticDataset: topics.csv, content.csv, correlations.csv streamed to disk
+ *   load       loadDataset (the LECR loader and its checks) + the topic forest
+ *   lexical    TF-IDF fit and rows of every content text, inverted index per language
+ *   inputs     tower inputs (topic TF-IDF rows, top features per text)
+ *   encode     content embeddings from the trained model, on worker threads (one per core)
+ *   index      HNSW build, one partition per language (hnswlib-node, one thread), then save
+ *   retrieve   every topic: query tower + HNSW top 50 + lexical top 50, fused (`retrieve`,
+ *              the code behind `trellis recommend --stage retrieve`)
+ *   export     the fused lists as a table, written as .parquet and .csv
+ *   rerank     the cross-encoder and decision rule on a sample of leaf topics' candidates
+ *              (`rerankTable`, the rest of `--stage full`): measured per topic, not run for all
+ *
+ * and the recall@K of the fused and neural lists on the leaf topics (every
+ * topic is new to the model). The parent prints markdown tables and writes
+ * <work>/results.json. Run it under the benchmark lock on a shared machine:
+ * `flock /tmp/trellis-bench.lock node --import tsx scripts/bench-scale.ts`.
+ */
+import { execSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { runScript } from './script.ts';
+import { UsageError } from '../src/errors.ts';
+import { resolveRunConfig } from '../src/config.ts';
+import { loadDataset } from '../src/data/lecr.ts';
+import { syntheticTopicCount, writeSyntheticDataset, type SyntheticOptions } from '../src/data/synthetic.ts';
+import { buildForest } from '../src/graph/forest.ts';
+import { initRuntime } from '../src/models/runtime.ts';
+import { loadModel } from '../src/models/artifact.ts';
+import { buildTowerData } from '../src/models/tower-data.ts';
+import { embedContentParallel } from '../src/models/encode-worker.ts';
+import { buildLexicalIndex } from '../src/retrieval/lexical.ts';
+import { PartitionedIndex } from '../src/ann/partitioned.ts';
+import { runTraining } from '../src/pipeline/train.ts';
+import { retrievalTable, retrieve, type Retriever } from '../src/pipeline/recommend.ts';
+import { linkContext, loadReranker, rerankTable } from '../src/pipeline/rerank.ts';
+import { writeRecommendations } from '../src/io/export.ts';
+import { recallAtK } from '../src/eval/metrics.ts';
+import { deriveSeed, rngFor, shuffleInPlace } from '../src/random.ts';
+
+const NAME = 'bench-scale';
+const REPO = fileURLToPath(new URL('..', import.meta.url));
+const SELF = fileURLToPath(import.meta.url);
+const LANGUAGES = ['en', 'es', 'fr'];
+
+/** Every size has the same shape: channels of 111 topics (branching 10, depth 2), ~11 items per leaf. */
+function shape(content: number, seed: number): SyntheticOptions {
+  const channels = Math.max(1, Math.round(content / 1111));
+  return { channels, branching: 10, depth: 2, content, languages: LANGUAGES, multiLinkRate: 0.1, skew: 0.5, seed };
+}
+
+interface Stage {
+  name: string;
+  seconds: number;
+  /** Items the stage worked through, and per second. */
+  items?: number;
+  unit?: string;
+  rate?: number;
+  /** Peak RSS of the process so far, and RSS now, MB. */
+  peakRssMB: number;
+  rssMB: number;
+  heapMB: number;
+  note?: string;
+}
+
+const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
+const peakMB = () => Math.round(process.resourceUsage().maxRSS / 1024);
+
+function stageRecorder(stages: Stage[]) {
+  return async <T>(name: string, run: () => Promise<T> | T, count?: (value: T) => { items: number; unit: string; note?: string }): Promise<T> => {
+    const t0 = performance.now();
+    const value = await run();
+    const seconds = (performance.now() - t0) / 1000;
+    const memory = process.memoryUsage();
+    const c = count?.(value);
+    const stage: Stage = { name, seconds, peakRssMB: peakMB(), rssMB: mb(memory.rss), heapMB: mb(memory.heapUsed) };
+    if (c) Object.assign(stage, { items: c.items, unit: c.unit, rate: c.items / seconds, note: c.note });
+    stages.push(stage);
+    process.stderr.write(`[${NAME}] ${name}: ${seconds.toFixed(1)} s${c ? `, ${c.items} ${c.unit} (${Math.round(c.items / seconds)}/s)` : ''}, peak RSS ${stage.peakRssMB} MB, RSS ${stage.rssMB} MB, heap ${stage.heapMB} MB\n`);
+    return value;
+  };
+}
+
+// --- child: train the model on a sample --------------------------------------
+
+async function childTrain(work: string, modelDir: string, trainContent: number, dim: number, epochs: number, seed: number): Promise<void> {
+  const stages: Stage[] = [];
+  const stage = stageRecorder(stages);
+  const sampleDir = join(work, `sample-${trainContent}`);
+  const options = shape(trainContent, seed + 1);
+  await stage('generate', () => writeSyntheticDataset(sampleDir, options), (s) => ({ items: s.content, unit: 'items' }));
+  const { dataset, forest } = await stage('load', async () => {
+    const dataset = await loadDataset(sampleDir);
+    return { dataset, forest: buildForest(dataset) };
+  });
+  const configFile = join(work, 'train-config.json');
+  const given = { encoder: { dim }, training: { epochs } };
+  writeFileSync(configFile, JSON.stringify(given, null, 1) + '\n');
+  const config = resolveRunConfig(given, configFile);
+  const runtime = await initRuntime();
+  const cpu0 = process.cpuUsage();
+  const summary = await stage('train', () => runTraining({
+    dataset, forest, config, seed, modelDir, backend: runtime.kind,
+    log: (line) => process.stderr.write(`[${NAME}] train: ${line}\n`),
+    onEpoch: (r, n) => process.stderr.write(`[${NAME}] epoch ${r.epoch + 1}/${n}: loss ${r.loss.toFixed(4)}, validation recall ${r.validationRecall.toFixed(4)}, ${r.pairs} pairs in ${r.seconds.toFixed(1)} s\n`),
+  }));
+  const cpu = process.cpuUsage(cpu0);
+  const t = summary.meta.training;
+  process.stdout.write(JSON.stringify({
+    kind: 'train', createdAt: new Date().toISOString(), backend: runtime.message, sample: { dir: sampleDir, options, topics: dataset.topics.length, content: dataset.content.length },
+    config: given, modelId: summary.modelId, seconds: summary.seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    training: { epochsRun: t.history.length, bestEpoch: t.bestEpoch + 1, bestRecall: t.bestRecall, initialRecall: t.initialRecall, examplesPerSecond: t.examplesPerSecond, pairs: t.history.reduce((s, h) => s + h.pairs, 0) },
+    stages, peakRssMB: peakMB(), loadAverage: loadavg(),
+  }) + '\n');
+}
+
+// --- child: one size ---------------------------------------------------------
+
+async function childRun(work: string, modelDir: string, size: number, seed: number, rerankTopics: number, keepData: boolean): Promise<void> {
+  const stages: Stage[] = [];
+  const stage = stageRecorder(stages);
+  const load0 = loadavg();
+  const dir = join(work, `data-${size}`);
+  const options = shape(size, seed);
+  const written = await stage('generate', () => writeSyntheticDataset(dir, options), (s) => ({ items: s.content + s.topics, unit: 'rows', note: `${s.topics} topics, ${s.content} items, ${s.links} links` }));
+  const { dataset, forest } = await stage('load', async () => {
+    const dataset = await loadDataset(dir);
+    return { dataset, forest: buildForest(dataset) };
+  }, () => ({ items: written.content + written.topics + written.links, unit: 'rows+links' }));
+
+  const runtime = await initRuntime();
+  const { model, meta } = await loadModel(modelDir);
+  const lexical = await stage('lexical', () => buildLexicalIndex(dataset, meta.config.lexical), (l) => ({ items: dataset.content.length, unit: 'texts', note: `${l.contentFeatures.indices.length} non-zeros, ${l.partitions.size} partitions` }));
+  const data = await stage('inputs', () => buildTowerData(dataset, forest, lexical.model, meta.config.encoder.maxFeatures, lexical.contentFeatures, meta.kinds, meta.languages), () => ({ items: dataset.content.length + dataset.topics.length, unit: 'texts' }));
+  let vectors: Float32Array | undefined = await stage('encode', () => embedContentParallel(model, data), () => ({ items: dataset.content.length, unit: 'texts', note: `dim ${model.shape.encoder.dim}, ${cpus().length} worker threads` }));
+  const cfg = meta.config.index;
+  const index = await stage('index', () => {
+    const index = new PartitionedIndex(model.shape.encoder.dim, { kind: cfg.kind, hnsw: { m: cfg.M, efConstruction: cfg.efConstruction, efSearch: cfg.efSearch, seed: deriveSeed(seed, 'hnsw') } });
+    index.addGrouped(vectors!, Uint32Array.from(dataset.content.keys()), dataset.content.map((c) => c.language));
+    return index;
+  }, (i) => ({ items: i.size, unit: 'inserts', note: `M ${cfg.M}, efConstruction ${cfg.efConstruction}; partitions ${i.keys().map((k) => `${k} ${i.partition(k)!.size}`).join(', ')}` }));
+  vectors = undefined;
+  await stage('save index', () => index.save(join(dir, 'index'), { modelId: meta.modelId, seed }), () => ({ items: index.size, unit: 'vectors' }));
+
+  const retriever: Retriever = { model, meta, index, lexical, data };
+  const topics = Uint32Array.from(dataset.topics.keys());
+  let split = '';
+  const candidates = await stage('retrieve', () => retrieve(retriever, topics, { log: (line) => (split = line) }), () => ({ items: topics.length, unit: 'topics', note: split.replace(/^.*\((.*)\)$/, '$1') }));
+
+  // Quality on the leaf topics (every topic is new to the model: it was trained on another sample).
+  const leaves = topics.filter((t) => dataset.links[t].length > 0);
+  const answers = new Map(Array.from(leaves, (t) => [dataset.topics[t].id, dataset.links[t]]));
+  const fused = new Map(Array.from(leaves, (t) => [dataset.topics[t].id, candidates[t].rows]));
+  const neural = new Map(Array.from(leaves, (t) => {
+    const c = candidates[t];
+    const order = Array.from(c.rows.keys()).filter((j) => c.neuralRank[j] > 0).sort((a, b) => c.neuralRank[a] - c.neuralRank[b]);
+    return [dataset.topics[t].id, Uint32Array.from(order, (j) => c.rows[j])];
+  }));
+  const quality = { topics: leaves.length, fused: recallAtK(fused, answers, [10, 50, 100]), neural: recallAtK(neural, answers, [10, 50]), meanFused: candidates.reduce((s, c) => s + c.rows.length, 0) / candidates.length };
+
+  const table = await stage('table', () => retrievalTable(dataset, topics, candidates), (t) => ({ items: t.length, unit: 'rows' }));
+  const exportMeta = { modelId: meta.modelId, seed, config: { ...meta.config, stage: 'retrieve' } };
+  await stage('export parquet', () => writeRecommendations(join(dir, 'recommendations.parquet'), table, exportMeta), () => ({ items: table.length, unit: 'rows' }));
+  await stage('export csv', () => writeRecommendations(join(dir, 'recommendations.csv'), table, exportMeta), () => ({ items: table.length, unit: 'rows' }));
+
+  let rerank: object | undefined;
+  if (rerankTopics > 0) {
+    const sample = Uint32Array.from(shuffleInPlace(Array.from(leaves), rngFor(seed, 'bench-scale/rerank')).slice(0, rerankTopics)).sort();
+    const { reranker, rule } = await loadReranker(modelDir);
+    try {
+      const pairs = Array.from(sample, (t) => candidates[t].rows.length).reduce((s, n) => s + n, 0);
+      const result = await stage('rerank sample', () => rerankTable(dataset, forest, linkContext(dataset, dataset.links), reranker, rule, sample, Array.from(sample, (t) => candidates[t]), meta.config.retrieval.topK), () => ({ items: sample.length, unit: 'topics', note: `${pairs} pairs` }));
+      const s = stages[stages.length - 1].seconds;
+      rerank = { topics: sample.length, pairs, seconds: s, secondsPerTopic: s / sample.length, pairsPerSecond: pairs / s, kept: result.table.length, projectedSecondsAllTopics: (s / sample.length) * topics.length };
+    } finally {
+      reranker.dispose();
+    }
+  }
+  model.dispose();
+  const files = Object.fromEntries(['topics.csv', 'content.csv', 'correlations.csv', 'recommendations.parquet', 'recommendations.csv'].map((f) => [f, mb(statSize(join(dir, f)))]));
+  if (!keepData) rmSync(dir, { recursive: true, force: true });
+  process.stdout.write(JSON.stringify({
+    kind: 'run', size, createdAt: new Date().toISOString(), backend: runtime.message, options, topics: dataset.topics.length, content: dataset.content.length, links: written.links,
+    modelId: meta.modelId, stages, quality, rerank, filesMB: files, peakRssMB: peakMB(), loadAverage: { start: load0, end: loadavg() },
+  }) + '\n');
+}
+
+function statSize(path: string): number {
+  return existsSync(path) ? statSync(path).size : 0;
+}
+
+// --- parent -------------------------------------------------------------------
+
+function runChild(args: string[], heapMB: number): Promise<Record<string, unknown>> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [`--max-old-space-size=${heapMB}`, '--import', 'tsx', SELF, ...args], { stdio: ['ignore', 'pipe', 'inherit'], cwd: REPO });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.on('error', fail);
+    child.on('close', (code, signal) => {
+      const line = out.trim().split('\n').pop() ?? '';
+      if (code === 0 && line.startsWith('{')) done(JSON.parse(line));
+      else fail(new Error(`${NAME}: child ${args.join(' ')} ended with ${signal ?? `exit code ${code}`}`));
+    });
+  });
+}
+
+const f1 = (n: number) => n.toFixed(1);
+const int = (n: number) => Math.round(n).toLocaleString('en-US');
+
+function tables(runs: Record<string, any>[]): string {
+  const names = [...new Set(runs.flatMap((r) => r.stages.map((s: Stage) => s.name)))];
+  const lines = ['| stage | ' + runs.map((r) => `${int(r.content)} items: s | rate | peak RSS MB`).join(' | ') + ' |', '|---|' + runs.map(() => '---:|---:|---:').join('|') + '|'];
+  for (const name of names) {
+    const cells = runs.map((r) => {
+      const s = (r.stages as Stage[]).find((x) => x.name === name);
+      return s ? `${f1(s.seconds)} | ${s.rate ? `${int(s.rate)} ${s.unit}/s` : ''} | ${int(s.peakRssMB)}` : ' | | ';
+    });
+    lines.push(`| ${name} | ${cells.join(' | ')} |`);
+  }
+  lines.push(`| **all stages** | ${runs.map((r) => `**${f1((r.stages as Stage[]).reduce((s, x) => s + x.seconds, 0))}** | | **${int(r.peakRssMB)}**`).join(' | ')} |`);
+  lines.push('', '| items | topics | links | fused recall@10 | @50 | @100 | neural recall@10 | @50 | fused per topic | rerank s/topic (sample) | rerank pairs/s |', '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const r of runs) {
+    const q = r.quality;
+    lines.push(`| ${int(r.content)} | ${int(r.topics)} | ${int(r.links)} | ${q.fused['recall@10'].toFixed(3)} | ${q.fused['recall@50'].toFixed(3)} | ${q.fused['recall@100'].toFixed(3)} | ${q.neural['recall@10'].toFixed(3)} | ${q.neural['recall@50'].toFixed(3)} | ${f1(q.meanFused)} | ${r.rerank ? `${r.rerank.secondsPerTopic.toFixed(3)} (${r.rerank.topics} topics)` : ''} | ${r.rerank ? int(r.rerank.pairsPerSecond) : ''} |`);
+  }
+  return lines.join('\n');
+}
+
+await runScript(NAME, {
+  sizes: { type: 'string', default: '10000,100000,1000000' },
+  work: { type: 'string', default: 'work/scale' },
+  model: { type: 'string' },
+  'train-content': { type: 'string', default: '10000' },
+  'train-epochs': { type: 'string', default: '4' },
+  dim: { type: 'string', default: '128' },
+  'rerank-topics': { type: 'string', default: '100' },
+  'heap-mb': { type: 'string', default: '8192' },
+  'keep-data': { type: 'boolean', default: false },
+  report: { type: 'boolean', default: false },
+  seed: { type: 'string', default: '42' },
+  child: { type: 'string' },
+  size: { type: 'string' },
+}, async (v) => {
+  const work = resolve(REPO, v.work as string);
+  const modelDir = resolve(REPO, (v.model as string | undefined) ?? join(v.work as string, 'model'));
+  const seed = Number(v.seed);
+  const num = (key: string) => {
+    const n = Number(v[key]);
+    if (!Number.isInteger(n) || n < 0) throw new UsageError(`${NAME}: --${key} must be a non-negative integer (got ${JSON.stringify(v[key])}).`);
+    return n;
+  };
+  mkdirSync(work, { recursive: true });
+  if (v.child === 'train') return childTrain(work, modelDir, num('train-content'), num('dim'), num('train-epochs'), seed);
+  if (v.child === 'run') return childRun(work, modelDir, num('size'), seed, num('rerank-topics'), v['keep-data'] as boolean);
+  if (v.child !== undefined) throw new UsageError(`${NAME}: --child must be train or run (got ${JSON.stringify(v.child)}).`);
+
+  const resultsFile = join(work, 'results.json');
+  const previous: Record<string, any>[] = existsSync(resultsFile) ? JSON.parse(readFileSync(resultsFile, 'utf8')) : [];
+  if (v.report) {
+    // The tables of every size in results.json, without running anything.
+    const runs = previous.filter((r) => r.kind === 'run').sort((a, b) => a.size - b.size);
+    process.stdout.write(tables(runs) + '\n\n' + runs.map((r) => `${int(r.content)} items: ${r.createdAt}, load average ${r.loadAverage.start.map((x: number) => x.toFixed(2)).join(' ')} at the start, ${r.loadAverage.end.map((x: number) => x.toFixed(2)).join(' ')} at the end, commit ${r.machine.commit}`).join('\n') + '\n');
+    return;
+  }
+  const sizes = (v.sizes as string).split(',').map((s) => Number(s.trim()));
+  for (const s of sizes) {
+    if (!Number.isInteger(s) || s < 1111) throw new UsageError(`${NAME}: --sizes must be integers of at least 1111 (got ${s}).`);
+    const o = shape(s, seed);
+    process.stderr.write(`[${NAME}] size ${s}: ${o.channels} channels, ${syntheticTopicCount(o.channels!, 10, 2)} topics\n`);
+  }
+  const heap = String(num('heap-mb'));
+  const common = ['--work', work, '--model', modelDir, '--seed', String(seed)];
+  const machine = { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGB: Math.round(totalmem() / 2 ** 30), node: process.version, commit: execSync('git rev-parse --short HEAD', { cwd: REPO }).toString().trim() };
+  let train = previous.find((r) => r.kind === 'train' && r.model === modelDir);
+  if (!existsSync(join(modelDir, 'model.json'))) {
+    process.stderr.write(`[${NAME}] training the model on a ${v['train-content']}-item sample into ${modelDir}\n`);
+    train = { ...(await runChild(['--child', 'train', ...common, '--train-content', v['train-content'] as string, '--train-epochs', v['train-epochs'] as string, '--dim', v.dim as string], Number(heap))), model: modelDir, machine };
+  }
+  const runs: Record<string, any>[] = [];
+  for (const size of sizes) {
+    process.stderr.write(`[${NAME}] size ${size}: load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}\n`);
+    const run = { ...(await runChild(['--child', 'run', ...common, '--size', String(size), '--rerank-topics', v['rerank-topics'] as string, ...(v['keep-data'] ? ['--keep-data'] : [])], Number(heap))), machine };
+    runs.push(run);
+    const kept = previous.filter((r) => !(r.kind === 'run' && r.size === size) && !(r.kind === 'train' && r.model === modelDir));
+    writeFileSync(resultsFile, JSON.stringify([...kept, ...(train ? [train] : []), ...runs], null, 1) + '\n');
+  }
+  if (train) process.stdout.write(`model: trained on ${train.sample.content} items / ${train.sample.topics} topics in ${f1(train.seconds.total)} s, ${Math.round(train.training.examplesPerSecond)} examples/s, ${train.training.epochsRun} epochs, peak RSS ${train.peakRssMB} MB\n\n`);
+  process.stdout.write(tables(runs) + '\n');
+});
