@@ -40,7 +40,10 @@ function validate(scope: string, c: RunConfig): RunConfig {
   const need = (ok: boolean, key: string, what: string, got: unknown) => {
     if (!ok) throw new ConfigError(`${scope}: ${key} must be ${what} (got ${JSON.stringify(got)}).`);
   };
-  checkChoice(scope, 'encoder.kind', c.encoder.kind, ['hashed']);
+  checkChoice(scope, 'encoder.kind', c.encoder.kind, ['hashed', 'pretrained']);
+  need(c.encoder.kind !== 'pretrained' || c.encoder.model !== '', 'encoder.model', "a model directory when encoder.kind is 'pretrained'", c.encoder.model);
+  need(Number.isInteger(c.encoder.maxLength) && c.encoder.maxLength >= 0 && c.encoder.maxLength !== 1 && c.encoder.maxLength !== 2, 'encoder.maxLength', '0 (the model\'s own) or an integer of at least 3', c.encoder.maxLength);
+  need(Number.isInteger(c.encoder.workers) && c.encoder.workers >= 0, 'encoder.workers', 'a non-negative integer', c.encoder.workers);
   checkChoice(scope, 'graphsage.aggregator', c.graphsage.aggregator, ['off', 'mean', 'pool']);
   checkChoice(scope, 'training.logQ', c.training.logQ, ['off', 'streaming', 'exact']);
   checkChoice(scope, 'training.hardNegatives', c.training.hardNegatives, ['none', 'lexical', 'model']);

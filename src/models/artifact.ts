@@ -23,6 +23,7 @@ import { loadWeights, saveWeights } from './weights.ts';
 import { expectedShapes, restore, snapshot, type EpochReport } from './train.ts';
 import type { RunConfig } from '../config.ts';
 import type { Dataset } from '../data/types.ts';
+import type { PretrainedInfo } from '../pretrained/features.ts';
 
 export const MODEL_FORMAT = 'trellis-two-tower/1';
 
@@ -48,6 +49,8 @@ export interface ModelMeta {
     seconds: number;
     backend: string;
   };
+  /** The pretrained encoder whose vectors the towers read (encoder kind 'pretrained'). */
+  pretrained?: PretrainedInfo;
   createdAt: string;
 }
 

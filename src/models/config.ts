@@ -7,8 +7,22 @@
 import type { BagEncoderOptions } from './text-encoder.ts';
 
 export interface EncoderConfig extends Required<BagEncoderOptions> {
-  /** 'hashed': the from-scratch hashed n-gram embedding bag. */
-  kind: 'hashed';
+  /**
+   * 'hashed': the from-scratch hashed n-gram embedding bag. 'pretrained':
+   * a pretrained transformer's sentence vectors (frozen, cached on disk),
+   * projected into the towers, plus the hashed bag unless `bag` is false.
+   */
+  kind: 'hashed' | 'pretrained';
+  /** Local Hugging Face model directory of the pretrained encoder (kind 'pretrained'). Default ''. */
+  model: string;
+  /** Tokens per text for the pretrained encoder; 0 = the model's max_seq_length. Default 128. */
+  maxLength: number;
+  /** With kind 'pretrained', also read the hashed n-gram bag. Default true. */
+  bag: boolean;
+  /** Folder of the pretrained-vector cache. Default 'models/cache'. */
+  cacheDir: string;
+  /** Threads that encode with the pretrained model; 0 = one per core. Default 0. */
+  workers: number;
 }
 
 export interface GraphSageConfig {
@@ -67,7 +81,18 @@ export interface RetrievalConfig {
   lexicalTopK: number;
 }
 
-export const DEFAULT_ENCODER_CONFIG: Readonly<EncoderConfig> = Object.freeze({ kind: 'hashed', vocab: 1 << 17, dim: 256, hidden: 256, maxFeatures: 256 });
+export const DEFAULT_ENCODER_CONFIG: Readonly<EncoderConfig> = Object.freeze({
+  kind: 'hashed',
+  vocab: 1 << 17,
+  dim: 256,
+  hidden: 256,
+  maxFeatures: 256,
+  model: '',
+  maxLength: 128,
+  bag: true,
+  cacheDir: 'models/cache',
+  workers: 0,
+});
 // GraphSAGE is off by default: on both bundled datasets the topic's own text scored better than
 // either aggregator (BENCHMARKS.md, "Retrieval ablations"). 'mean' or 'pool' turn it on.
 export const DEFAULT_GRAPHSAGE_CONFIG: Readonly<GraphSageConfig> = Object.freeze({ aggregator: 'off', fanouts: [10, 5] });

@@ -21,6 +21,8 @@ export interface EncodeChunk {
   features: SparseRows;
   kindIds: Int32Array;
   languageIds: Int32Array;
+  /** The chunk's pretrained content vectors, when the model reads them. */
+  pretrained?: { dim: number; content: Float32Array };
 }
 
 /** Runs in a worker: encodes one chunk with its own tfjs backend. [rows * D] */
@@ -29,7 +31,8 @@ export async function encodeChunk(chunk: EncodeChunk): Promise<Float32Array> {
   const model = new TwoTowerModel(chunk.shape, chunk.seed);
   try {
     restore(model, chunk.weights);
-    const data = { contentFeatures: chunk.features, kindIds: chunk.kindIds, languageIds: chunk.languageIds } as TowerData;
+    const pretrained = chunk.pretrained && { ...chunk.pretrained, topics: new Float32Array(0) };
+    const data = { contentFeatures: chunk.features, kindIds: chunk.kindIds, languageIds: chunk.languageIds, pretrained } as TowerData;
     return embedContent(model, data, Uint32Array.from({ length: chunk.features.rows }, (_, i) => i));
   } finally {
     model.dispose();
@@ -64,6 +67,7 @@ export async function embedContentParallel(model: TwoTowerModel, data: TowerData
     features: sliceRows(data.contentFeatures, start, end),
     kindIds: data.kindIds.slice(start, end),
     languageIds: data.languageIds.slice(start, end),
+    pretrained: data.pretrained && { dim: data.pretrained.dim, content: data.pretrained.content.slice(start * data.pretrained.dim, end * data.pretrained.dim) },
   }));
   const results = await mapInWorkers<EncodeChunk, Float32Array>(new URL('./encode-worker.ts', import.meta.url), 'encodeChunk', chunks, { size: chunks.length });
   const d = model.shape.encoder.dim;

@@ -80,11 +80,11 @@ export function gatherRows(table: Tensor2D, ids: Int32Array): Tensor2D {
 }
 
 /** LayerNorm over the last axis of x [N, H] with gain and bias [H] -> [N, H] */
-export function layerNorm2d(x: Tensor2D, gamma: Tensor1D, beta: Tensor1D): Tensor2D {
+export function layerNorm2d(x: Tensor2D, gamma: Tensor1D, beta: Tensor1D, epsilon = LAYER_NORM_EPSILON): Tensor2D {
   const op = tf.customGrad((...args: unknown[]) => {
     const [input, gain, offset, save] = args as [Tensor2D, Tensor1D, Tensor1D, (saved: Tensor[]) => void];
     const { mean, variance } = tf.moments(input, -1, true); // [N, 1] each
-    const inverse = tf.rsqrt(tf.add(variance, LAYER_NORM_EPSILON)); // [N, 1]
+    const inverse = tf.rsqrt(tf.add(variance, epsilon)); // [N, 1]
     const normed = tf.mul(tf.sub(input, mean), inverse) as Tensor2D; // [N, H]
     save([normed, inverse, gain]);
     return {

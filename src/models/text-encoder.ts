@@ -30,6 +30,8 @@ export interface TextBatch {
   ids: Int32Array;
   weights: Float32Array;
   segments: Int32Array;
+  /** Pretrained sentence vectors of the texts, when the encoder reads them. [rows * P] */
+  dense?: Float32Array;
 }
 
 /** The embedding rows one batch reads: `rows[local[k]]` is the row of feature `ids[k]`. */
@@ -145,9 +147,12 @@ export class BagEncoder implements TextEncoder {
   private readonly b1: Variable;
   private readonly w2: Variable;
   private readonly b2: Variable;
+  /** Projection of pretrained sentence vectors into the bag's space. [P, D] */
+  private readonly projection?: Variable;
   readonly variables: readonly Variable[];
 
-  constructor(options: Required<BagEncoderOptions>, seed: number, prefix = 'encoder') {
+  /** `pretrainedDim` > 0 adds a projection of pretrained vectors (TextBatch.dense) to the bag. */
+  constructor(options: Required<BagEncoderOptions>, seed: number, prefix = 'encoder', readonly pretrainedDim = 0) {
     const { vocab, dim, hidden } = options;
     this.dim = dim;
     this.vocab = vocab;
@@ -156,13 +161,25 @@ export class BagEncoder implements TextEncoder {
     this.b1 = seededVariable(`${prefix}/b1`, [hidden], seed, 0);
     this.w2 = seededVariable(`${prefix}/w2`, [hidden, dim], seed, 0);
     this.b2 = seededVariable(`${prefix}/b2`, [dim], seed, 0);
-    this.variables = [this.w1, this.b1, this.w2, this.b2];
+    // A random projection roughly keeps the pretrained cosines (Johnson-Lindenstrauss); a unit input maps to norm ~1, like the bag.
+    if (pretrainedDim > 0) this.projection = seededVariable(`${prefix}/pretrained`, [pretrainedDim, dim], seed, 1 / Math.sqrt(dim));
+    this.variables = [this.w1, this.b1, this.w2, this.b2, ...(this.projection ? [this.projection] : [])];
   }
 
   encode(batch: TextBatch, embedding: EmbeddingRows): Tensor2D {
-    const weights = tf.tensor2d(batch.weights, [batch.weights.length, 1]); // [K, 1]
-    const rows = gatherRows(embedding.rows, embedding.local); // [K, D]
-    const bag = segmentSum(tf.mul(rows, weights) as Tensor2D, batch.segments, batch.rows); // [B, D]
+    let bag: Tensor2D;
+    if (batch.ids.length === 0) {
+      bag = tf.zeros([batch.rows, this.dim]); // no features: pretrained vectors alone
+    } else {
+      const weights = tf.tensor2d(batch.weights, [batch.weights.length, 1]); // [K, 1]
+      const rows = gatherRows(embedding.rows, embedding.local); // [K, D]
+      bag = segmentSum(tf.mul(rows, weights) as Tensor2D, batch.segments, batch.rows); // [B, D]
+    }
+    if (this.projection) {
+      if (!batch.dense || batch.dense.length !== batch.rows * this.pretrainedDim) throw new RangeError(`BagEncoder: the batch needs ${batch.rows} pretrained vectors of width ${this.pretrainedDim}.`);
+      const pretrained = tf.tensor2d(batch.dense, [batch.rows, this.pretrainedDim]); // [B, P]
+      bag = tf.add(bag, tf.matMul(pretrained, this.projection as Tensor2D)); // [B, D]
+    }
     const hidden = tf.relu(dense(bag, this.w1 as Tensor2D, this.b1 as Tensor1D)) as Tensor2D; // [B, H]
     return tf.add(bag, dense(hidden, this.w2 as Tensor2D, this.b2 as Tensor1D)); // [B, D]
   }

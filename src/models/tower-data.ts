@@ -6,7 +6,7 @@
  * inputs, and batched embedding of topics and content.
  */
 import { tf } from './tf.ts';
-import { textBatch, topFeatures } from './text-encoder.ts';
+import { textBatch, topFeatures, type TextBatch } from './text-encoder.ts';
 import { localize } from './sparse-embedding.ts';
 import type { NeighbourBlock } from './sage-conv.ts';
 import type { CandidateInput, QueryInput, TwoTowerModel } from './two-tower.ts';
@@ -29,6 +29,26 @@ export interface TowerData {
   /** Language id per content row; `languages[id]` names it. */
   languageIds: Int32Array;
   languages: string[];
+  /** Pretrained sentence vectors of every topic and content text (encoder kind 'pretrained'). */
+  pretrained?: PretrainedVectors;
+}
+
+/** Row-major sentence vectors: topics [topics * dim], content [content * dim]. */
+export interface PretrainedVectors {
+  dim: number;
+  topics: Float32Array;
+  content: Float32Array;
+}
+
+/** Rows `rows` of a row-major [*, dim] matrix. */
+export function gatherVectors(vectors: Float32Array, dim: number, rows: ArrayLike<number>): Float32Array {
+  const out = new Float32Array(rows.length * dim);
+  for (let i = 0; i < rows.length; i++) out.set(vectors.subarray(rows[i] * dim, (rows[i] + 1) * dim), i * dim);
+  return out;
+}
+
+function withTopicVectors(data: TowerData, batch: TextBatch, rows: ArrayLike<number>): TextBatch {
+  return data.pretrained ? { ...batch, dense: gatherVectors(data.pretrained.topics, data.pretrained.dim, rows) } : batch;
 }
 
 function vocabulary(values: readonly string[], known?: readonly string[]): { ids: Int32Array; names: string[] } {
@@ -77,18 +97,19 @@ export function neighbourBlock(sample: SamplerOutput, layer: number): NeighbourB
 
 /** Query tower input for `seeds` (unique topic rows): their sampled neighbourhoods, or just them without GraphSAGE. */
 export function queryInput(data: TowerData, seeds: Uint32Array, fanouts: readonly number[] | undefined, rng: Rng, vocab: number): QueryInput {
-  if (!fanouts || fanouts.length === 0) return { nodes: textBatch(data.topicFeatures, seeds, vocab), blocks: [] };
+  if (!fanouts || fanouts.length === 0) return { nodes: withTopicVectors(data, textBatch(data.topicFeatures, seeds, vocab), seeds), blocks: [] };
   const sample = sampleNeighbours(data.neighbours, seeds, fanouts, rng);
   return {
-    nodes: textBatch(data.topicFeatures, sample.nodes, vocab),
+    nodes: withTopicVectors(data, textBatch(data.topicFeatures, sample.nodes, vocab), sample.nodes),
     blocks: fanouts.map((_, layer) => neighbourBlock(sample, layer)),
   };
 }
 
 /** Candidate tower input for content rows. */
 export function candidateInput(data: TowerData, rows: ArrayLike<number>, vocab: number): CandidateInput {
+  const text = textBatch(data.contentFeatures, rows, vocab);
   return {
-    text: textBatch(data.contentFeatures, rows, vocab),
+    text: data.pretrained ? { ...text, dense: gatherVectors(data.pretrained.content, data.pretrained.dim, rows) } : text,
     kinds: Int32Array.from(rows as ArrayLike<number>, (r) => data.kindIds[r]),
     languages: Int32Array.from(rows as ArrayLike<number>, (r) => data.languageIds[r]),
   };

@@ -16,7 +16,7 @@
 import { existsSync } from 'node:fs';
 import { readFile, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { tf, type Tensor2D, type Variable } from './tf.ts';
+import { tf, type Tensor, type Tensor2D, type Variable } from './tf.ts';
 import { assertTrainable } from './runtime.ts';
 import { TwoTowerModel, type TwoTowerShape } from './two-tower.ts';
 import { inBatchSoftmaxLoss } from './losses/in-batch-softmax.ts';
@@ -157,6 +157,7 @@ export function modelShape(data: TowerData, encoder: EncoderConfig, graphsage: G
     layers: graphsage.aggregator === 'off' ? 0 : graphsage.fanouts.length,
     kinds: data.kinds.length,
     languages: data.languages.length,
+    ...(data.pretrained ? { pretrainedDim: data.pretrained.dim } : {}),
   };
 }
 
@@ -335,12 +336,13 @@ export async function trainTwoTower(inputs: TrainInputs): Promise<TrainResult> {
           return inBatchSoftmaxLoss({ queries, candidates, temperature: training.temperature, logQ, accidentalHits: accidental });
         }, [rows, ...model.variables] as Variable[]);
         loss = (await value.data())[0];
-        const rowGradient = grads[rows.name];
-        model.encoder.embedding.applyAdam(unique, (await rowGradient.data()) as Float32Array, learningRate, state.step + 1);
+        // No rows when the towers read pretrained vectors alone (encoder.bag false).
+        const rowGradient = grads[rows.name] as Tensor | undefined;
+        if (rowGradient) model.encoder.embedding.applyAdam(unique, (await rowGradient.data()) as Float32Array, learningRate, state.step + 1);
         delete grads[rows.name];
         optimizer.applyGradients(grads as unknown as Parameters<typeof optimizer.applyGradients>[0]);
         value.dispose();
-        rowGradient.dispose();
+        rowGradient?.dispose();
         for (const g of Object.values(grads)) g.dispose();
       } finally {
         rows.dispose();

@@ -32,6 +32,8 @@ export interface TwoTowerShape {
   /** Number of distinct content kinds and languages (ids 0..n-1; unseen values map to 0). */
   kinds: number;
   languages: number;
+  /** Width of the pretrained sentence vectors the encoder also reads (0 or absent: none). */
+  pretrainedDim?: number;
 }
 
 /** Residual MLP head: x + relu(x W1 + b1) W2. */
@@ -82,7 +84,7 @@ export class TwoTowerModel {
 
   constructor(readonly shape: TwoTowerShape, seed: number) {
     const { encoder, graphsage, layers } = shape;
-    this.encoder = new BagEncoder(encoder, seed);
+    this.encoder = new BagEncoder(encoder, seed, 'encoder', shape.pretrainedDim ?? 0);
     const d = encoder.dim;
     this.sage = graphsage === 'off' ? [] : Array.from({ length: layers }, (_, l) => new SAGEConv(d, graphsage, l < layers - 1, seed, `sage/${l}`));
     this.queryHead = new Head(d, encoder.hidden, seed, 'query_head');

@@ -4,15 +4,17 @@
  */
 import { join } from 'node:path';
 import { PartitionedIndex } from '../ann/partitioned.ts';
-import { buildLexicalIndex, lexicalSearch, type LexicalIndex } from '../retrieval/lexical.ts';
+import { buildLexicalIndex, lexicalSearch, type Candidates, type LexicalIndex } from '../retrieval/lexical.ts';
 import { externalNeuralSearch, fuseCandidates, neuralSearch, retrievalExplanation, topicQueries, type ExternalSearch, type FusedCandidates } from '../retrieval/neural.ts';
 import { buildTowerData, type TowerData } from '../models/tower-data.ts';
 import type { TwoTowerModel } from '../models/two-tower.ts';
 import { loadModel, type ModelMeta } from '../models/artifact.ts';
 import { RecommendationTableBuilder, type RecommendationTable } from '../io/table.ts';
 import { linkContext, loadReranker, rerankTable } from './rerank.ts';
+import type { DecisionRule } from '../rerank/threshold.ts';
 import type { Dataset } from '../data/types.ts';
-import { DataError } from '../errors.ts';
+import { ArtifactError, DataError } from '../errors.ts';
+import { attachPretrained, pretrainedFeatures } from '../pretrained/features.ts';
 import { embedContentParallel } from '../models/encode-worker.ts';
 import { connectionFromEnv, Neo4jVectorIndex, pushEmbeddings, withNeo4j } from '../graph/neo4j.ts';
 import type { TopicForest } from '../graph/forest.ts';
@@ -27,12 +29,19 @@ export interface Retriever {
 }
 
 /** Loads a trained model and its index for `dataset` (which must be the one it was trained on). */
-export async function loadRetriever(modelDir: string, dataset: Dataset, forest: TopicForest): Promise<Retriever> {
+export async function loadRetriever(modelDir: string, dataset: Dataset, forest: TopicForest, options: { log?: (line: string) => void; onEncode?: (done: number, total: number) => void } = {}): Promise<Retriever> {
   const { model, meta } = await loadModel(modelDir, dataset);
   try {
     const index = PartitionedIndex.load(join(modelDir, 'index'), { dimension: meta.shape.encoder.dim, modelId: meta.modelId });
     const lexical = buildLexicalIndex(dataset, meta.config.lexical);
     const data = buildTowerData(dataset, forest, lexical.model, meta.config.encoder.maxFeatures, lexical.contentFeatures, meta.kinds, meta.languages);
+    if (meta.pretrained) {
+      const features = await pretrainedFeatures(dataset, forest, { ...meta.config.encoder, model: meta.pretrained.dir }, { log: options.log, onProgress: options.onEncode });
+      if (features.info.id !== meta.pretrained.id) {
+        throw new ArtifactError(`${modelDir}: the pretrained encoder in ${meta.pretrained.dir} (id ${features.info.id}) is not the one the model was trained with (id ${meta.pretrained.id}).`, 'Restore that model directory, or retrain.');
+      }
+      attachPretrained(data, features.vectors, meta.config.encoder.bag);
+    }
     return { model, meta, index, lexical, data };
   } catch (error) {
     model.dispose();
@@ -48,7 +57,12 @@ export interface RetrieveOptions {
   /** Search this index instead of the model's own HNSW index (e.g. Neo4j's vector index). */
   external?: ExternalSearch;
   log?: (line: string) => void;
+  /** Progress of the long loops: `step` ('lexical search', 'rerank') has `done` of `total` topics finished. */
+  onProgress?: (step: string, done: number, total: number) => void;
 }
+
+/** Topics per chunk of the loops that report progress. */
+const PROGRESS_CHUNK = 256;
 
 /** Fused neural + lexical candidates for topic rows. */
 export async function retrieve(retriever: Retriever, topics: Uint32Array, options: RetrieveOptions = {}): Promise<FusedCandidates[]> {
@@ -63,7 +77,16 @@ export async function retrieve(retriever: Retriever, topics: Uint32Array, option
   const t1 = performance.now();
   const lexicalTopK = options.lexicalTopK ?? config.retrieval.lexicalTopK;
   const empty = { rows: new Uint32Array(0), scores: new Float32Array(0) };
-  const lexicalLists = lexicalTopK > 0 ? lexicalSearch(lexical, dataset, forest, topics, lexicalTopK) : Array.from(topics, () => empty);
+  let lexicalLists: Candidates[];
+  if (lexicalTopK > 0) {
+    // Topic by topic, so chunks give the same lists as one call.
+    lexicalLists = [];
+    for (let at = 0; at < topics.length; at += PROGRESS_CHUNK) {
+      const chunk = topics.subarray(at, Math.min(topics.length, at + PROGRESS_CHUNK));
+      for (const list of lexicalSearch(lexical, dataset, forest, chunk, lexicalTopK)) lexicalLists.push(list);
+      options.onProgress?.('lexical search', at + chunk.length, topics.length);
+    }
+  } else lexicalLists = Array.from(topics, () => empty);
   const t2 = performance.now();
   options.log?.(`retrieved candidates for ${topics.length} topics (neural ${((t1 - t0) / 1000).toFixed(1)} s, lexical ${((t2 - t1) / 1000).toFixed(1)} s)`);
   return neural.map((list, i) => fuseCandidates(list, lexicalLists[i]));
@@ -114,13 +137,15 @@ export interface RecommendResult {
   candidates: FusedCandidates[];
   /** Reranker probabilities per topic, aligned with `candidates` (full stage only). */
   probabilities?: Float32Array[];
+  /** The decision rule that cut the reranked lists (full stage only). */
+  rule?: DecisionRule;
   seconds: { retrieve: number; rerank: number };
 }
 
 /** The whole recommend stage for topic rows with the model in `modelDir`. */
 export async function recommendTopics(modelDir: string, dataset: Dataset, forest: TopicForest, topics: Uint32Array, job: RecommendJob): Promise<RecommendResult> {
   const t0 = performance.now();
-  const retriever = await loadRetriever(modelDir, dataset, forest);
+  const retriever = await loadRetriever(modelDir, dataset, forest, { log: job.log, onEncode: job.onProgress && ((done, total) => job.onProgress!('pretrained encoding', done, total)) });
   let candidates: FusedCandidates[];
   try {
     candidates = job.ann === 'neo4j' ? await retrieveInNeo4j(retriever, topics, job) : await retrieve(retriever, topics, job);
@@ -136,10 +161,11 @@ export async function recommendTopics(modelDir: string, dataset: Dataset, forest
     // Links the model could see: the held-out topics' links stay hidden.
     const hidden = new Set(meta.heldOut.map((id) => dataset.topicIndex.get(id)));
     const links = dataset.links.map((l, t) => (hidden.has(t) ? new Uint32Array(0) : l));
-    const { table, probabilities } = rerankTable(dataset, forest, linkContext(dataset, links), reranker, rule, topics, candidates, topK);
+    const { table, probabilities } = rerankTable(dataset, forest, linkContext(dataset, links), reranker, rule, topics, candidates, topK,
+      job.onProgress && ((done, total) => job.onProgress!('rerank', done, total)));
     const t2 = performance.now();
     job.log?.(`reranked ${candidates.reduce((s, c) => s + c.rows.length, 0)} candidates in ${((t2 - t1) / 1000).toFixed(1)} s; kept ${table.length} (threshold ${rule.threshold.toFixed(3)}, margin ${rule.margin}, cap ${rule.cap})`);
-    return { meta, table, candidates, probabilities, seconds: { retrieve: (t1 - t0) / 1000, rerank: (t2 - t1) / 1000 } };
+    return { meta, table, candidates, probabilities, rule, seconds: { retrieve: (t1 - t0) / 1000, rerank: (t2 - t1) / 1000 } };
   } finally {
     reranker.dispose();
   }

@@ -16,6 +16,7 @@ import { rm } from 'node:fs/promises';
 import { buildLexicalIndex, lexicalSearch } from '../retrieval/lexical.ts';
 import { splitTopics, type Split } from '../eval/split.ts';
 import { buildTowerData } from '../models/tower-data.ts';
+import { attachPretrained, pretrainedFeatures, type PretrainedInfo } from '../pretrained/features.ts';
 import { trainTwoTower, type EpochReport } from '../models/train.ts';
 import { contentChecksum, makeModelId, saveModel, MODEL_FORMAT, type ModelMeta } from '../models/artifact.ts';
 import { buildContentIndex } from '../retrieval/neural.ts';
@@ -39,6 +40,8 @@ export interface TrainJob {
   log: (line: string) => void;
   onEpoch?: (report: EpochReport, epochs: number) => void;
   onStep?: (epoch: number, step: number, steps: number, loss: number) => void;
+  /** Progress of pretrained encoding (encoder kind 'pretrained'): texts encoded of those not cached. */
+  onEncode?: (done: number, total: number) => void;
 }
 
 export interface TrainSummary {
@@ -62,6 +65,13 @@ export async function runTraining(job: TrainJob): Promise<TrainSummary> {
 
   const lexical = buildLexicalIndex(dataset, config.lexical);
   const data = buildTowerData(dataset, forest, lexical.model, config.encoder.maxFeatures, lexical.contentFeatures);
+  let pretrained: PretrainedInfo | undefined;
+  if (config.encoder.kind === 'pretrained') {
+    const features = await pretrainedFeatures(dataset, forest, config.encoder, { log, onProgress: job.onEncode });
+    attachPretrained(data, features.vectors, config.encoder.bag);
+    pretrained = features.info;
+    log(`pretrained vectors (${features.info.dim}-d) ready in ${features.seconds.toFixed(1)} s: ${features.encoded} texts encoded, ${features.cached} from the cache`);
+  }
   let lexicalCandidates: Map<number, Uint32Array> | undefined;
   if (config.training.hardNegatives === 'lexical') {
     const lists = lexicalSearch(lexical, dataset, forest, validation.train, config.training.hardNegativePool);
@@ -114,6 +124,7 @@ export async function runTraining(job: TrainJob): Promise<TrainSummary> {
       seconds: (t2 - t1) / 1000,
       backend: job.backend,
     },
+    ...(pretrained ? { pretrained } : {}),
     createdAt: new Date().toISOString(),
   };
   await saveModel(modelDir, result.model, meta);

@@ -1,0 +1,103 @@
+/**
+ * A pretrained sentence encoder from a local Hugging Face model directory:
+ * tokenizer + BERT + pooling, embedding texts in length-sorted batches (each
+ * padded only to its own longest text) of about `batchTokens` tokens.
+ *
+ * `id` names the exact model (a SHA-256 over config.json, the tokenizer file
+ * and the weights); `cacheKey` adds what else changes the vectors (window,
+ * pooling), for the embedding cache.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { tf } from '../models/tf.ts';
+import { ArtifactError } from '../errors.ts';
+import { resolveOptions } from '../options.ts';
+import { inspectModelDir, type ModelFiles } from './config.ts';
+import { parseSafetensors } from './safetensors.ts';
+import { BertTokenizer } from './tokenizer.ts';
+import { BertModel } from './bert.ts';
+import { pool } from './pooling.ts';
+
+export interface PretrainedEncoderOptions {
+  /** Tokens per text, [CLS]/[SEP] included; 0 = the model's max_seq_length. Default 128. */
+  maxLength?: number;
+  /** Tokens per forward batch (batch size x padded length). Default 8192. */
+  batchTokens?: number;
+  /** Top transformer layers that are trainable variables (fine-tuning); the rest stay frozen. Default 0. */
+  trainableLayers?: number;
+}
+
+export const DEFAULT_PRETRAINED_ENCODER_OPTIONS: Readonly<Required<PretrainedEncoderOptions>> = Object.freeze({ maxLength: 128, batchTokens: 8192, trainableLayers: 0 });
+
+export class PretrainedEncoder {
+  readonly dim: number;
+  readonly maxLength: number;
+
+  private constructor(
+    readonly files: ModelFiles,
+    readonly tokenizer: BertTokenizer,
+    readonly model: BertModel,
+    /** SHA-256 (16 hex digits) of the model's config, tokenizer and weights. */
+    readonly id: string,
+    private readonly options: Required<PretrainedEncoderOptions>,
+  ) {
+    this.dim = files.bert.hiddenSize;
+    this.maxLength = options.maxLength === 0 ? files.maxLength : Math.min(options.maxLength, files.bert.maxPositions);
+  }
+
+  static async load(dir: string, options?: PretrainedEncoderOptions): Promise<PretrainedEncoder> {
+    const resolved = resolveOptions('trellis/pretrained', DEFAULT_PRETRAINED_ENCODER_OPTIONS, options);
+    const files = await inspectModelDir(dir);
+    if (resolved.trainableLayers > files.bert.layers) throw new ArtifactError(`${dir}: trainableLayers ${resolved.trainableLayers} exceeds the model's ${files.bert.layers} layers.`);
+    const tokenizer = await BertTokenizer.load(files.tokenizer);
+    const weights = await readFile(files.weights).catch((error: NodeJS.ErrnoException) => {
+      throw new ArtifactError(`${files.weights}: cannot read the weights (${error.code ?? error.message}).`);
+    });
+    const hash = createHash('sha256');
+    hash.update(await readFile(`${dir}/config.json`));
+    hash.update(await readFile(files.tokenizer.path));
+    hash.update(weights);
+    const model = new BertModel(files.bert, parseSafetensors(weights, files.weights), files.weights, resolved.trainableLayers);
+    return new PretrainedEncoder(files, tokenizer, model, hash.digest('hex').slice(0, 16), resolved);
+  }
+
+  /** Everything that changes the vectors: model, window, pooling. */
+  get cacheKey(): string {
+    const { mode, normalize } = this.files.pooling;
+    return `${basename(this.files.dir).replace(/[^A-Za-z0-9._-]/g, '_')}-${this.id}-L${this.maxLength}-${mode}${normalize ? '-norm' : ''}`;
+  }
+
+  tokenize(texts: readonly string[]): Int32Array[] {
+    return texts.map((t) => this.tokenizer.encode(t, this.maxLength));
+  }
+
+  /** Pooled vectors of tokenised texts, row-major [rows.length * dim], in input order. */
+  embedTokens(rows: readonly Int32Array[], onProgress?: (done: number, total: number) => void): Float32Array {
+    const out = new Float32Array(rows.length * this.dim);
+    const order = Array.from(rows.keys()).sort((a, b) => rows[a].length - rows[b].length || a - b);
+    let done = 0;
+    for (let start = 0; start < order.length; ) {
+      // Longest text last: a batch's padded length is its last row's.
+      let end = start + 1;
+      while (end < order.length && (end + 1 - start) * rows[order[end]].length <= this.options.batchTokens) end++;
+      const members = order.slice(start, end);
+      const batch = this.tokenizer.pad(members.map((i) => rows[i]));
+      const values = tf.tidy(() => pool(this.model.forward(batch.ids, batch.mask, batch.batch, batch.length), batch.mask, this.files.pooling).dataSync() as Float32Array);
+      members.forEach((row, b) => out.set(values.subarray(b * this.dim, (b + 1) * this.dim), row * this.dim));
+      done += members.length;
+      onProgress?.(done, rows.length);
+      start = end;
+    }
+    return out;
+  }
+
+  /** Pooled vectors of texts, row-major [texts.length * dim]. */
+  embed(texts: readonly string[], onProgress?: (done: number, total: number) => void): Float32Array {
+    return this.embedTokens(this.tokenize(texts), onProgress);
+  }
+
+  dispose(): void {
+    this.model.dispose();
+  }
+}

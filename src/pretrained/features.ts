@@ -1,0 +1,90 @@
+/**
+ * Feature extraction for the towers: every topic and content text embedded
+ * once by the pretrained encoder, through the on-disk cache (only texts it
+ * has not seen are encoded, on worker threads, in blocks that are appended
+ * to the cache as they finish, so an interrupted run resumes where it
+ * stopped).
+ */
+import { resolve } from 'node:path';
+import { EmbeddingCache, textKey } from './cache.ts';
+import { PretrainedEncoder } from './encoder.ts';
+import { embedTexts } from './parallel.ts';
+import { contentText, topicText } from '../text/documents.ts';
+import type { EncoderConfig } from '../models/config.ts';
+import type { PretrainedVectors, TowerData } from '../models/tower-data.ts';
+import type { Dataset } from '../data/types.ts';
+import type { TopicForest } from '../graph/forest.ts';
+
+/** Texts encoded between two cache appends. */
+const BLOCK = 4096;
+
+/** Which pretrained encoder made a model's vectors (stored with the model). */
+export interface PretrainedInfo {
+  /** The model directory, absolute. */
+  dir: string;
+  /** SHA-256 prefix of the model's config, tokenizer and weights. */
+  id: string;
+  cacheKey: string;
+  dim: number;
+  maxLength: number;
+}
+
+export interface PretrainedFeatureOptions {
+  log?: (line: string) => void;
+  /** Texts encoded so far out of those not cached. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface PretrainedFeatures {
+  info: PretrainedInfo;
+  vectors: PretrainedVectors;
+  /** Texts found in the cache and texts encoded now (distinct texts). */
+  cached: number;
+  encoded: number;
+  seconds: number;
+}
+
+/** Sentence vectors of every topic and content text of `dataset`. */
+export async function pretrainedFeatures(dataset: Dataset, forest: TopicForest, config: EncoderConfig, options: PretrainedFeatureOptions = {}): Promise<PretrainedFeatures> {
+  const t0 = performance.now();
+  const dir = resolve(config.model);
+  const probe = await PretrainedEncoder.load(dir, { maxLength: config.maxLength });
+  const info: PretrainedInfo = { dir, id: probe.id, cacheKey: probe.cacheKey, dim: probe.dim, maxLength: probe.maxLength };
+  probe.dispose();
+  const topicTexts = dataset.topics.map((_, t) => topicText(dataset, forest, t));
+  const contentTexts = dataset.content.map((c) => contentText(c));
+  const topicKeys = topicTexts.map(textKey);
+  const contentKeys = contentTexts.map(textKey);
+  const cache = await EmbeddingCache.open(resolve(config.cacheDir), info.cacheKey, info.dim);
+  const missing = new Map<string, string>();
+  topicKeys.forEach((k, i) => cache.has(k) || missing.set(k, topicTexts[i]));
+  contentKeys.forEach((k, i) => cache.has(k) || missing.set(k, contentTexts[i]));
+  const distinct = new Set([...topicKeys, ...contentKeys]).size;
+  options.log?.(`pretrained encoder ${info.cacheKey}: ${distinct - missing.size} of ${distinct} distinct texts cached in ${cache.dir}${missing.size ? `, encoding ${missing.size}` : ''}`);
+  const pending = [...missing];
+  for (let start = 0; start < pending.length; start += BLOCK) {
+    const block = pending.slice(start, start + BLOCK);
+    const { vectors } = await embedTexts(dir, block.map(([, text]) => text), {
+      encoder: { maxLength: config.maxLength },
+      workers: config.workers,
+      onProgress: (done) => options.onProgress?.(start + done, pending.length),
+    });
+    await cache.append(block.map(([key]) => key), vectors);
+  }
+  return {
+    info,
+    vectors: { dim: info.dim, topics: await cache.read(topicKeys), content: await cache.read(contentKeys) },
+    cached: distinct - missing.size,
+    encoded: missing.size,
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
+
+/** Gives the towers the pretrained vectors; without `bag` they read nothing else. */
+export function attachPretrained(data: TowerData, vectors: PretrainedVectors, bag: boolean): void {
+  data.pretrained = vectors;
+  if (bag) return;
+  const empty = (rows: number) => ({ rows, indptr: new Uint32Array(rows + 1), indices: new Uint32Array(0), values: new Float32Array(0) });
+  data.topicFeatures = empty(data.topicFeatures.rows);
+  data.contentFeatures = empty(data.contentFeatures.rows);
+}

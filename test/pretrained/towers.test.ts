@@ -1,0 +1,91 @@
+/**
+ * The towers on pretrained features (encoder kind 'pretrained'), end to end
+ * through the CLI with the tiny BERT fixture: vectors are cached once and
+ * reused, the model records which encoder it read, and recommend refuses a
+ * different encoder.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { cpSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { syntheticDataset } from '../../src/data/synthetic.ts';
+import { writeDataset } from '../../src/index.ts';
+import { REPO, runCli, tempDir } from '../helpers.ts';
+
+const { dir: tmp, cleanup } = tempDir();
+after(cleanup);
+const data = join(tmp, 'data');
+const encoderDir = join(tmp, 'tiny-bert');
+const cacheDir = join(tmp, 'cache');
+
+function config(name: string, encoder: Record<string, unknown>): string {
+  const path = join(tmp, `${name}.json`);
+  writeFileSync(path, JSON.stringify({
+    lexical: { buckets: 1 << 14 },
+    encoder: { vocab: 1 << 12, dim: 16, hidden: 16, maxFeatures: 32, kind: 'pretrained', model: encoderDir, cacheDir, maxLength: 16, workers: 1, ...encoder },
+    training: { epochs: 2, batchSize: 16, patience: 2 },
+    index: { M: 8, efConstruction: 50, efSearch: 50 },
+    retrieval: { topK: 10, lexicalTopK: 10 },
+    rerank: { enabled: false },
+  }));
+  return path;
+}
+
+before(async () => {
+  await writeDataset(data, syntheticDataset({ channels: 2, branching: 3, depth: 2, contentPerLeaf: 4, seed: 3 }));
+  cpSync(join(REPO, 'test', 'fixtures', 'tiny-bert'), encoderDir, { recursive: true });
+});
+
+test('train reads pretrained vectors, caches them once, and records the encoder in the model', () => {
+  const model = join(tmp, 'model-bag');
+  const first = runCli(['train', '--data', data, '--model', model, '--holdout', '0.25', '--config', config('bag', {}), '--backend', 'wasm']);
+  assert.equal(first.status, 0, first.stderr);
+  assert.match(first.stderr, /0 of \d+ distinct texts cached .*, encoding \d+/);
+  const meta = JSON.parse(readFileSync(join(model, 'model.json'), 'utf8'));
+  assert.equal(meta.pretrained.dim, 32);
+  assert.equal(meta.shape.pretrainedDim, 32);
+  assert.match(meta.pretrained.id, /^[0-9a-f]{16}$/);
+  const [folder] = readdirSync(cacheDir);
+  const rows = statSync(join(cacheDir, folder, 'keys.bin')).size / 16;
+  assert.equal(statSync(join(cacheDir, folder, 'vectors.f32')).size, rows * 32 * 4);
+  assert.ok(rows > 50, `${rows} cached texts`);
+
+  const second = runCli(['train', '--data', data, '--model', join(tmp, 'model-bag-2'), '--holdout', '0.25', '--config', config('bag', {}), '--backend', 'wasm']);
+  assert.equal(second.status, 0, second.stderr);
+  assert.match(second.stderr, new RegExp(`${rows} of ${rows} distinct texts cached`));
+  assert.equal(statSync(join(cacheDir, folder, 'keys.bin')).size, rows * 16, 'nothing is encoded twice');
+
+  const out = join(tmp, 'rec.csv');
+  const rec = runCli(['recommend', '--data', data, '--model', model, '--topics', 'held-out', '--out', out, '--stage', 'retrieve']);
+  assert.equal(rec.status, 0, rec.stderr);
+  assert.ok(JSON.parse(rec.stdout).neural['recall@10'] > 0);
+});
+
+test('with bag false the towers read the pretrained vectors alone', () => {
+  const model = join(tmp, 'model-alone');
+  const r = runCli(['train', '--data', data, '--model', model, '--holdout', '0.25', '--config', config('alone', { bag: false }), '--backend', 'wasm']);
+  assert.equal(r.status, 0, r.stderr);
+  const rec = runCli(['recommend', '--data', data, '--model', model, '--topics', 'held-out', '--out', join(tmp, 'alone.csv'), '--stage', 'retrieve']);
+  assert.equal(rec.status, 0, rec.stderr);
+  assert.ok(JSON.parse(rec.stdout).neural['recall@10'] > 0);
+});
+
+test('recommend refuses a model whose pretrained encoder changed since training', () => {
+  const model = join(tmp, 'model-changed');
+  const changed = join(tmp, 'tiny-bert-changed');
+  cpSync(encoderDir, changed, { recursive: true });
+  assert.equal(runCli(['train', '--data', data, '--model', model, '--config', config('changed', { model: changed }), '--backend', 'wasm']).status, 0);
+  cpSync(join(REPO, 'test', 'fixtures', 'tiny-bert-f16', 'model.safetensors'), join(changed, 'model.safetensors'));
+  const r = runCli(['recommend', '--data', data, '--model', model, '--out', join(tmp, 'changed.csv'), '--stage', 'retrieve']);
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /is not the one the model was trained with/);
+  assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+});
+
+test("a config with kind 'pretrained' and no model is a one-line error", () => {
+  const path = join(tmp, 'nomodel.json');
+  writeFileSync(path, JSON.stringify({ encoder: { kind: 'pretrained' } }));
+  const r = runCli(['train', '--data', data, '--model', join(tmp, 'm'), '--config', path]);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /encoder\.model must be a model directory when encoder\.kind is 'pretrained'/);
+});
