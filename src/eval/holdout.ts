@@ -32,9 +32,14 @@ function ranked(ids: string[], lists: { rows: Uint32Array }[], answers: Map<stri
 }
 
 /** One retriever's list, recovered from the fused candidates by its ranks. */
-function sourceList(c: FusedCandidates, ranks: Int32Array): { rows: Uint32Array } {
+export function sourceList(c: FusedCandidates, ranks: Int32Array): { rows: Uint32Array } {
   const order = Array.from(c.rows.keys()).filter((j) => ranks[j] > 0).sort((a, b) => ranks[a] - ranks[b]);
   return { rows: Uint32Array.from(order, (j) => c.rows[j]) };
+}
+
+/** The fused candidates of each topic ordered by reranker probability, highest first. */
+export function rerankedLists(candidates: FusedCandidates[], probabilities: Float32Array[]): { rows: Uint32Array }[] {
+  return candidates.map((c, i) => ({ rows: Uint32Array.from(Array.from(c.rows.keys()).sort((a, b) => probabilities[i][b] - probabilities[i][a]), (j) => c.rows[j]) }));
 }
 
 export function scoreStages(
@@ -59,8 +64,7 @@ export function scoreStages(
       predicted.get(id)!.push(table.content[i]);
     }
     const sets = evaluateSets(predicted, answers);
-    const order = candidates.map((c, i) => ({ rows: Uint32Array.from(Array.from(c.rows.keys()).sort((a, b) => probabilities[i][b] - probabilities[i][a]), (j) => c.rows[j]) }));
-    scores.reranked = { f2: sets.f2, precision: sets.precision, recall: sets.recall, ...ranked(ids, order, answers) };
+    scores.reranked = { f2: sets.f2, precision: sets.precision, recall: sets.recall, ...ranked(ids, rerankedLists(candidates, probabilities), answers) };
   }
   return scores;
 }

@@ -210,20 +210,29 @@ export async function loadReranker(modelDir: string): Promise<{ reranker: CrossE
   return { reranker: await CrossEncoder.load(dir), rule: parseDecisionRule(stored.rule, join(dir, RULE_FILE)) };
 }
 
-/** Reranked, thresholded recommendations: one table row per kept item. */
+/** Topics scored per reranker call: bounds the memory of the pairs and paces `onProgress`. */
+const RERANK_CHUNK = 256;
+
+/** Reranked, thresholded recommendations: one table row per kept item. `onProgress(done, total)` after each chunk of topics. */
 export function rerankTable(
   dataset: Dataset, forest: TopicForest, context: LinkContext, reranker: CrossEncoder, rule: DecisionRule,
-  topics: Uint32Array, candidates: FusedCandidates[], topK: number,
+  topics: Uint32Array, candidates: FusedCandidates[], topK: number, onProgress?: (done: number, total: number) => void,
 ): { table: RecommendationTable; probabilities: Float32Array[] } {
-  const pairs = buildPairs(reranker, dataset, forest, context, topics, candidates, topK);
-  const all = reranker.score(pairs);
-  const builder = new RecommendationTableBuilder(['retrieval', 'lexical', 'fused', 'rerank'], Array.from(topics, (t) => dataset.topics[t].id), dataset.content.map((c) => c.id));
   const probabilities: Float32Array[] = [];
-  let at = 0;
+  for (let from = 0; from < topics.length; from += RERANK_CHUNK) {
+    const to = Math.min(topics.length, from + RERANK_CHUNK);
+    const chunk = candidates.slice(from, to);
+    const all = reranker.score(buildPairs(reranker, dataset, forest, context, topics.subarray(from, to), chunk, topK));
+    let at = 0;
+    for (const c of chunk) {
+      probabilities.push(all.subarray(at, at + c.rows.length));
+      at += c.rows.length;
+    }
+    onProgress?.(to, topics.length);
+  }
+  const builder = new RecommendationTableBuilder(['retrieval', 'lexical', 'fused', 'rerank'], Array.from(topics, (t) => dataset.topics[t].id), dataset.content.map((c) => c.id));
   candidates.forEach((c, i) => {
-    const p = all.subarray(at, at + c.rows.length);
-    at += c.rows.length;
-    probabilities.push(p);
+    const p = probabilities[i];
     const kept = applyDecisionRule(rule, p);
     kept.forEach((j, rank) => {
       const linking = linkingTopics(dataset, forest, context, topics[i], c.rows[j]);
