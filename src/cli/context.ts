@@ -12,10 +12,10 @@ import type { Dataset } from '../data/types.ts';
 import { numberOption, optionalString, intOption, requireString, type ParsedArgs } from './command.ts';
 import { connectionFromEnv, loadDatasetFromNeo4j, withNeo4j } from '../graph/neo4j.ts';
 
-/** Progress and status go to stderr, so stdout stays clean for results. */
-export function log(message: string): void {
-  process.stderr.write(`${message}\n`);
-}
+import { log } from './log.ts';
+
+/** Status lines go to stderr (text, or JSON lines with --log-json), so stdout stays clean for results. */
+export { log };
 
 export interface LoadedData {
   dataset: Dataset;
@@ -40,8 +40,15 @@ export async function loadDataFrom(args: ParsedArgs, command: string): Promise<L
   log(`loading the dataset from Neo4j at ${connection.uri} ...`);
   const dataset = await withNeo4j((client) => loadDatasetFromNeo4j(client), connection);
   const forest = buildForest(dataset);
-  log(`loaded ${dataset.topics.length} topics, ${dataset.content.length} content items, ${dataset.links.reduce((s, l) => s + l.length, 0)} links in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  loaded(dataset, t0);
   return { dataset, forest, source: 'neo4j' };
+}
+
+function loaded(dataset: Dataset, t0: number): void {
+  const links = dataset.links.reduce((s, l) => s + l.length, 0);
+  const seconds = (performance.now() - t0) / 1000;
+  log(`loaded ${dataset.topics.length} topics, ${dataset.content.length} content items, ${links} links in ${seconds.toFixed(1)} s`,
+    { topics: dataset.topics.length, content: dataset.content.length, links, seconds: Math.round(seconds * 1000) / 1000 });
 }
 
 export async function loadData(dir: string, lenient: boolean): Promise<LoadedData> {
@@ -49,8 +56,7 @@ export async function loadData(dir: string, lenient: boolean): Promise<LoadedDat
   log(`loading ${dir} ...`);
   const dataset = await loadDataset(dir, { lenient });
   const forest = buildForest(dataset);
-  const links = dataset.links.reduce((s, l) => s + l.length, 0);
-  log(`loaded ${dataset.topics.length} topics, ${dataset.content.length} content items, ${links} links in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  loaded(dataset, t0);
   if (dataset.skippedCorrelations) log(`skipped ${dataset.skippedCorrelations} correlation rows that name unknown ids (--lenient)`);
   return { dataset, forest };
 }

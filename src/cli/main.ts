@@ -6,23 +6,40 @@
 import { TrellisError } from '../errors.ts';
 import { COMMANDS } from './commands/index.ts';
 import { commandHelp, parseCommandArgs } from './command.ts';
+import { configureLog, emit, logFormat } from './log.ts';
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
   return [
     'trellis - graph-aware content recommendations for topic trees',
     '',
-    'Usage: trellis <command> [options]',
+    'Usage: trellis [--log-json] <command> [options]',
     '',
     'Commands:',
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'Global options:',
+    '  --log-json  status and progress on stderr as JSON lines, one object per line',
+    '              ({"t","event":"log"|"progress"|"stage"|"report"|"error",...}); stdout keeps the results',
     '',
     "Run 'trellis <command> --help' for a command's options.",
     'Exit codes: 0 ok, 2 bad input or usage, 1 internal error.',
   ].join('\n');
 }
 
+/** Reports a failure: one line on stderr (a JSON "error" event with --log-json); a bug adds its stack. */
+function fail(command: string, kind: 'error' | 'internal error', message: string, exitCode: number, stack?: string): number {
+  if (logFormat() === 'json') emit('error', { command, kind, message, exitCode, ...(stack ? { stack } : {}) });
+  else process.stderr.write(`trellis ${command}: ${kind}: ${message}\n${stack ? `${stack}\n` : ''}`);
+  return exitCode;
+}
+
 export async function main(argv: string[]): Promise<number> {
+  // --log-json before the command name applies to any command.
+  if (argv[0] === '--log-json') {
+    configureLog({ format: 'json' });
+    argv = argv.slice(1);
+  }
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(mainHelp() + '\n');
@@ -40,6 +57,8 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const args = twoWord ? rest.slice(1) : rest;
+  // Set before parsing, so a usage error is a JSON line too.
+  if ('log-json' in command.options && args.includes('--log-json')) configureLog({ format: 'json' });
   try {
     const parsed = parseCommandArgs(command, args);
     if (parsed.values.help) {
@@ -52,11 +71,9 @@ export async function main(argv: string[]): Promise<number> {
     if (error instanceof TrellisError) {
       const prefix = `trellis ${command.name}: `;
       const line = error.toLine();
-      process.stderr.write(`${prefix}error: ${line.startsWith(prefix) ? line.slice(prefix.length) : line}\n`);
-      return error.exitCode;
+      return fail(command.name, 'error', line.startsWith(prefix) ? line.slice(prefix.length) : line, error.exitCode);
     }
-    process.stderr.write(`trellis ${command.name}: internal error (a bug; please report it):\n${(error as Error)?.stack ?? String(error)}\n`);
-    return 1;
+    return fail(command.name, 'internal error', 'a bug; please report it:', 1, (error as Error)?.stack ?? String(error));
   }
 }
 

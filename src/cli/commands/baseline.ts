@@ -7,11 +7,14 @@ import { candidatesTable } from '../../retrieval/table.ts';
 import { RecommendationTableBuilder } from '../../io/table.ts';
 import { intOption, optionalString, readConfigFile, requireString, SHARED_OPTIONS, type Command } from '../command.ts';
 import { loadData, log, seedFromArgs, splitFromArgs, SPLIT_OPTIONS, topicsToPredict } from '../context.ts';
+import { progress } from '../log.ts';
+import { LOG_JSON_OPTION } from '../run-report.ts';
+import type { Candidates } from '../../retrieval/lexical.ts';
 
 export const baseline: Command = {
   name: 'baseline',
   summary: 'lexical (TF-IDF) top-k content for each topic: the baseline and a candidate source',
-  usage: '--data DIR --out FILE [--top-k K] [--holdout F [--split-by topic|channel] [--answers-out FILE]]',
+  usage: '--data DIR --out FILE [--top-k K] [--holdout F [--split-by topic|channel] [--answers-out FILE]] [--log-json]',
   options: {
     data: SHARED_OPTIONS.data,
     out: { ...SHARED_OPTIONS.out, description: 'recommendations file: .csv (topic_id,content_ids), .arrow or .parquet' },
@@ -21,6 +24,7 @@ export const baseline: Command = {
     seed: SHARED_OPTIONS.seed,
     config: SHARED_OPTIONS.config,
     lenient: SHARED_OPTIONS.lenient,
+    'log-json': LOG_JSON_OPTION,
     help: SHARED_OPTIONS.help,
   },
   details: [
@@ -40,10 +44,22 @@ export const baseline: Command = {
     const t0 = performance.now();
     // The index only sees content text, never links, so held-out answers cannot leak into it.
     const index = buildLexicalIndex(dataset, config.lexical);
-    const candidates = lexicalSearch(index, dataset, forest, topics, k);
-    log(`lexical retrieval for ${topics.length} topics in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-    await writeRecommendations(out, candidatesTable(dataset, topics, candidates, 'lexical'), { modelId: 'lexical-tfidf', seed, config: { lexical: config.lexical, topK: k } });
-    log(`wrote ${out}`);
+    const t1 = performance.now();
+    log(`lexical index of ${dataset.content.length} content items in ${((t1 - t0) / 1000).toFixed(1)} s`);
+    // Topic by topic, so chunks give the same lists as one call.
+    const candidates: Candidates[] = [];
+    const bar = progress('lexical search', topics.length, { unit: 'topics' });
+    for (let at = 0; at < topics.length; at += 256) {
+      const chunk = topics.subarray(at, Math.min(topics.length, at + 256));
+      for (const list of lexicalSearch(index, dataset, forest, chunk, k)) candidates.push(list);
+      bar.update(at + chunk.length);
+    }
+    bar.stop();
+    const t2 = performance.now();
+    log(`lexical retrieval for ${topics.length} topics in ${((t2 - t1) / 1000).toFixed(1)} s`);
+    const table = candidatesTable(dataset, topics, candidates, 'lexical');
+    await writeRecommendations(out, table, { modelId: 'lexical-tfidf', seed, config: { lexical: config.lexical, topK: k } });
+    log(`wrote ${table.length} rows to ${out} in ${((performance.now() - t2) / 1000).toFixed(1)} s`);
     if (split) {
       const answers = answersOf(dataset, split.heldOut);
       const metrics = evaluateRanked(rankedById(Array.from(topics, (t) => dataset.topics[t].id), candidates), answers, [10, 50, 100].filter((x) => x <= k), [5, 10, 20].filter((x) => x <= k), Math.min(k, 50));

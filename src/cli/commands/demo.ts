@@ -10,7 +10,9 @@ import { runTraining } from '../../pipeline/train.ts';
 import { recommendTopics } from '../../pipeline/recommend.ts';
 import { numberOption, optionalString, readConfigFile, SHARED_OPTIONS, type Command } from '../command.ts';
 import { BACKEND_OPTION, loadData, log, seedFromArgs } from '../context.ts';
-import { epochProgress } from '../progress.ts';
+import { epochProgress, stepProgress } from '../log.ts';
+import { LOG_JSON_OPTION, REPORT_DETAILS, REPORT_OPTIONS, RunRecorder } from '../run-report.ts';
+import { recordTrainingStages } from './train.ts';
 
 const BUNDLED = fileURLToPath(new URL('../../../data/khan', import.meta.url));
 const MODEL = fileURLToPath(new URL('../../../models/demo-khan', import.meta.url));
@@ -18,7 +20,7 @@ const MODEL = fileURLToPath(new URL('../../../models/demo-khan', import.meta.url
 export const demo: Command = {
   name: 'demo',
   summary: 'the main job on the bundled Khan Academy data: hold out 25% of topics, train, recommend, score',
-  usage: '[--data DIR] [--model DIR] [--holdout F] [--seed N] [--config FILE]',
+  usage: '[--data DIR] [--model DIR] [--holdout F] [--seed N] [--config FILE] [--report DIR | --no-report] [--log-json]',
   options: {
     data: { ...SHARED_OPTIONS.data, description: 'dataset folder (default: the bundled data/khan)' },
     model: { ...SHARED_OPTIONS.model, description: 'model folder (default: models/demo-khan)' },
@@ -26,10 +28,18 @@ export const demo: Command = {
     seed: SHARED_OPTIONS.seed,
     config: SHARED_OPTIONS.config,
     backend: BACKEND_OPTION,
+    ...REPORT_OPTIONS,
+    'log-json': LOG_JSON_OPTION,
     help: SHARED_OPTIONS.help,
   },
-  details: 'Trains the full pipeline with the held-out topics\' links hidden, recommends for the held-out topics, writes them to <model>/recommendations.csv and prints each stage\'s scores.',
+  details: [
+    "Trains the full pipeline with the held-out topics' links hidden, recommends for the held-out topics, writes",
+    "them to <model>/recommendations.csv, prints each stage's scores and, last, where the run report is.",
+    '',
+    REPORT_DETAILS,
+  ].join('\n'),
   async run(args) {
+    const recorder = new RunRecorder('demo', args);
     const dir = optionalString(args, 'data') ?? BUNDLED;
     const modelDir = optionalString(args, 'model') ?? MODEL;
     const seed = seedFromArgs(args, 'demo');
@@ -38,20 +48,33 @@ export const demo: Command = {
     const config = resolveRunConfig(readConfigFile(configPath), configPath ?? 'config');
     const runtime = await initRuntime(optionalString(args, 'backend'));
     log(runtime.message);
-    const { dataset, forest } = await loadData(dir, false);
+    recorder.report.backend = runtime.kind;
+    recorder.report.config = config;
+    const { dataset, forest } = await recorder.stage('load', () => loadData(dir, false));
     const split = splitTopics(dataset, { fraction, seed });
     log(`held out ${split.heldOut.length} topics (seed ${seed}); their links are hidden from every stage`);
-    const trained = await runTraining({
+    recorder.dataset(dataset, dir, { heldOut: split.heldOut.length, predicted: split.heldOut.length });
+    const trained = await recorder.stage('train', () => runTraining({
       dataset, forest, config, seed, modelDir, split, splitSpec: { fraction, by: 'topic' }, backend: runtime.kind, log,
       onStep: epochProgress(),
-      onEpoch: (r, epochs) => log(`epoch ${r.epoch + 1}/${epochs}: loss ${r.loss.toFixed(4)}, validation recall@${config.training.recallK} ${r.validationRecall.toFixed(4)}${r.best ? ' (best)' : ''} (${r.seconds.toFixed(1)} s)`),
-    });
+      onEpoch: (r, epochs) => log(`epoch ${r.epoch + 1}/${epochs}: loss ${r.loss.toFixed(4)}, validation recall@${config.training.recallK} ${r.validationRecall.toFixed(4)}${r.best ? ' (best)' : ''} (${r.seconds.toFixed(1)} s)`,
+        { epoch: r.epoch + 1, epochs, loss: r.loss, validationRecall: r.validationRecall, best: r.best, pairs: r.pairs, seconds: r.seconds }),
+    }));
+    recordTrainingStages(recorder, trained.seconds);
+    recorder.report.model = { id: trained.modelId, dir: modelDir };
+    recorder.training(trained.meta, 'this run');
     const stage = config.rerank.enabled ? 'full' : 'retrieve';
-    const result = await recommendTopics(modelDir, dataset, forest, split.heldOut, { stage, log });
+    const result = await recorder.stage('recommend', () => recommendTopics(modelDir, dataset, forest, split.heldOut, { stage, log, onProgress: stepProgress() }));
+    recorder.record('load model and retrieve', result.seconds.retrieve, 'recommend');
+    if (stage === 'full') recorder.record('rerank', result.seconds.rerank, 'recommend');
     const out = join(modelDir, 'recommendations.csv');
-    await writeRecommendations(out, result.table, { modelId: trained.modelId, seed, config });
+    await recorder.stage('export', () => writeRecommendations(out, result.table, { modelId: trained.modelId, seed, config }));
+    recorder.output('recommendations for the held-out topics', out);
+    recorder.output('model', modelDir);
     const ids = Array.from(split.heldOut, (t) => dataset.topics[t].id);
-    const s = scoreStages(ids, answersOf(dataset, split.heldOut), result.candidates, result.probabilities ? { table: result.table, probabilities: result.probabilities } : undefined);
+    const answers = answersOf(dataset, split.heldOut);
+    const s = await recorder.stage('score', () => scoreStages(ids, answers, result.candidates, result.probabilities ? { table: result.table, probabilities: result.probabilities } : undefined));
+    await recorder.recommendations({ dataset, forest, topics: split.heldOut, table: result.table, candidates: result.candidates, probabilities: result.probabilities, rule: result.rule, answers }, s, '');
     const rows: (string | number)[][] = [
       ['lexical (TF-IDF)', s.lexical['recall@10'], s.lexical['recall@50'], s.lexical.f2AtBestTopK, `top-${s.lexical.bestTopK}`],
       [config.graphsage.aggregator === 'off' ? 'two-tower retriever' : `two-tower + GraphSAGE (${config.graphsage.aggregator})`, s.neural['recall@10'], s.neural['recall@50'], s.neural.f2AtBestTopK, `top-${s.neural.bestTopK}`],
@@ -64,5 +87,7 @@ export const demo: Command = {
     process.stdout.write(`\nHeld-out topics: ${split.heldOut.length} of ${dataset.topics.length} (${dir}); model ${trained.modelId}, trained in ${trained.seconds.total.toFixed(0)} s on ${runtime.kind}.\n\n`);
     process.stdout.write(formatTable(['stage', 'recall@10', 'recall@50', 'F2', 'cut'], rows) + '\n\n');
     process.stdout.write(`Recommendations for the held-out topics: ${out}\n`);
+    const report = await recorder.finish();
+    if (report) process.stdout.write(`Run report (open in a browser): ${report}\n`);
   },
 };

@@ -1,4 +1,6 @@
 import { loadData, log } from '../context.ts';
+import { stepProgress } from '../log.ts';
+import { LOG_JSON_OPTION } from '../run-report.ts';
 import { intOption, optionalString, requireString, SHARED_OPTIONS, type Command } from '../command.ts';
 import {
   withNeo4j, pushDataset, pushRecommendations, readRecommendationFile, totals,
@@ -20,7 +22,7 @@ function reportTable(report: PushReport): string {
 export const graphPush: Command = {
   name: 'graph push',
   summary: 'write a dataset (and recommendations) into Neo4j; idempotent',
-  usage: '--data DIR [--recommendations FILE] [--model-id ID] [--stage NAME] [--prune]',
+  usage: '--data DIR [--recommendations FILE] [--model-id ID] [--stage NAME] [--prune] [--log-json]',
   options: {
     data: SHARED_OPTIONS.data,
     recommendations: { type: 'string', description: 'recommendations to store as RECOMMENDS: LECR submission .csv (score = 1/rank), or .arrow/.parquet', valueName: 'FILE' },
@@ -28,8 +30,9 @@ export const graphPush: Command = {
     stage: { type: 'string', description: "pipeline stage on the RECOMMENDS relationships (default: 'final')", valueName: 'NAME' },
     prune: { type: 'boolean', description: 'delete channels, topics and content that are not in the dataset, so the graph mirrors it' },
     'batch-size': { type: 'string', description: 'rows per transaction (default: 5000)', valueName: 'N' },
-    progress: { type: 'boolean', description: "print a line to stderr as each batch commits ('graph push: <step> <batch>/<batches>')" },
+    progress: { type: 'boolean', description: "a line per committed batch ('graph push: <step> <batch>/<batches>') instead of a progress bar per step" },
     lenient: { ...SHARED_OPTIONS.lenient, description: 'skip correlation rows and recommendations that name unknown ids (and say how many) instead of failing' },
+    'log-json': LOG_JSON_OPTION,
     help: SHARED_OPTIONS.help,
   },
   details: [
@@ -51,9 +54,10 @@ export const graphPush: Command = {
     }
     await withNeo4j(async (client) => {
       log(`pushing to ${client.connection.uri} ...`);
-      const onBatch: BatchListener | undefined = args.values.progress
-        ? (event) => log(`graph push: ${event.step} ${event.batch}/${event.batches}`)
-        : undefined;
+      const bars = stepProgress('batches');
+      const onBatch: BatchListener = args.values.progress
+        ? (event) => log(`graph push: ${event.step} ${event.batch}/${event.batches}`, { step: event.step, batch: event.batch, batches: event.batches, rows: event.rows })
+        : (event) => bars(`push ${event.step}`, event.batch, event.batches);
       const report = await pushDataset(client, dataset, { batchSize, prune: args.values.prune === true }, onBatch);
       if (recommendations) {
         const t0 = performance.now();

@@ -12,6 +12,8 @@ import type { Dataset } from '../../data/types.ts';
 import { checkChoice } from '../../options.ts';
 import { intOption, optionalString, requireString, SHARED_OPTIONS, type Command } from '../command.ts';
 import { BACKEND_OPTION, GRAPH_OPTION, graphSource, loadDataFrom, log, topicsToPredict } from '../context.ts';
+import { stepProgress } from '../log.ts';
+import { LOG_JSON_OPTION, REPORT_DETAILS, REPORT_OPTIONS, RunRecorder } from '../run-report.ts';
 import { modelDirFrom } from './train.ts';
 
 /** Topic rows named by a CSV file with a topic_id column (e.g. sample_submission.csv). */
@@ -29,7 +31,7 @@ async function topicsFromFile(path: string, dataset: Dataset): Promise<Uint32Arr
 export const recommend: Command = {
   name: 'recommend',
   summary: 'recommend content for topics with a trained model: retrieve, rerank, threshold for F2',
-  usage: '--data DIR [--model DIR] --out FILE [--topics FILE|held-out] [--top-k K] [--stage full|retrieve] [--ann hnsw|neo4j]',
+  usage: '--data DIR [--model DIR] --out FILE [--topics FILE|held-out] [--top-k K] [--stage full|retrieve] [--ann hnsw|neo4j] [--report DIR | --no-report] [--log-json]',
   options: {
     data: SHARED_OPTIONS.data,
     graph: GRAPH_OPTION,
@@ -41,10 +43,19 @@ export const recommend: Command = {
     ann: { type: 'string', description: "nearest-neighbour index: 'hnsw' (default, the model's own) or 'neo4j' (write the content embeddings to the Neo4j graph and search its vector index)", valueName: 'KIND' },
     backend: BACKEND_OPTION,
     lenient: SHARED_OPTIONS.lenient,
+    ...REPORT_OPTIONS,
+    'log-json': LOG_JSON_OPTION,
     help: SHARED_OPTIONS.help,
   },
-  details: "With --topics held-out, prints recall@K and F2 of the held-out topics as JSON on stdout.",
+  details: [
+    'With --topics held-out, prints recall@K and F2 of the held-out topics as JSON on stdout.',
+    '',
+    REPORT_DETAILS,
+    'The held-out plots need --topics held-out (other topics have no answers hidden from the model);',
+    'the training curves come from the model folder.',
+  ].join('\n'),
   async run(args) {
+    const recorder = new RunRecorder('recommend', args);
     const graph = graphSource(args, 'recommend');
     const dir = graph === 'neo4j' ? 'neo4j' : requireString(args, 'recommend', 'data');
     const out = requireString(args, 'recommend', 'out');
@@ -58,8 +69,10 @@ export const recommend: Command = {
       throw new UsageError(`trellis recommend: the model in ${modelDir} has no reranker, so --stage full cannot run.`, 'Pass --stage retrieve, or retrain with rerank.enabled.');
     }
     const topK = intOption(args, 'recommend', 'top-k', meta.config.retrieval.topK, 1, 10000);
-    log((await initRuntime(optionalString(args, 'backend'))).message);
-    const { dataset, forest } = await loadDataFrom(args, 'recommend');
+    const runtime = await initRuntime(optionalString(args, 'backend'));
+    log(runtime.message);
+    recorder.report.backend = runtime.kind;
+    const { dataset, forest } = await recorder.stage('load', () => loadDataFrom(args, 'recommend'));
     const topicsArg = optionalString(args, 'topics');
     let topics: Uint32Array;
     if (topicsArg === 'held-out') {
@@ -73,14 +86,25 @@ export const recommend: Command = {
       topics = topicsArg ? await topicsFromFile(topicsArg, dataset) : topicsToPredict(dataset, undefined);
     }
     const ann = checkChoice('trellis recommend', '--ann', optionalString(args, 'ann') ?? 'hnsw', ['hnsw', 'neo4j']);
-    const result = await recommendTopics(modelDir, dataset, forest, topics, { stage, topK, log, ann });
+    const result = await recorder.stage('recommend', () => recommendTopics(modelDir, dataset, forest, topics, { stage, topK, log, ann, onProgress: stepProgress() }));
+    recorder.record('load model and retrieve', result.seconds.retrieve, 'recommend');
+    if (stage === 'full') recorder.record('rerank', result.seconds.rerank, 'recommend');
     const { table, candidates, probabilities } = result;
-    await writeRecommendations(out, table, { modelId: result.meta.modelId, seed: result.meta.seed, config: { ...result.meta.config, stage } });
+    await recorder.stage('export', () => writeRecommendations(out, table, { modelId: result.meta.modelId, seed: result.meta.seed, config: { ...result.meta.config, stage } }));
     log(`wrote ${table.length} recommendations for ${topics.length} topics to ${out}`);
-    if (topicsArg === 'held-out') {
-      const ids = Array.from(topics, (t) => dataset.topics[t].id);
-      const scores = scoreStages(ids, answersOf(dataset, topics), candidates, probabilities ? { table, probabilities } : undefined);
-      process.stdout.write(JSON.stringify(scores, null, 2) + '\n');
-    }
+    recorder.output('recommendations', out);
+    recorder.report.model = { id: result.meta.modelId, dir: modelDir };
+    recorder.report.config = { ...result.meta.config, recommend: { stage, topK, ann, topics: topicsArg ?? 'default' } };
+    recorder.dataset(dataset, dir, { ...(meta.heldOut.length ? { heldOut: meta.heldOut.length } : {}), predicted: topics.length });
+    recorder.training(result.meta, `from the model's training, ${modelDir}`);
+    const answers = topicsArg === 'held-out' ? answersOf(dataset, topics) : undefined;
+    const ids = Array.from(topics, (t) => dataset.topics[t].id);
+    const scores = answers ? await recorder.stage('score', () => scoreStages(ids, answers, candidates, probabilities ? { table, probabilities } : undefined)) : undefined;
+    await recorder.recommendations({ dataset, forest, topics, table, candidates, probabilities, rule: result.rule, answers }, scores,
+      meta.heldOut.length
+        ? "These topics have no answers hidden from the model, so there is nothing to score against: pass --topics held-out to score the model's held-out topics."
+        : 'The model was trained without --holdout, so no topics have answers hidden from it: nothing to score against. Train with --holdout F and recommend with --topics held-out for these plots.');
+    await recorder.finish();
+    if (scores) process.stdout.write(JSON.stringify(scores, null, 2) + '\n');
   },
 };
