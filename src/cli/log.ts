@@ -124,16 +124,26 @@ export function epochProgress(): (epoch: number, step: number, steps: number, lo
   };
 }
 
-/** An `onProgress(step, done, total)` callback: one progress per step, started at its first call, stopped when done reaches total. */
-export function stepProgress(unit = 'topics'): (step: string, done: number, total: number) => void {
+/**
+ * An `onProgress(step, done, total)` callback: one progress per step, started
+ * at its first call, stopped when done reaches total. Steps count `unit`
+ * unless `units` names another for them.
+ */
+export function stepProgress(unit = 'topics', units: Record<string, string> = {}): (step: string, done: number, total: number) => void {
   const bars = new Map<string, Progress>();
   return (step, done, total) => {
     let bar = bars.get(step);
-    if (!bar) bars.set(step, (bar = progress(step, total, { unit })));
+    if (!bar) bars.set(step, (bar = progress(step, total, { unit: units[step] ?? unit })));
     bar.update(done);
     if (done >= total) {
       bar.stop();
       bars.delete(step);
     }
   };
+}
+
+/** An `onProgress(done, total)` callback for one named step (a new progress each time the step starts over). */
+export function progressCallback(step: string, unit = 'items'): (done: number, total: number) => void {
+  const bars = stepProgress(unit);
+  return (done, total) => bars(step, done, total);
 }

@@ -10,7 +10,7 @@ import { runTraining } from '../../pipeline/train.ts';
 import { recommendTopics } from '../../pipeline/recommend.ts';
 import { numberOption, optionalString, readConfigFile, SHARED_OPTIONS, type Command } from '../command.ts';
 import { BACKEND_OPTION, loadData, log, seedFromArgs } from '../context.ts';
-import { epochProgress, stepProgress } from '../log.ts';
+import { epochProgress, progressCallback, stepProgress } from '../log.ts';
 import { LOG_JSON_OPTION, REPORT_DETAILS, REPORT_OPTIONS, RunRecorder } from '../run-report.ts';
 import { recordTrainingStages } from './train.ts';
 
@@ -57,6 +57,7 @@ export const demo: Command = {
     const trained = await recorder.stage('train', () => runTraining({
       dataset, forest, config, seed, modelDir, split, splitSpec: { fraction, by: 'topic' }, backend: runtime.kind, log,
       onStep: epochProgress(),
+      onEncode: progressCallback('pretrained encoding', 'texts'),
       onEpoch: (r, epochs) => log(`epoch ${r.epoch + 1}/${epochs}: loss ${r.loss.toFixed(4)}, validation recall@${config.training.recallK} ${r.validationRecall.toFixed(4)}${r.best ? ' (best)' : ''} (${r.seconds.toFixed(1)} s)`,
         { epoch: r.epoch + 1, epochs, loss: r.loss, validationRecall: r.validationRecall, best: r.best, pairs: r.pairs, seconds: r.seconds }),
     }));
@@ -64,11 +65,12 @@ export const demo: Command = {
     recorder.report.model = { id: trained.modelId, dir: modelDir };
     recorder.training(trained.meta, 'this run');
     const stage = config.rerank.enabled ? 'full' : 'retrieve';
-    const result = await recorder.stage('recommend', () => recommendTopics(modelDir, dataset, forest, split.heldOut, { stage, log, onProgress: stepProgress() }));
+    const result = await recorder.stage('recommend', () => recommendTopics(modelDir, dataset, forest, split.heldOut, { stage, log, onProgress: stepProgress('topics', { 'pretrained encoding': 'texts' }) }));
     recorder.record('load model and retrieve', result.seconds.retrieve, 'recommend');
     if (stage === 'full') recorder.record('rerank', result.seconds.rerank, 'recommend');
     const out = join(modelDir, 'recommendations.csv');
     await recorder.stage('export', () => writeRecommendations(out, result.table, { modelId: trained.modelId, seed, config }));
+    log(`wrote ${result.table.length} recommendations to ${out} in ${recorder.stages.at(-1)!.seconds.toFixed(1)} s`);
     recorder.output('recommendations for the held-out topics', out);
     recorder.output('model', modelDir);
     const ids = Array.from(split.heldOut, (t) => dataset.topics[t].id);

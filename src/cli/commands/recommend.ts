@@ -86,12 +86,12 @@ export const recommend: Command = {
       topics = topicsArg ? await topicsFromFile(topicsArg, dataset) : topicsToPredict(dataset, undefined);
     }
     const ann = checkChoice('trellis recommend', '--ann', optionalString(args, 'ann') ?? 'hnsw', ['hnsw', 'neo4j']);
-    const result = await recorder.stage('recommend', () => recommendTopics(modelDir, dataset, forest, topics, { stage, topK, log, ann, onProgress: stepProgress() }));
+    const result = await recorder.stage('recommend', () => recommendTopics(modelDir, dataset, forest, topics, { stage, topK, log, ann, onProgress: stepProgress('topics', { 'pretrained encoding': 'texts' }) }));
     recorder.record('load model and retrieve', result.seconds.retrieve, 'recommend');
     if (stage === 'full') recorder.record('rerank', result.seconds.rerank, 'recommend');
     const { table, candidates, probabilities } = result;
     await recorder.stage('export', () => writeRecommendations(out, table, { modelId: result.meta.modelId, seed: result.meta.seed, config: { ...result.meta.config, stage } }));
-    log(`wrote ${table.length} recommendations for ${topics.length} topics to ${out}`);
+    log(`wrote ${table.length} recommendations for ${topics.length} topics to ${out} in ${recorder.stages.at(-1)!.seconds.toFixed(1)} s`);
     recorder.output('recommendations', out);
     recorder.report.model = { id: result.meta.modelId, dir: modelDir };
     recorder.report.config = { ...result.meta.config, recommend: { stage, topK, ann, topics: topicsArg ?? 'default' } };

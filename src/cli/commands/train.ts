@@ -3,7 +3,7 @@ import { resolveRunConfig } from '../../config.ts';
 import { initRuntime } from '../../models/runtime.ts';
 import { runTraining, type TrainSummary } from '../../pipeline/train.ts';
 import { UsageError } from '../../errors.ts';
-import { epochProgress } from '../log.ts';
+import { epochProgress, progressCallback } from '../log.ts';
 import { LOG_JSON_OPTION, REPORT_DETAILS, REPORT_OPTIONS, RunRecorder } from '../run-report.ts';
 import { numberOption, optionalString, readConfigFile, requireString, SHARED_OPTIONS, type Command } from '../command.ts';
 import { loadDataFrom, log, seedFromArgs, splitFromArgs, SPLIT_OPTIONS, BACKEND_OPTION, GRAPH_OPTION, graphSource } from '../context.ts';
@@ -19,6 +19,7 @@ export function recordTrainingStages(recorder: RunRecorder, seconds: TrainSummar
   recorder.record('two-tower epochs', seconds.training, 'train');
   recorder.record('content index', seconds.index, 'train');
   if (seconds.rerank > 0) recorder.record('reranker', seconds.rerank, 'train');
+  log(`training stages: text features ${seconds.features.toFixed(1)} s, two-tower epochs ${seconds.training.toFixed(1)} s, content index ${seconds.index.toFixed(1)} s${seconds.rerank > 0 ? `, reranker ${seconds.rerank.toFixed(1)} s` : ''}`);
 }
 
 export const train: Command = {
@@ -76,6 +77,7 @@ export const train: Command = {
       backend: runtime.kind,
       log,
       onStep: epochProgress(),
+      onEncode: progressCallback('pretrained encoding', 'texts'),
       onEpoch: (r, epochs) =>
         log(`epoch ${r.epoch + 1}/${epochs}: loss ${r.loss.toFixed(4)}, validation recall@${config.training.recallK} ${r.validationRecall.toFixed(4)}${r.best ? ' (best)' : ''}, ${r.pairs} pairs in ${r.seconds.toFixed(1)} s`,
           { epoch: r.epoch + 1, epochs, loss: r.loss, validationRecall: r.validationRecall, best: r.best, pairs: r.pairs, seconds: r.seconds }),
