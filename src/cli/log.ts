@@ -8,6 +8,7 @@
  *                               progress update and event:
  *     {"t":"2026-11-23T19:15:00.123Z","event":"log","message":"loading data/khan ..."}
  *     {"t":...,"event":"progress","step":"rerank","done":120,"total":430,"unit":"topics","rate":88.1,"eta":3.5}
+ *   (rate per second and eta in seconds are null until two updates have been seen)
  *     {"t":...,"event":"stage","stage":"train","seconds":41.2,"maxRssMB":812}
  *     {"t":...,"event":"report","path":"reports/20261123-191500-demo/index.html"}
  *     {"t":...,"event":"error","message":"...","exitCode":2}
@@ -78,17 +79,29 @@ const round = (x: number, digits = 1) => Math.round(x * 10 ** digits) / 10 ** di
 export function progress(step: string, total: number, options: ProgressOptions = {}): Progress {
   const unit = options.unit ?? 'items';
   const label = options.label ?? step;
-  const start = performance.now();
-  const rate = (done: number) => done / Math.max(1e-3, (performance.now() - start) / 1000);
+  // The rate is measured from the first update: callers that start a step with update(0) get it from the
+  // start; callers whose first update comes after some work (e.g. after the first batch) get no rate
+  // (null) until a second update, rather than a made-up one.
+  let origin: { time: number; done: number } | undefined;
+  const rate = (done: number): number | null => {
+    const now = performance.now();
+    if (!origin) {
+      origin = { time: now, done };
+      return null;
+    }
+    const seconds = (now - origin.time) / 1000;
+    return seconds > 0 && done > origin.done ? (done - origin.done) / seconds : null;
+  };
   if (state.format === 'text' && state.tty) {
     const bar = new cliProgress.SingleBar(
       { format: `${label} [{bar}] {value}/{total} ${unit} | {rate}/s | ETA {eta_formatted}`, stream: process.stderr, hideCursor: true, etaBuffer: 20 },
       cliProgress.Presets.shades_classic,
     );
-    bar.start(total, 0, { rate: '0' });
+    bar.start(total, 0, { rate: '-' });
     return {
       update(done) {
-        bar.update(done, { rate: rate(done).toFixed(1) });
+        const r = rate(done);
+        bar.update(done, { rate: r === null ? '-' : r.toFixed(1) });
       },
       stop() {
         bar.stop();
@@ -97,16 +110,17 @@ export function progress(step: string, total: number, options: ProgressOptions =
   }
   // Plain lines and JSON events at every tenth of the step and at its end.
   let nextTenth = 1;
-  const report = (done: number, fields?: LogFields) => {
-    const r = rate(done);
-    const eta = r > 0 ? (total - done) / r : null;
-    emit('progress', { step, done, total, unit, rate: round(r), eta: eta === null ? null : round(eta), ...options.fields, ...fields },
-      `${label}: ${done}/${total} ${unit} (${r.toFixed(1)}/s${done < total && eta !== null ? `, ETA ${Math.ceil(eta)} s` : ''})`);
+  const report = (done: number, r: number | null, fields?: LogFields) => {
+    const eta = done >= total ? 0 : r ? (total - done) / r : null;
+    const rateText = r === null ? '' : ` (${r.toFixed(1)}/s${eta ? `, ETA ${Math.ceil(eta)} s` : ''})`;
+    emit('progress', { step, done, total, unit, rate: r === null ? null : round(r), eta: eta === null ? null : round(eta), ...options.fields, ...fields },
+      `${label}: ${done}/${total} ${unit}${rateText}`);
   };
   return {
     update(done, fields) {
+      const r = rate(done);
       if (total > 0 && (done >= (nextTenth * total) / 10 || done >= total)) {
-        report(done, fields);
+        report(done, r, fields);
         nextTenth = Math.floor((done * 10) / total) + 1;
       }
     },

@@ -81,6 +81,7 @@ export async function retrieve(retriever: Retriever, topics: Uint32Array, option
   if (lexicalTopK > 0) {
     // Topic by topic, so chunks give the same lists as one call.
     lexicalLists = [];
+    options.onProgress?.('lexical search', 0, topics.length);
     for (let at = 0; at < topics.length; at += PROGRESS_CHUNK) {
       const chunk = topics.subarray(at, Math.min(topics.length, at + PROGRESS_CHUNK));
       for (const list of lexicalSearch(lexical, dataset, forest, chunk, lexicalTopK)) lexicalLists.push(list);

@@ -219,6 +219,7 @@ export function rerankTable(
   topics: Uint32Array, candidates: FusedCandidates[], topK: number, onProgress?: (done: number, total: number) => void,
 ): { table: RecommendationTable; probabilities: Float32Array[] } {
   const probabilities: Float32Array[] = [];
+  onProgress?.(0, topics.length);
   for (let from = 0; from < topics.length; from += RERANK_CHUNK) {
     const to = Math.min(topics.length, from + RERANK_CHUNK);
     const chunk = candidates.slice(from, to);

@@ -185,7 +185,7 @@ export function exampleTopics(run: RecommendRun, count = 5, itemsPerTopic = 10):
       const item = dataset.content[c];
       return { rank: table.rank[r], contentId: table.contentIds[c], title: item?.title ?? '', kind: item?.kind ?? '', score: table.score[r], explanation: utf8At(table.explanation, r), hit: goldSet ? goldSet.has(c) : undefined };
     });
-    const example: ExampleTopic = { topicId: dataset.topics[t].id, breadcrumb: breadcrumb(forest, dataset, t), items };
+    const example: ExampleTopic = { topicId: dataset.topics[t].id, breadcrumb: breadcrumb(forest, dataset, t), items, recommended: rows.length };
     if (gold && goldSet) {
       const recommended = new Set(predicted[i]);
       const missed = Array.from(gold).filter((c) => !recommended.has(c));

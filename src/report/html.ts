@@ -165,6 +165,7 @@ export async function renderReport(report: RunReport): Promise<string> {
       const header = [...(marks ? [''] : []), 'rank', 'content', 'title', 'kind', 'score', 'why'];
       let body = rows.length ? table(header, rows, [...(marks ? [false] : []), true, false, false, false, true, false]) : missing('No recommendation for this topic.');
       body = body.replace(/<td>\u2713<\/td>/g, '<td class="hit">\u2713</td>').replace(/<td>\u2013<\/td>/g, '<td class="miss">\u2013</td>');
+      if (x.recommended > x.items.length) body += `<p class="crumb">${escapeHtml(`The first ${x.items.length} of ${x.recommended} recommendations.`)}</p>`;
       const missed = x.missed && x.missed.count > 0 ? `<p class="crumb">${escapeHtml(`Answers not recommended (${x.missed.count}): ${x.missed.titles.join('; ')}${x.missed.count > x.missed.titles.length ? '; ...' : ''}`)}</p>` : '';
       parts.push(`<div class="example"><h3>${head}${score}</h3>${body}${missed}</div>`);
     }

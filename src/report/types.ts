@@ -97,7 +97,10 @@ export interface ExampleTopic {
   /** Answers known for the topic (absent when none). */
   gold?: number;
   f2?: number;
+  /** The first recommendations, best first. */
   items: ExampleItem[];
+  /** How many the topic got in all. */
+  recommended: number;
   /** Gold items not recommended (titles, the first few) and how many in all. */
   missed?: { titles: string[]; count: number };
 }

@@ -148,6 +148,20 @@ test('the evaluation matches the stage scores it came from', () => {
   assert.ok(Math.abs(weighted - scores.reranked!.f2) < 1e-9, `${weighted} vs ${scores.reranked!.f2}`);
 });
 
+test('example topics: the spread by F2 with answers, evenly spaced without; at most the asked items each', () => {
+  const examples = exampleTopics(run, 3, 2);
+  assert.equal(examples.length, 3);
+  assert.ok(examples[0].f2! >= examples[1].f2! && examples[1].f2! >= examples[2].f2!, 'best first, worst last');
+  for (const x of examples) {
+    assert.ok(x.items.length <= 2 && x.recommended >= x.items.length);
+    assert.deepEqual(x.items.map((i) => i.rank), x.items.map((_, j) => j + 1));
+    assert.equal(x.missed!.count + x.items.filter((i) => i.hit).length <= x.gold!, true);
+  }
+  const plain = exampleTopics({ ...run, answers: undefined }, 3, 2);
+  assert.deepEqual(plain.map((x) => x.topicId), [0, Math.round((run.topics.length - 1) / 2), run.topics.length - 1].map((i) => run.dataset.topics[run.topics[i]].id));
+  assert.ok(plain.every((x) => x.gold === undefined && x.items.every((i) => i.hit === undefined)));
+});
+
 test('renders in headless Chromium', { skip: !existsSync(DEFAULT_CHROMIUM) && `no ${DEFAULT_CHROMIUM} (apt-get install chromium)`, timeout: 240_000 }, async () => {
   const check = await checkInChromium(withAnswers, { screenshot: join(tmp, 'shot.png'), width: 1000, height: 3000 });
   assert.equal(check.svgInDom, 8);

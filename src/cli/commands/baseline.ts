@@ -49,6 +49,7 @@ export const baseline: Command = {
     // Topic by topic, so chunks give the same lists as one call.
     const candidates: Candidates[] = [];
     const bar = progress('lexical search', topics.length, { unit: 'topics' });
+    bar.update(0);
     for (let at = 0; at < topics.length; at += 256) {
       const chunk = topics.subarray(at, Math.min(topics.length, at + 256));
       for (const list of lexicalSearch(index, dataset, forest, chunk, k)) candidates.push(list);
