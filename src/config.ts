@@ -44,6 +44,9 @@ function validate(scope: string, c: RunConfig): RunConfig {
   need(c.encoder.kind !== 'pretrained' || c.encoder.model !== '', 'encoder.model', "a model directory when encoder.kind is 'pretrained'", c.encoder.model);
   need(Number.isInteger(c.encoder.maxLength) && c.encoder.maxLength >= 0 && c.encoder.maxLength !== 1 && c.encoder.maxLength !== 2, 'encoder.maxLength', '0 (the model\'s own) or an integer of at least 3', c.encoder.maxLength);
   need(Number.isInteger(c.encoder.workers) && c.encoder.workers >= 0, 'encoder.workers', 'a non-negative integer', c.encoder.workers);
+  need(Number.isInteger(c.encoder.fineTuneLayers) && c.encoder.fineTuneLayers >= 0, 'encoder.fineTuneLayers', 'a non-negative integer', c.encoder.fineTuneLayers);
+  need(c.encoder.fineTuneLayers === 0 || c.encoder.kind === 'pretrained', 'encoder.fineTuneLayers', "0 unless encoder.kind is 'pretrained'", c.encoder.fineTuneLayers);
+  need(c.encoder.fineTuneLearningRate > 0, 'encoder.fineTuneLearningRate', 'positive', c.encoder.fineTuneLearningRate);
   checkChoice(scope, 'graphsage.aggregator', c.graphsage.aggregator, ['off', 'mean', 'pool']);
   checkChoice(scope, 'training.logQ', c.training.logQ, ['off', 'streaming', 'exact']);
   checkChoice(scope, 'training.hardNegatives', c.training.hardNegatives, ['none', 'lexical', 'model']);

@@ -23,7 +23,8 @@ import { loadWeights, saveWeights } from './weights.ts';
 import { expectedShapes, restore, snapshot, type EpochReport } from './train.ts';
 import type { RunConfig } from '../config.ts';
 import type { Dataset } from '../data/types.ts';
-import type { PretrainedInfo } from '../pretrained/features.ts';
+import { checkPretrainedId, type PretrainedInfo } from '../pretrained/features.ts';
+import { PretrainedEncoder } from '../pretrained/encoder.ts';
 
 export const MODEL_FORMAT = 'trellis-two-tower/1';
 
@@ -91,7 +92,18 @@ export async function readModelMeta(dir: string): Promise<ModelMeta> {
 export async function loadModel(dir: string, dataset?: Dataset): Promise<{ model: TwoTowerModel; meta: ModelMeta }> {
   const meta = await readModelMeta(dir);
   if (dataset) checkDataset(dir, meta, dataset);
-  const model = new TwoTowerModel(meta.shape, meta.seed);
+  let sentence: PretrainedEncoder | undefined;
+  if (meta.shape.fineTuneLayers && meta.pretrained) {
+    // The frozen layers come from the pretrained directory; the fine-tuned ones from weights.bin below.
+    sentence = await PretrainedEncoder.load(meta.pretrained.dir, { maxLength: meta.pretrained.maxLength, trainableLayers: meta.shape.fineTuneLayers });
+    try {
+      checkPretrainedId(dir, meta.pretrained, sentence.id);
+    } catch (error) {
+      sentence.dispose();
+      throw error;
+    }
+  }
+  const model = new TwoTowerModel(meta.shape, meta.seed, sentence);
   try {
     restore(model, await loadWeights(dir, 'weights', expectedShapes(model)));
   } catch (error) {

@@ -23,6 +23,15 @@ export interface EncoderConfig extends Required<BagEncoderOptions> {
   cacheDir: string;
   /** Threads that encode with the pretrained model; 0 = one per core. Default 0. */
   workers: number;
+  /**
+   * Top transformer layers fine-tuned with the towers (kind 'pretrained');
+   * 0 keeps the encoder frozen and its vectors cached. Every step then runs
+   * the transformer over the batch's texts: for a GPU (tfjs-node-gpu), far
+   * too slow on the wasm backend for real catalogues. Default 0.
+   */
+  fineTuneLayers: number;
+  /** Adam learning rate of the fine-tuned layers. Default 2e-5. */
+  fineTuneLearningRate: number;
 }
 
 export interface GraphSageConfig {
@@ -92,6 +101,8 @@ export const DEFAULT_ENCODER_CONFIG: Readonly<EncoderConfig> = Object.freeze({
   bag: true,
   cacheDir: 'models/cache',
   workers: 0,
+  fineTuneLayers: 0,
+  fineTuneLearningRate: 2e-5,
 });
 // GraphSAGE is off by default: on both bundled datasets the topic's own text scored better than
 // either aggregator (BENCHMARKS.md, "Retrieval ablations"). 'mean' or 'pool' turn it on.

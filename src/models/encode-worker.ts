@@ -57,7 +57,8 @@ function sliceRows(m: SparseRows, start: number, end: number): SparseRows {
  */
 export async function embedContentParallel(model: TwoTowerModel, data: TowerData, workers = 0, minRows = 20000): Promise<Float32Array> {
   const rows = data.contentFeatures.rows;
-  if (rows < minRows || workers === 1) return embedContent(model, data);
+  // A fine-tuned transformer is not shipped to workers: it encodes on this thread.
+  if (rows < minRows || workers === 1 || model.sentence) return embedContent(model, data);
   const weights = snapshot(model);
   const parts = splitRange(rows, workers || 2);
   const chunks: EncodeChunk[] = parts.map(([start, end]) => ({

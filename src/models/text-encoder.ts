@@ -32,6 +32,18 @@ export interface TextBatch {
   segments: Int32Array;
   /** Pretrained sentence vectors of the texts, when the encoder reads them. [rows * P] */
   dense?: Float32Array;
+  /** Token ids of the texts, when a sentence encoder is fine-tuned (instead of `dense`). */
+  tokens?: Int32Array[];
+}
+
+/** A trainable sentence encoder over token ids: a pretrained transformer being fine-tuned. */
+export interface SentenceEncoder {
+  readonly dim: number;
+  /** Its trainable variables (the fine-tuned layers). */
+  readonly variables: readonly Variable[];
+  /** Pooled vectors of token rows. [rows.length, dim] (call inside tf.tidy) */
+  encodeTokens(rows: readonly Int32Array[]): Tensor2D;
+  dispose(): void;
 }
 
 /** The embedding rows one batch reads: `rows[local[k]]` is the row of feature `ids[k]`. */
@@ -151,8 +163,11 @@ export class BagEncoder implements TextEncoder {
   private readonly projection?: Variable;
   readonly variables: readonly Variable[];
 
-  /** `pretrainedDim` > 0 adds a projection of pretrained vectors (TextBatch.dense) to the bag. */
-  constructor(options: Required<BagEncoderOptions>, seed: number, prefix = 'encoder', readonly pretrainedDim = 0) {
+  /**
+   * `pretrainedDim` > 0 adds a projection of pretrained vectors to the bag:
+   * TextBatch.dense, or `sentence` run over TextBatch.tokens when fine-tuning.
+   */
+  constructor(options: Required<BagEncoderOptions>, seed: number, prefix = 'encoder', readonly pretrainedDim = 0, private readonly sentence?: SentenceEncoder) {
     const { vocab, dim, hidden } = options;
     this.dim = dim;
     this.vocab = vocab;
@@ -176,8 +191,13 @@ export class BagEncoder implements TextEncoder {
       bag = segmentSum(tf.mul(rows, weights) as Tensor2D, batch.segments, batch.rows); // [B, D]
     }
     if (this.projection) {
-      if (!batch.dense || batch.dense.length !== batch.rows * this.pretrainedDim) throw new RangeError(`BagEncoder: the batch needs ${batch.rows} pretrained vectors of width ${this.pretrainedDim}.`);
-      const pretrained = tf.tensor2d(batch.dense, [batch.rows, this.pretrainedDim]); // [B, P]
+      let pretrained: Tensor2D; // [B, P]
+      if (this.sentence && batch.tokens?.length === batch.rows) {
+        pretrained = this.sentence.encodeTokens(batch.tokens);
+      } else {
+        if (!batch.dense || batch.dense.length !== batch.rows * this.pretrainedDim) throw new RangeError(`BagEncoder: the batch needs ${batch.rows} pretrained vectors of width ${this.pretrainedDim}.`);
+        pretrained = tf.tensor2d(batch.dense, [batch.rows, this.pretrainedDim]);
+      }
       bag = tf.add(bag, tf.matMul(pretrained, this.projection as Tensor2D)); // [B, D]
     }
     const hidden = tf.relu(dense(bag, this.w1 as Tensor2D, this.b1 as Tensor1D)) as Tensor2D; // [B, H]

@@ -33,11 +33,15 @@ export interface TowerData {
   pretrained?: PretrainedVectors;
 }
 
-/** Row-major sentence vectors: topics [topics * dim], content [content * dim]. */
+/**
+ * Row-major sentence vectors: topics [topics * dim], content [content * dim];
+ * or, when the encoder is fine-tuned, the token ids it reads instead.
+ */
 export interface PretrainedVectors {
   dim: number;
   topics: Float32Array;
   content: Float32Array;
+  tokens?: { topics: Int32Array[]; content: Int32Array[] };
 }
 
 /** Rows `rows` of a row-major [*, dim] matrix. */
@@ -47,8 +51,11 @@ export function gatherVectors(vectors: Float32Array, dim: number, rows: ArrayLik
   return out;
 }
 
-function withTopicVectors(data: TowerData, batch: TextBatch, rows: ArrayLike<number>): TextBatch {
-  return data.pretrained ? { ...batch, dense: gatherVectors(data.pretrained.topics, data.pretrained.dim, rows) } : batch;
+function withPretrained(data: TowerData, batch: TextBatch, rows: ArrayLike<number>, side: 'topics' | 'content'): TextBatch {
+  const p = data.pretrained;
+  if (!p) return batch;
+  if (p.tokens) return { ...batch, tokens: Array.from(rows, (r) => p.tokens![side][r]) };
+  return { ...batch, dense: gatherVectors(p[side], p.dim, rows) };
 }
 
 function vocabulary(values: readonly string[], known?: readonly string[]): { ids: Int32Array; names: string[] } {
@@ -97,19 +104,18 @@ export function neighbourBlock(sample: SamplerOutput, layer: number): NeighbourB
 
 /** Query tower input for `seeds` (unique topic rows): their sampled neighbourhoods, or just them without GraphSAGE. */
 export function queryInput(data: TowerData, seeds: Uint32Array, fanouts: readonly number[] | undefined, rng: Rng, vocab: number): QueryInput {
-  if (!fanouts || fanouts.length === 0) return { nodes: withTopicVectors(data, textBatch(data.topicFeatures, seeds, vocab), seeds), blocks: [] };
+  if (!fanouts || fanouts.length === 0) return { nodes: withPretrained(data, textBatch(data.topicFeatures, seeds, vocab), seeds, 'topics'), blocks: [] };
   const sample = sampleNeighbours(data.neighbours, seeds, fanouts, rng);
   return {
-    nodes: withTopicVectors(data, textBatch(data.topicFeatures, sample.nodes, vocab), sample.nodes),
+    nodes: withPretrained(data, textBatch(data.topicFeatures, sample.nodes, vocab), sample.nodes, 'topics'),
     blocks: fanouts.map((_, layer) => neighbourBlock(sample, layer)),
   };
 }
 
 /** Candidate tower input for content rows. */
 export function candidateInput(data: TowerData, rows: ArrayLike<number>, vocab: number): CandidateInput {
-  const text = textBatch(data.contentFeatures, rows, vocab);
   return {
-    text: data.pretrained ? { ...text, dense: gatherVectors(data.pretrained.content, data.pretrained.dim, rows) } : text,
+    text: withPretrained(data, textBatch(data.contentFeatures, rows, vocab), rows, 'content'),
     kinds: Int32Array.from(rows as ArrayLike<number>, (r) => data.kindIds[r]),
     languages: Int32Array.from(rows as ArrayLike<number>, (r) => data.languageIds[r]),
   };

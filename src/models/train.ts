@@ -17,6 +17,7 @@ import { existsSync } from 'node:fs';
 import { readFile, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tf, type Tensor, type Tensor2D, type Variable } from './tf.ts';
+import type { SentenceEncoder } from './text-encoder.ts';
 import { assertTrainable } from './runtime.ts';
 import { TwoTowerModel, type TwoTowerShape } from './two-tower.ts';
 import { inBatchSoftmaxLoss } from './losses/in-batch-softmax.ts';
@@ -54,6 +55,12 @@ export interface TrainInputs {
   onStep?: (epoch: number, step: number, stepsInEpoch: number, loss: number) => void;
   /** Called with the untrained model's validation recall (not on resume). */
   onStart?: (initialRecall: number) => void;
+  /**
+   * The pretrained encoder whose top layers are fine-tuned (encoder.fineTuneLayers > 0);
+   * the trained model owns it. Its layers get their own Adam at encoder.fineTuneLearningRate,
+   * whose moments are not checkpointed (a resumed run restarts them).
+   */
+  sentence?: SentenceEncoder;
 }
 
 export interface EpochReport {
@@ -158,6 +165,7 @@ export function modelShape(data: TowerData, encoder: EncoderConfig, graphsage: G
     kinds: data.kinds.length,
     languages: data.languages.length,
     ...(data.pretrained ? { pretrainedDim: data.pretrained.dim } : {}),
+    ...(data.pretrained && encoder.fineTuneLayers > 0 ? { fineTuneLayers: encoder.fineTuneLayers } : {}),
   };
 }
 
@@ -247,8 +255,10 @@ async function loadCheckpoint(dir: string, fingerprint: string, model: TwoTowerM
 export async function trainTwoTower(inputs: TrainInputs): Promise<TrainResult> {
   assertTrainable();
   const { data, training, seed } = inputs;
-  const model = new TwoTowerModel(modelShape(data, inputs.encoder, inputs.graphsage), seed);
+  const model = new TwoTowerModel(modelShape(data, inputs.encoder, inputs.graphsage), seed, inputs.sentence);
   const optimizer = tf.train.adam(training.learningRate);
+  const fineTuned = new Set((inputs.sentence?.variables ?? []).map((v) => v.name));
+  const fineOptimizer = fineTuned.size ? tf.train.adam(inputs.encoder.fineTuneLearningRate) : undefined;
   const fanouts = inputs.graphsage.aggregator === 'off' ? undefined : inputs.graphsage.fanouts;
   const vocab = inputs.encoder.vocab;
   const answers = Array.from(inputs.validationTopics, (t) => data.dataset.links[t]);
@@ -340,6 +350,15 @@ export async function trainTwoTower(inputs: TrainInputs): Promise<TrainResult> {
         const rowGradient = grads[rows.name] as Tensor | undefined;
         if (rowGradient) model.encoder.embedding.applyAdam(unique, (await rowGradient.data()) as Float32Array, learningRate, state.step + 1);
         delete grads[rows.name];
+        if (fineOptimizer) {
+          const fine: Record<string, Tensor> = {};
+          for (const name of fineTuned) {
+            if (grads[name]) fine[name] = grads[name];
+            delete grads[name];
+          }
+          fineOptimizer.applyGradients(fine as unknown as Parameters<typeof optimizer.applyGradients>[0]);
+          for (const g of Object.values(fine)) g.dispose();
+        }
         optimizer.applyGradients(grads as unknown as Parameters<typeof optimizer.applyGradients>[0]);
         value.dispose();
         rowGradient?.dispose();
@@ -375,6 +394,7 @@ export async function trainTwoTower(inputs: TrainInputs): Promise<TrainResult> {
   }
   if (best) restore(model, best);
   optimizer.dispose();
+  fineOptimizer?.dispose();
   return {
     model,
     history: state.history,

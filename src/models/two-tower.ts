@@ -18,7 +18,7 @@
  */
 import { tf, type Tensor1D, type Tensor2D, type Variable } from './tf.ts';
 import { dense, gatherRows } from './ops.ts';
-import { BagEncoder, seededVariable, type EmbeddingRows, type TextBatch, type TextEncoder, type BagEncoderOptions } from './text-encoder.ts';
+import { BagEncoder, seededVariable, type EmbeddingRows, type SentenceEncoder, type TextBatch, type TextEncoder, type BagEncoderOptions } from './text-encoder.ts';
 import { SAGEConv, l2Normalize, type NeighbourBlock } from './sage-conv.ts';
 
 export type GraphSageMode = 'off' | 'mean' | 'pool';
@@ -34,6 +34,8 @@ export interface TwoTowerShape {
   languages: number;
   /** Width of the pretrained sentence vectors the encoder also reads (0 or absent: none). */
   pretrainedDim?: number;
+  /** Top layers of the pretrained encoder fine-tuned with the towers (0 or absent: frozen). */
+  fineTuneLayers?: number;
 }
 
 /** Residual MLP head: x + relu(x W1 + b1) W2. */
@@ -82,9 +84,10 @@ export class TwoTowerModel {
   private readonly languageEmbeddings: Variable;
   readonly variables: readonly Variable[];
 
-  constructor(readonly shape: TwoTowerShape, seed: number) {
+  /** `sentence`: the pretrained encoder being fine-tuned (shape.fineTuneLayers > 0); the model owns it. */
+  constructor(readonly shape: TwoTowerShape, seed: number, readonly sentence?: SentenceEncoder) {
     const { encoder, graphsage, layers } = shape;
-    this.encoder = new BagEncoder(encoder, seed, 'encoder', shape.pretrainedDim ?? 0);
+    this.encoder = new BagEncoder(encoder, seed, 'encoder', shape.pretrainedDim ?? 0, sentence);
     const d = encoder.dim;
     this.sage = graphsage === 'off' ? [] : Array.from({ length: layers }, (_, l) => new SAGEConv(d, graphsage, l < layers - 1, seed, `sage/${l}`));
     this.queryHead = new Head(d, encoder.hidden, seed, 'query_head');
@@ -98,6 +101,7 @@ export class TwoTowerModel {
       ...this.candidateHead.variables,
       this.kindEmbeddings,
       this.languageEmbeddings,
+      ...(sentence?.variables ?? []),
     ];
   }
 
@@ -123,5 +127,6 @@ export class TwoTowerModel {
 
   dispose(): void {
     for (const v of this.variables) v.dispose();
+    this.sentence?.dispose();
   }
 }

@@ -13,8 +13,8 @@ import { RecommendationTableBuilder, type RecommendationTable } from '../io/tabl
 import { linkContext, loadReranker, rerankTable } from './rerank.ts';
 import type { DecisionRule } from '../rerank/threshold.ts';
 import type { Dataset } from '../data/types.ts';
-import { ArtifactError, DataError } from '../errors.ts';
-import { attachPretrained, pretrainedFeatures } from '../pretrained/features.ts';
+import { DataError } from '../errors.ts';
+import { attachPretrained, checkPretrainedId, fineTuneInputs, pretrainedFeatures } from '../pretrained/features.ts';
 import { embedContentParallel } from '../models/encode-worker.ts';
 import { connectionFromEnv, Neo4jVectorIndex, pushEmbeddings, withNeo4j } from '../graph/neo4j.ts';
 import type { TopicForest } from '../graph/forest.ts';
@@ -35,11 +35,14 @@ export async function loadRetriever(modelDir: string, dataset: Dataset, forest: 
     const index = PartitionedIndex.load(join(modelDir, 'index'), { dimension: meta.shape.encoder.dim, modelId: meta.modelId });
     const lexical = buildLexicalIndex(dataset, meta.config.lexical);
     const data = buildTowerData(dataset, forest, lexical.model, meta.config.encoder.maxFeatures, lexical.contentFeatures, meta.kinds, meta.languages);
-    if (meta.pretrained) {
+    if (meta.pretrained && meta.shape.fineTuneLayers) {
+      // The fine-tuned encoder came with the model (loadModel); the towers read token ids.
+      const { vectors, sentence } = await fineTuneInputs(dataset, forest, { ...meta.config.encoder, model: meta.pretrained.dir, fineTuneLayers: 0 });
+      sentence.dispose();
+      attachPretrained(data, vectors, meta.config.encoder.bag);
+    } else if (meta.pretrained) {
       const features = await pretrainedFeatures(dataset, forest, { ...meta.config.encoder, model: meta.pretrained.dir }, { log: options.log, onProgress: options.onEncode });
-      if (features.info.id !== meta.pretrained.id) {
-        throw new ArtifactError(`${modelDir}: the pretrained encoder in ${meta.pretrained.dir} (id ${features.info.id}) is not the one the model was trained with (id ${meta.pretrained.id}).`, 'Restore that model directory, or retrain.');
-      }
+      checkPretrainedId(modelDir, meta.pretrained, features.info.id);
       attachPretrained(data, features.vectors, meta.config.encoder.bag);
     }
     return { model, meta, index, lexical, data };

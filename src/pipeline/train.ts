@@ -16,7 +16,8 @@ import { rm } from 'node:fs/promises';
 import { buildLexicalIndex, lexicalSearch } from '../retrieval/lexical.ts';
 import { splitTopics, type Split } from '../eval/split.ts';
 import { buildTowerData } from '../models/tower-data.ts';
-import { attachPretrained, pretrainedFeatures, type PretrainedInfo } from '../pretrained/features.ts';
+import { attachPretrained, fineTuneInputs, pretrainedFeatures, type PretrainedInfo } from '../pretrained/features.ts';
+import type { PretrainedEncoder } from '../pretrained/encoder.ts';
 import { trainTwoTower, type EpochReport } from '../models/train.ts';
 import { contentChecksum, makeModelId, saveModel, MODEL_FORMAT, type ModelMeta } from '../models/artifact.ts';
 import { buildContentIndex } from '../retrieval/neural.ts';
@@ -66,7 +67,13 @@ export async function runTraining(job: TrainJob): Promise<TrainSummary> {
   const lexical = buildLexicalIndex(dataset, config.lexical);
   const data = buildTowerData(dataset, forest, lexical.model, config.encoder.maxFeatures, lexical.contentFeatures);
   let pretrained: PretrainedInfo | undefined;
-  if (config.encoder.kind === 'pretrained') {
+  let sentence: PretrainedEncoder | undefined;
+  if (config.encoder.kind === 'pretrained' && config.encoder.fineTuneLayers > 0) {
+    const inputs = await fineTuneInputs(dataset, forest, config.encoder);
+    attachPretrained(data, inputs.vectors, config.encoder.bag);
+    ({ sentence, info: pretrained } = inputs);
+    log(`fine-tuning the top ${config.encoder.fineTuneLayers} of ${inputs.sentence.files.bert.layers} layers of ${pretrained.dir} with the towers`);
+  } else if (config.encoder.kind === 'pretrained') {
     const features = await pretrainedFeatures(dataset, forest, config.encoder, { log, onProgress: job.onEncode });
     attachPretrained(data, features.vectors, config.encoder.bag);
     pretrained = features.info;
@@ -95,6 +102,7 @@ export async function runTraining(job: TrainJob): Promise<TrainSummary> {
     onStart: (recall) => log(`untrained model: validation recall@${config.training.recallK} ${recall.toFixed(4)}`),
     onEpoch: (report) => job.onEpoch?.(report, config.training.epochs),
     onStep: job.onStep,
+    sentence,
   });
   if (result.resumedFrom > 0) log(`resumed from the checkpoint after epoch ${result.resumedFrom}`);
   const t2 = performance.now();

@@ -10,7 +10,8 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { tf } from '../models/tf.ts';
+import { tf, type Tensor2D, type Variable } from '../models/tf.ts';
+import type { SentenceEncoder } from '../models/text-encoder.ts';
 import { ArtifactError } from '../errors.ts';
 import { resolveOptions } from '../options.ts';
 import { inspectModelDir, type ModelFiles } from './config.ts';
@@ -30,7 +31,7 @@ export interface PretrainedEncoderOptions {
 
 export const DEFAULT_PRETRAINED_ENCODER_OPTIONS: Readonly<Required<PretrainedEncoderOptions>> = Object.freeze({ maxLength: 128, batchTokens: 8192, trainableLayers: 0 });
 
-export class PretrainedEncoder {
+export class PretrainedEncoder implements SentenceEncoder {
   readonly dim: number;
   readonly maxLength: number;
 
@@ -90,6 +91,17 @@ export class PretrainedEncoder {
       start = end;
     }
     return out;
+  }
+
+  /** The fine-tuned layers' variables (none when frozen). */
+  get variables(): readonly Variable[] {
+    return this.model.variables;
+  }
+
+  /** Pooled vectors of token rows, padded to the longest. [rows.length, dim] (call inside tf.tidy) */
+  encodeTokens(rows: readonly Int32Array[]): Tensor2D {
+    const batch = this.tokenizer.pad(rows);
+    return pool(this.model.forward(batch.ids, batch.mask, batch.batch, batch.length), batch.mask, this.files.pooling);
   }
 
   /** Pooled vectors of texts, row-major [texts.length * dim]. */

@@ -6,6 +6,7 @@
  * stopped).
  */
 import { resolve } from 'node:path';
+import { ArtifactError } from '../errors.ts';
 import { EmbeddingCache, textKey } from './cache.ts';
 import { PretrainedEncoder } from './encoder.ts';
 import { embedTexts } from './parallel.ts';
@@ -78,6 +79,29 @@ export async function pretrainedFeatures(dataset: Dataset, forest: TopicForest, 
     encoded: missing.size,
     seconds: (performance.now() - t0) / 1000,
   };
+}
+
+/**
+ * For fine-tuning (encoder.fineTuneLayers > 0): the encoder with its top
+ * layers trainable, and the token ids of every topic and content text (no
+ * cached vectors: they change as the layers train).
+ */
+export async function fineTuneInputs(dataset: Dataset, forest: TopicForest, config: EncoderConfig): Promise<{ sentence: PretrainedEncoder; info: PretrainedInfo; vectors: PretrainedVectors }> {
+  const dir = resolve(config.model);
+  const sentence = await PretrainedEncoder.load(dir, { maxLength: config.maxLength, trainableLayers: config.fineTuneLayers });
+  const info: PretrainedInfo = { dir, id: sentence.id, cacheKey: sentence.cacheKey, dim: sentence.dim, maxLength: sentence.maxLength };
+  const tokens = {
+    topics: sentence.tokenize(dataset.topics.map((_, t) => topicText(dataset, forest, t))),
+    content: sentence.tokenize(dataset.content.map((c) => contentText(c))),
+  };
+  return { sentence, info, vectors: { dim: sentence.dim, topics: new Float32Array(0), content: new Float32Array(0), tokens } };
+}
+
+/** Refuses a pretrained encoder that is not the one a model was trained with. */
+export function checkPretrainedId(modelDir: string, trained: PretrainedInfo, id: string): void {
+  if (id !== trained.id) {
+    throw new ArtifactError(`${modelDir}: the pretrained encoder in ${trained.dir} (id ${id}) is not the one the model was trained with (id ${trained.id}).`, 'Restore that model directory, or retrain.');
+  }
 }
 
 /** Gives the towers the pretrained vectors; without `bag` they read nothing else. */

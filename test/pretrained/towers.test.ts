@@ -89,3 +89,25 @@ test("a config with kind 'pretrained' and no model is a one-line error", () => {
   assert.equal(r.status, 2);
   assert.match(r.stderr, /encoder\.model must be a model directory when encoder\.kind is 'pretrained'/);
 });
+
+test('fineTuneLayers trains the top transformer layer with the towers and recommend reloads it', async () => {
+  const { loadWeights } = await import('../../src/models/weights.ts');
+  const { parseSafetensors } = await import('../../src/pretrained/safetensors.ts');
+  const model = join(tmp, 'model-fine');
+  const r = runCli(['train', '--data', data, '--model', model, '--holdout', '0.25', '--config', config('fine', { fineTuneLayers: 1, fineTuneLearningRate: 1e-3 }), '--backend', 'wasm']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /fine-tuning the top 1 of 2 layers/);
+  const weights = await loadWeights(model, 'weights');
+  const names = weights.map((w) => w.name);
+  assert.ok(names.includes('bert/encoder.layer.1.attention.self.query.kernel'), names.join(' '));
+  assert.ok(!names.some((n) => n.startsWith('bert/encoder.layer.0.')), 'the frozen layer is not saved');
+  // The trained kernel moved away from the checkpoint's (stored [out, in]; saved [in, out]).
+  const original = parseSafetensors(readFileSync(join(encoderDir, 'model.safetensors'))).get('encoder.layer.1.attention.self.query.weight')!;
+  const tuned = weights.find((w) => w.name === 'bert/encoder.layer.1.attention.self.query.kernel')!;
+  let moved = 0;
+  for (let o = 0; o < 32; o++) for (let i = 0; i < 32; i++) moved = Math.max(moved, Math.abs(tuned.values[i * 32 + o] - original.values![o * 32 + i]));
+  assert.ok(moved > 1e-4, `largest change ${moved}`);
+  const rec = runCli(['recommend', '--data', data, '--model', model, '--topics', 'held-out', '--out', join(tmp, 'fine.csv'), '--stage', 'retrieve']);
+  assert.equal(rec.status, 0, rec.stderr);
+  assert.ok(JSON.parse(rec.stdout).neural['recall@10'] > 0);
+});
