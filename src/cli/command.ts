@@ -8,6 +8,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { readFileSync, existsSync } from 'node:fs';
 import { UsageError, ConfigError } from '../errors.ts';
+import { resolveRunConfig, type RunConfig } from '../config.ts';
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>[string] & { description: string; valueName?: string };
 
@@ -34,6 +35,7 @@ export const SHARED_OPTIONS = {
   out: { type: 'string', description: 'output file', valueName: 'FILE' },
   seed: { type: 'string', description: 'random seed (default: 42)', valueName: 'N' },
   config: { type: 'string', description: 'JSON config file; unknown keys are an error', valueName: 'FILE' },
+  encoder: { type: 'string', description: "pretrained text encoder: a local Hugging Face BERT-family model directory (sets encoder.kind 'pretrained' and encoder.model)", valueName: 'DIR' },
   lenient: { type: 'boolean', description: 'skip correlation rows that name unknown ids (and say how many) instead of failing' },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 } as const satisfies Record<string, OptionSpec>;
@@ -102,6 +104,18 @@ export function numberOption(args: ParsedArgs, command: string, key: string, fal
     throw new UsageError(`trellis ${command}: --${key} must be a number from ${min} to ${max} (got ${JSON.stringify(raw)}).`);
   }
   return value;
+}
+
+/** The run config from --config (over the defaults), with --encoder DIR applied on top. */
+export function runConfigFromArgs(args: ParsedArgs): RunConfig {
+  const configPath = optionalString(args, 'config');
+  const given = readConfigFile(configPath);
+  const encoderDir = optionalString(args, 'encoder');
+  if (encoderDir !== undefined) {
+    const section = given.encoder && typeof given.encoder === 'object' && !Array.isArray(given.encoder) ? given.encoder : {};
+    given.encoder = { ...section, kind: 'pretrained', model: encoderDir };
+  }
+  return resolveRunConfig(given, configPath ?? 'config');
 }
 
 /** Reads a JSON config file into a plain object (keys are checked by the consumer). */

@@ -111,3 +111,13 @@ test('fineTuneLayers trains the top transformer layer with the towers and recomm
   assert.equal(rec.status, 0, rec.stderr);
   assert.ok(JSON.parse(rec.stdout).neural['recall@10'] > 0);
 });
+
+test('--encoder DIR selects the pretrained encoder; a wrong directory is one line naming what is missing', () => {
+  const r = runCli(['train', '--data', data, '--model', join(tmp, 'm-enc'), '--encoder', join(tmp, 'no-such-model'), '--config', config('enc', { model: '' , kind: 'hashed' }), '--backend', 'wasm']);
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /no-such-model: no such model directory\. .*scripts\/fetch-pretrained\.sh/);
+  assert.equal(r.stderr.trim().split('\n').filter((l) => /error/i.test(l)).length, 1);
+  const ok = runCli(['train', '--data', data, '--model', join(tmp, 'm-enc'), '--encoder', encoderDir, '--config', config('enc', { model: '', kind: 'hashed' }), '--backend', 'wasm']);
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.equal(JSON.parse(readFileSync(join(tmp, 'm-enc', 'model.json'), 'utf8')).pretrained.dim, 32);
+});

@@ -1,6 +1,5 @@
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { resolveRunConfig } from '../../config.ts';
 import { answersOf, splitTopics } from '../../eval/split.ts';
 import { formatTable } from '../../eval/report.ts';
 import { scoreStages } from '../../eval/holdout.ts';
@@ -8,7 +7,7 @@ import { writeRecommendations } from '../../io/export.ts';
 import { initRuntime } from '../../models/runtime.ts';
 import { runTraining } from '../../pipeline/train.ts';
 import { recommendTopics } from '../../pipeline/recommend.ts';
-import { numberOption, optionalString, readConfigFile, SHARED_OPTIONS, type Command } from '../command.ts';
+import { numberOption, optionalString, SHARED_OPTIONS, type Command, runConfigFromArgs } from '../command.ts';
 import { BACKEND_OPTION, loadData, log, seedFromArgs } from '../context.ts';
 import { epochProgress, progressCallback, stepProgress } from '../log.ts';
 import { LOG_JSON_OPTION, REPORT_DETAILS, REPORT_OPTIONS, RunRecorder } from '../run-report.ts';
@@ -20,13 +19,14 @@ const MODEL = fileURLToPath(new URL('../../../models/demo-khan', import.meta.url
 export const demo: Command = {
   name: 'demo',
   summary: 'the main job on the bundled Khan Academy data: hold out 25% of topics, train, recommend, score',
-  usage: '[--data DIR] [--model DIR] [--holdout F] [--seed N] [--config FILE] [--report DIR | --no-report] [--log-json]',
+  usage: '[--data DIR] [--model DIR] [--holdout F] [--seed N] [--config FILE] [--encoder DIR] [--report DIR | --no-report] [--log-json]',
   options: {
     data: { ...SHARED_OPTIONS.data, description: 'dataset folder (default: the bundled data/khan)' },
     model: { ...SHARED_OPTIONS.model, description: 'model folder (default: models/demo-khan)' },
     holdout: { type: 'string', description: 'fraction of topics with content to hold out (default: 0.25)', valueName: 'F' },
     seed: SHARED_OPTIONS.seed,
     config: SHARED_OPTIONS.config,
+    encoder: SHARED_OPTIONS.encoder,
     backend: BACKEND_OPTION,
     ...REPORT_OPTIONS,
     'log-json': LOG_JSON_OPTION,
@@ -44,8 +44,7 @@ export const demo: Command = {
     const modelDir = optionalString(args, 'model') ?? MODEL;
     const seed = seedFromArgs(args, 'demo');
     const fraction = numberOption(args, 'demo', 'holdout', 0.25, 0.01, 0.99);
-    const configPath = optionalString(args, 'config');
-    const config = resolveRunConfig(readConfigFile(configPath), configPath ?? 'config');
+    const config = runConfigFromArgs(args);
     const runtime = await initRuntime(optionalString(args, 'backend'));
     log(runtime.message);
     recorder.report.backend = runtime.kind;
