@@ -40,7 +40,8 @@ export function runCli(args: string[], options: { cwd?: string } = {}): CliResul
   const result = spawnSync(process.execPath, ['--import', 'tsx', join(REPO, 'src', 'cli', 'main.ts'), ...args], {
     cwd: options.cwd ?? REPO,
     encoding: 'utf8',
-    env: { ...process.env, NO_COLOR: '1' },
+    // Run reports of test runs go to the temporary folder, not the repository's reports/.
+    env: { TRELLIS_REPORTS: join(tmpdir(), 'trellis-test-reports'), ...process.env, NO_COLOR: '1' },
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }

@@ -15,7 +15,7 @@ import { optionalString, type ParsedArgs } from './command.ts';
 import { emit } from './log.ts';
 
 export const REPORT_OPTIONS = {
-  report: { type: 'string', description: 'root folder of the run report (default: reports): the page goes to DIR/<run-id>/index.html', valueName: 'DIR' },
+  report: { type: 'string', description: 'root folder of the run report (default: $TRELLIS_REPORTS, else reports): the page goes to DIR/<run-id>/index.html', valueName: 'DIR' },
   'no-report': { type: 'boolean', description: 'do not write the run report' },
 } as const;
 
@@ -42,7 +42,7 @@ export class RunRecorder {
   private readonly root: string | undefined;
 
   constructor(readonly command: string, args: ParsedArgs) {
-    this.root = args.values['no-report'] === true ? undefined : optionalString(args, 'report') ?? 'reports';
+    this.root = args.values['no-report'] === true ? undefined : optionalString(args, 'report') ?? (process.env.TRELLIS_REPORTS || 'reports');
     if (args.values['no-report'] === true && args.values.report !== undefined) {
       throw new UsageError(`trellis ${command}: --report and --no-report exclude each other.`);
     }
