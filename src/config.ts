@@ -65,6 +65,9 @@ function validate(scope: string, c: RunConfig): RunConfig {
   need(c.training.validationFraction > 0 && c.training.validationFraction < 0.5, 'training.validationFraction', 'in (0, 0.5)', c.training.validationFraction);
   need(c.rerank.trainShare > 0 && c.rerank.trainShare < 1, 'rerank.trainShare', 'in (0, 1)', c.rerank.trainShare);
   need(Number.isInteger(c.rerank.epochs) && c.rerank.epochs >= 1, 'rerank.epochs', 'a positive integer', c.rerank.epochs);
+  need(Number.isInteger(c.rerank.crossFit) && c.rerank.crossFit >= 0 && c.rerank.crossFit <= 10, 'rerank.crossFit', 'an integer from 0 to 10', c.rerank.crossFit);
+  need(c.rerank.crossFit <= 1 || c.encoder.fineTuneLayers === 0, 'rerank.crossFit', 'off (0) when encoder.fineTuneLayers is set', c.rerank.crossFit);
+  need(Number.isInteger(c.rerank.crossFitNegatives) && c.rerank.crossFitNegatives >= 0, 'rerank.crossFitNegatives', 'a non-negative integer', c.rerank.crossFitNegatives);
   need(c.retrieval.topK >= 1 && c.retrieval.lexicalTopK >= 0, 'retrieval.topK', 'at least 1 (lexicalTopK at least 0)', c.retrieval);
   return c;
 }

@@ -32,6 +32,7 @@ import { retrievalExplanation, type FusedCandidates } from '../retrieval/neural.
 import type { RerankConfig } from '../rerank/config.ts';
 import type { Dataset } from '../data/types.ts';
 import { hasLink } from '../data/links.ts';
+import { rngFor, shuffleInPlace, type Rng } from '../random.ts';
 import type { TopicForest } from '../graph/forest.ts';
 
 export const FEATURE_NAMES = [
@@ -92,8 +93,11 @@ export function pairFeatures(dataset: Dataset, forest: TopicForest, context: Lin
   return out;
 }
 
-/** The pair set of some topics' candidates (labels from `gold` when given). */
-export function buildPairs(reranker: CrossEncoder, dataset: Dataset, forest: TopicForest, context: LinkContext, topics: Uint32Array, candidates: FusedCandidates[], k: number, gold?: Uint32Array[]) {
+/**
+ * The pair set of some topics' candidates (labels from `gold` when given).
+ * `context` is the links the features may read: one for all topics, or one per topic.
+ */
+export function buildPairs(reranker: CrossEncoder, dataset: Dataset, forest: TopicForest, context: LinkContext | readonly LinkContext[], topics: Uint32Array, candidates: FusedCandidates[], k: number, gold?: Uint32Array[]) {
   const total = candidates.reduce((s, c) => s + c.rows.length, 0);
   const topicIndex = new Uint32Array(total);
   const contentIndex = new Uint32Array(total);
@@ -103,7 +107,7 @@ export function buildPairs(reranker: CrossEncoder, dataset: Dataset, forest: Top
   const contentRows = new Map<number, number>();
   let at = 0;
   candidates.forEach((list, i) => {
-    features.set(pairFeatures(dataset, forest, context, topics[i], list, k), at * FEATURES);
+    features.set(pairFeatures(dataset, forest, Array.isArray(context) ? context[i] : (context as LinkContext), topics[i], list, k), at * FEATURES);
     for (let j = 0; j < list.rows.length; j++, at++) {
       const c = list.rows[j];
       let local = contentRows.get(c);
@@ -128,10 +132,12 @@ export function buildPairs(reranker: CrossEncoder, dataset: Dataset, forest: Top
 export interface RerankTrainInput {
   dataset: Dataset;
   forest: TopicForest;
-  /** Links visible to the reranker's training topics (theirs hidden). */
+  /** Links visible to the reranker's training and tuning topics (theirs hidden). */
   context: LinkContext;
   trainTopics: Uint32Array;
   trainCandidates: FusedCandidates[];
+  /** More training topics from cross-fitting: each with its out-of-fold candidates and the links visible to it. */
+  crossFitted?: { topics: Uint32Array; candidates: FusedCandidates[]; contexts: LinkContext[] };
   tuneTopics: Uint32Array;
   tuneCandidates: FusedCandidates[];
   config: RerankConfig;
@@ -163,8 +169,15 @@ export async function trainReranker(input: RerankTrainInput): Promise<RerankTrai
     reranker.initTokenEmbeddings(input.encoderTable.table, input.encoderTable.rows, input.encoderTable.cols, words);
   }
   const gold = (topics: Uint32Array) => Array.from(topics, (t) => dataset.links[t]);
-  const train = buildPairs(reranker, dataset, forest, context, input.trainTopics, input.trainCandidates, topK, gold(input.trainTopics));
-  log(`reranker: ${train.topicIndex.length} training pairs from ${input.trainTopics.length} topics (${train.labels!.reduce((s, v) => s + v, 0)} positive)`);
+  let train = buildPairs(reranker, dataset, forest, context, input.trainTopics, input.trainCandidates, topK, gold(input.trainTopics));
+  const extra = input.crossFitted;
+  if (extra && extra.topics.length > 0) {
+    const topics = Uint32Array.from([...input.trainTopics, ...extra.topics]);
+    const contexts = [...Array.from(input.trainTopics, () => context), ...extra.contexts];
+    const all = buildPairs(reranker, dataset, forest, contexts, topics, [...input.trainCandidates, ...extra.candidates], topK, gold(topics));
+    train = keepNegatives(all, input.trainTopics.length, config.crossFitNegatives, rngFor(input.seed, 'rerank/negatives'));
+  }
+  log(`reranker: ${train.topicIndex.length} training pairs from ${input.trainTopics.length + (extra?.topics.length ?? 0)} topics (${train.labels!.reduce((s, v) => s + v, 0)} positive)`);
   const tune = buildPairs(reranker, dataset, forest, context, input.tuneTopics, input.tuneCandidates, topK, gold(input.tuneTopics));
   const t0 = performance.now();
   const report = await reranker.train(train, { epochs: config.epochs, learningRate: config.learningRate }, {
@@ -182,6 +195,37 @@ export async function trainReranker(input: RerankTrainInput): Promise<RerankTrai
   const search = searchDecisionRule(packCandidates(perTopic));
   log(`decision rule: threshold ${search.rule.threshold.toFixed(3)}, margin ${search.rule.margin}, cap ${search.rule.cap}: F2 ${search.f2.toFixed(4)} on ${search.topics} tuning topics`);
   return { reranker, rule: search.rule, tuneF2: search.f2, report, pairs: train.topicIndex.length };
+}
+
+/**
+ * Pairs of topics from `firstSampled` on keep every positive and at most
+ * `perTopic` random negatives (0 keeps all); earlier topics keep everything.
+ */
+export function keepNegatives<P extends { topicIndex: Uint32Array; contentIndex: Uint32Array; features: Float32Array; labels?: Uint8Array }>(pairs: P, firstSampled: number, perTopic: number, rng: Rng): P {
+  const labels = pairs.labels!;
+  if (perTopic === 0) return pairs;
+  const byTopic = new Map<number, number[]>();
+  for (let p = 0; p < labels.length; p++) {
+    if (pairs.topicIndex[p] < firstSampled || labels[p] === 1) continue;
+    const list = byTopic.get(pairs.topicIndex[p]) ?? [];
+    list.push(p);
+    byTopic.set(pairs.topicIndex[p], list);
+  }
+  const drop = new Uint8Array(labels.length);
+  for (const list of byTopic.values()) {
+    shuffleInPlace(list, rng);
+    for (const p of list.slice(perTopic)) drop[p] = 1;
+  }
+  const keep = Uint32Array.from({ length: labels.length }, (_, p) => p).filter((p) => !drop[p]);
+  const features = new Float32Array(keep.length * FEATURES);
+  keep.forEach((p, i) => features.set(pairs.features.subarray(p * FEATURES, (p + 1) * FEATURES), i * FEATURES));
+  return {
+    ...pairs,
+    topicIndex: Uint32Array.from(keep, (p) => pairs.topicIndex[p]),
+    contentIndex: Uint32Array.from(keep, (p) => pairs.contentIndex[p]),
+    features,
+    labels: Uint8Array.from(keep, (p) => labels[p]),
+  };
 }
 
 export const RERANKER_DIR = 'reranker';

@@ -13,17 +13,17 @@
  */
 import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
-import { buildLexicalIndex, lexicalSearch } from '../retrieval/lexical.ts';
+import { buildLexicalIndex, lexicalSearch, type LexicalIndex } from '../retrieval/lexical.ts';
 import { splitTopics, type Split } from '../eval/split.ts';
-import { buildTowerData } from '../models/tower-data.ts';
+import { buildTowerData, type TowerData } from '../models/tower-data.ts';
 import { attachPretrained, fineTuneInputs, pretrainedFeatures, type PretrainedInfo } from '../pretrained/features.ts';
 import type { PretrainedEncoder } from '../pretrained/encoder.ts';
 import { trainTwoTower, type EpochReport } from '../models/train.ts';
 import { contentChecksum, makeModelId, saveModel, MODEL_FORMAT, type ModelMeta } from '../models/artifact.ts';
-import { buildContentIndex } from '../retrieval/neural.ts';
+import { buildContentIndex, type FusedCandidates } from '../retrieval/neural.ts';
 import { deriveSeed, rngFor, shuffleInPlace } from '../random.ts';
 import { retrieve, type Retriever } from './recommend.ts';
-import { linkContext, saveReranker, trainReranker } from './rerank.ts';
+import { linkContext, saveReranker, trainReranker, type LinkContext, type RerankTrainInput } from './rerank.ts';
 import type { RunConfig } from '../config.ts';
 import type { Dataset } from '../data/types.ts';
 import type { TopicForest } from '../graph/forest.ts';
@@ -49,6 +49,48 @@ export interface TrainSummary {
   modelId: string;
   meta: ModelMeta;
   seconds: { features: number; training: number; index: number; rerank: number; total: number };
+}
+
+/**
+ * Out-of-fold candidates for the cross-encoder: the training topics in
+ * `rerank.crossFit` folds; per fold, a two-tower model trained without the
+ * fold's links retrieves the fold's candidates, which therefore look like
+ * those of unseen topics. The fold's links are hidden from its features too.
+ */
+async function crossFit(input: { job: TrainJob; data: TowerData; lexical: LexicalIndex; meta: ModelMeta; validation: Split }): Promise<NonNullable<RerankTrainInput['crossFitted']>> {
+  const { job, data, lexical, meta, validation } = input;
+  const { config, seed, dataset, log } = job;
+  const folds = config.rerank.crossFit;
+  const order = shuffleInPlace(Array.from(validation.train), rngFor(seed, 'rerank/cross-fit'));
+  const out = { topics: [] as number[], candidates: [] as FusedCandidates[], contexts: [] as LinkContext[] };
+  for (let f = 0; f < folds; f++) {
+    const t0 = performance.now();
+    const fold = Uint32Array.from(order.filter((_, i) => i % folds === f)).sort();
+    const inFold = new Set(fold);
+    const links = validation.trainLinks.map((l, t) => (inFold.has(t) ? new Uint32Array(0) : l));
+    const result = await trainTwoTower({
+      data,
+      links,
+      trainTopics: validation.train.filter((t) => !inFold.has(t)),
+      validationTopics: validation.heldOut,
+      encoder: config.encoder,
+      graphsage: config.graphsage,
+      training: config.training,
+      seed: deriveSeed(seed, `cross-fit/${f}`),
+    });
+    try {
+      const index = await buildContentIndex(result.model, data, config.index, seed);
+      const candidates = await retrieve({ model: result.model, meta, index, lexical, data }, fold);
+      const context = linkContext(dataset, links);
+      out.topics.push(...fold);
+      out.candidates.push(...candidates);
+      out.contexts.push(...Array.from(fold, () => context));
+    } finally {
+      result.model.dispose();
+    }
+    log(`cross-fit fold ${f + 1}/${folds}: ${fold.length} topics, retriever trained without their links (validation recall@${config.training.recallK} ${result.bestRecall.toFixed(4)}) in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  }
+  return { topics: Uint32Array.from(out.topics), candidates: out.candidates, contexts: out.contexts };
 }
 
 /** Links training may see: all, or all but the held-out topics'. */
@@ -149,12 +191,14 @@ export async function runTraining(job: TrainJob): Promise<TrainSummary> {
     const cut = Math.max(1, Math.min(order.length - 1, Math.round(order.length * config.rerank.trainShare)));
     const trainTopics = Uint32Array.from(order.slice(0, cut)).sort();
     const tuneTopics = Uint32Array.from(order.slice(cut)).sort();
+    const crossFitted = config.rerank.crossFit > 1 ? await crossFit({ job, data, lexical, meta, validation }) : undefined;
     const reranked = await trainReranker({
       dataset,
       forest,
       context: linkContext(dataset, validation.trainLinks),
       trainTopics,
       trainCandidates: await retrieve(retriever, trainTopics),
+      crossFitted,
       tuneTopics,
       tuneCandidates: await retrieve(retriever, tuneTopics),
       config: config.rerank,

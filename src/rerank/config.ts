@@ -14,6 +14,16 @@ export interface RerankConfig {
   maxLength: number;
   /** Share of the retriever's validation topics the cross-encoder trains on; the rest tune the decision rule. Default 0.7. */
   trainShare: number;
+  /**
+   * Cross-fitting: split the retriever's training topics into this many
+   * folds, retrain the two-tower model once per fold without that fold's
+   * links, and add the fold's (out-of-fold) candidates to the cross-encoder's
+   * training pairs. 0 or 1: off (only the validation topics' candidates).
+   * Default 0.
+   */
+  crossFit: number;
+  /** Negatives kept per cross-fitted topic (all its positives are kept; 0 = all). Default 20. */
+  crossFitNegatives: number;
 }
 
 export const DEFAULT_RERANK_CONFIG: Readonly<RerankConfig> = Object.freeze({
@@ -25,5 +35,7 @@ export const DEFAULT_RERANK_CONFIG: Readonly<RerankConfig> = Object.freeze({
   heads: 4,
   maxLength: 96,
   trainShare: 0.7,
+  crossFit: 0,
+  crossFitNegatives: 20,
 });
 

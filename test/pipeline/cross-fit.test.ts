@@ -1,0 +1,71 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { syntheticDataset } from '../../src/data/synthetic.ts';
+import { writeDataset } from '../../src/index.ts';
+import { keepNegatives } from '../../src/pipeline/rerank.ts';
+import { FEATURES } from '../../src/pipeline/rerank.ts';
+import { rngFor } from '../../src/random.ts';
+import { runCli, tempDir } from '../helpers.ts';
+
+const { dir: tmp, cleanup } = tempDir();
+after(cleanup);
+
+test('keepNegatives keeps every positive, at most k negatives per sampled topic, and all pairs of earlier topics', () => {
+  // Topic 0 (not sampled): 1 positive, 4 negatives; topics 1 and 2: 2 positives, 6 negatives each.
+  const topicIndex: number[] = [];
+  const labels: number[] = [];
+  const add = (t: number, pos: number, neg: number) => {
+    for (let i = 0; i < pos + neg; i++) {
+      topicIndex.push(t);
+      labels.push(i < pos ? 1 : 0);
+    }
+  };
+  add(0, 1, 4);
+  add(1, 2, 6);
+  add(2, 2, 6);
+  const n = labels.length;
+  const pairs = {
+    topicIndex: Uint32Array.from(topicIndex),
+    contentIndex: Uint32Array.from({ length: n }, (_, p) => p),
+    features: Float32Array.from({ length: n * FEATURES }, (_, i) => Math.floor(i / FEATURES)),
+    labels: Uint8Array.from(labels),
+  };
+  const kept = keepNegatives(pairs, 1, 3, rngFor(1, 'test'));
+  const count = (t: number, label: number) => Array.from(kept.topicIndex).filter((x, p) => x === t && kept.labels![p] === label).length;
+  assert.deepEqual([count(0, 1), count(0, 0)], [1, 4]);
+  assert.deepEqual([count(1, 1), count(1, 0)], [2, 3]);
+  assert.deepEqual([count(2, 1), count(2, 0)], [2, 3]);
+  // Each kept pair carries its own features and content.
+  kept.contentIndex.forEach((p, i) => assert.equal(kept.features[i * FEATURES], p));
+  assert.equal(keepNegatives(pairs, 1, 0, rngFor(1, 'test')), pairs, '0 keeps everything');
+});
+
+test('rerank.crossFit trains one retriever per fold and adds their out-of-fold candidates to the reranker', async () => {
+  const data = join(tmp, 'data');
+  await writeDataset(data, syntheticDataset({ channels: 2, branching: 4, depth: 2, contentPerLeaf: 5, seed: 11 }));
+  const base = {
+    lexical: { buckets: 1 << 14 },
+    encoder: { vocab: 1 << 12, dim: 16, hidden: 16, maxFeatures: 32 },
+    training: { epochs: 2, batchSize: 16, patience: 2 },
+    index: { M: 8, efConstruction: 50, efSearch: 50 },
+    retrieval: { topK: 10, lexicalTopK: 10 },
+    rerank: { epochs: 1, hidden: 16, layers: 1, heads: 2, maxLength: 32 },
+  };
+  const pairsOf = (stderr: string) => Number(/reranker: (\d+) training pairs from (\d+) topics/.exec(stderr)?.[1]);
+  const topicsOf = (stderr: string) => Number(/reranker: (\d+) training pairs from (\d+) topics/.exec(stderr)?.[2]);
+  writeFileSync(join(tmp, 'plain.json'), JSON.stringify(base));
+  writeFileSync(join(tmp, 'cf.json'), JSON.stringify({ ...base, rerank: { ...base.rerank, crossFit: 2, crossFitNegatives: 4 } }));
+  const plain = runCli(['train', '--data', data, '--model', join(tmp, 'plain'), '--holdout', '0.25', '--config', join(tmp, 'plain.json'), '--backend', 'wasm']);
+  assert.equal(plain.status, 0, plain.stderr);
+  const cf = runCli(['train', '--data', data, '--model', join(tmp, 'cf'), '--holdout', '0.25', '--config', join(tmp, 'cf.json'), '--backend', 'wasm']);
+  assert.equal(cf.status, 0, cf.stderr);
+  assert.match(cf.stderr, /cross-fit fold 1\/2: \d+ topics/);
+  assert.match(cf.stderr, /cross-fit fold 2\/2: \d+ topics/);
+  assert.ok(topicsOf(cf.stderr) > 3 * topicsOf(plain.stderr), `${topicsOf(cf.stderr)} vs ${topicsOf(plain.stderr)} training topics`);
+  assert.ok(pairsOf(cf.stderr) > pairsOf(plain.stderr));
+  const rec = runCli(['recommend', '--data', data, '--model', join(tmp, 'cf'), '--topics', 'held-out', '--out', join(tmp, 'cf.csv')]);
+  assert.equal(rec.status, 0, rec.stderr);
+  assert.ok(JSON.parse(rec.stdout).reranked.f2 > 0);
+});
