@@ -19,7 +19,8 @@
  * way (-march=native: AVX-512 here) and built for the x86-64 baseline (SSE
  * only), which is how node-gyp builds hnswlib-node. Everything is single
  * threaded except one extra Python build with 2 threads (hnswlib's parallel
- * insert, which hnswlib-node does not expose). Results: work/bench/ann-peer.json
+ * insert, which hnswlib-node does not expose). trellis is measured first and
+ * again last, so drifting load shows. Results: work/bench/ann-peer.json
  * and markdown on stdout.
  */
 import { spawnSync } from 'node:child_process';
@@ -220,6 +221,8 @@ await runScript(NAME, {
     const args = ['--m', String(m), '--ef-construction', String(efConstruction), '--ef', efs.join(','), '--k', String(k), '--seed', String(seed), '--min-seconds', String(minSeconds), '--repeats', String(repeats)];
     sides.push(...pythonSides(python, undefined, 'PyPI build (-march=native)', 'Python native', files, [...args, '--build-threads', '1,2']));
     if (existsSync(portable)) sides.push(...pythonSides(python, portable, 'baseline build (HNSWLIB_NO_NATIVE=1)', 'Python baseline', files, [...args, '--build-threads', '1']));
+    // trellis again, last: on a shared machine the load drifts, and a side measured only first or only last would carry it alone.
+    sides.push({ ...trellisSide(set, m, efConstruction, seed, efs, k, truth, minSeconds, repeats), name: 'trellis, second pass (after Python)', short: 'trellis, again' });
     results.push({ set: set.name, rows: set.rows, dim: set.dim, queries: queryCount, note: set.note, bruteForceQueriesPerSecond: bruteQps, sides });
     sections.push(report(set, sides, bruteQps, params, targets, k));
   }

@@ -149,7 +149,7 @@ async function childRun(work: string, modelDir: string, size: number, seed: numb
   const { model, meta } = await loadModel(modelDir);
   const lexical = await stage('lexical', () => buildLexicalIndex(dataset, meta.config.lexical), (l) => ({ items: dataset.content.length, unit: 'texts', note: `${l.contentFeatures.indices.length} non-zeros, ${l.partitions.size} partitions` }));
   const data = await stage('inputs', () => buildTowerData(dataset, forest, lexical.model, meta.config.encoder.maxFeatures, lexical.contentFeatures, meta.kinds, meta.languages), () => ({ items: dataset.content.length + dataset.topics.length, unit: 'texts' }));
-  let vectors: Float32Array | undefined = await stage('encode', () => embedContentParallel(model, data), () => ({ items: dataset.content.length, unit: 'texts', note: `dim ${model.shape.encoder.dim}, ${cpus().length} worker threads` }));
+  let vectors: Float32Array | undefined = await stage('encode', () => embedContentParallel(model, data), () => ({ items: dataset.content.length, unit: 'texts', note: `dim ${model.shape.encoder.dim}, ${dataset.content.length >= 20000 ? `${cpus().length} worker threads` : 'one thread (embedContentParallel stays on this thread below 20,000 rows)'}` }));
   const cfg = meta.config.index;
   const index = await stage('index', () => {
     const index = new PartitionedIndex(model.shape.encoder.dim, { kind: cfg.kind, hnsw: { m: cfg.M, efConstruction: cfg.efConstruction, efSearch: cfg.efSearch, seed: deriveSeed(seed, 'hnsw') } });
