@@ -17,10 +17,13 @@ export interface EmbedTextsOptions {
   encoder?: PretrainedEncoderOptions;
   /** Worker threads; 0 = one per core, 1 = this thread. Default 0. */
   workers?: number;
-  /** Texts per task handed to a worker. Default 256. */
+  /** Most texts per task handed to a worker. Default 256. */
   chunk?: number;
   onProgress?: (done: number, total: number) => void;
 }
+
+/** Fewer texts than this per thread are not worth a worker's start-up (about a second: loader and model). */
+const MIN_TEXTS_PER_THREAD = 64;
 
 const DEFAULTS: Readonly<Required<Omit<EmbedTextsOptions, 'onProgress' | 'encoder'>>> = Object.freeze({ workers: 0, chunk: 256 });
 
@@ -44,7 +47,7 @@ export async function embedChunk(chunk: TextChunk): Promise<Float32Array> {
 export async function embedTexts(dir: string, texts: readonly string[], options: EmbedTextsOptions = {}): Promise<{ vectors: Float32Array; dim: number }> {
   const { workers, chunk } = resolveOptions('trellis/pretrained/embedTexts', DEFAULTS, { workers: options.workers, chunk: options.chunk });
   const encoderOptions = options.encoder ?? {};
-  const threads = Math.min(workers || availableParallelism(), Math.ceil(texts.length / chunk));
+  const threads = Math.min(workers || availableParallelism(), Math.ceil(texts.length / MIN_TEXTS_PER_THREAD));
   if (threads <= 1) {
     const encoder = await PretrainedEncoder.load(dir, encoderOptions);
     try {
@@ -54,8 +57,10 @@ export async function embedTexts(dir: string, texts: readonly string[], options:
     }
   }
   const order = Array.from(texts.keys()).sort((a, b) => texts[a].length - texts[b].length || a - b);
+  // At least two chunks per thread, so that no thread idles while another has the longest texts.
+  const size = Math.max(1, Math.min(chunk, Math.ceil(texts.length / (2 * threads))));
   const pieces: number[][] = [];
-  for (let start = 0; start < order.length; start += chunk) pieces.push(order.slice(start, start + chunk));
+  for (let start = 0; start < order.length; start += size) pieces.push(order.slice(start, start + size));
   const pool = new WorkerPool({ size: threads, transferResults: true });
   let done = 0;
   try {
