@@ -114,6 +114,7 @@ function deepMerge(a: object, b: object): object {
  * negatives, unless it varies one of them), so a change of a default does not
  * change what a variant measures.
  */
+const MINILM = { kind: 'pretrained', model: join(REPO, 'models', 'pretrained', 'all-MiniLM-L6-v2'), workers: 1 };
 const REFERENCE = { graphsage: { aggregator: 'mean' }, training: { logQ: 'streaming', hardNegatives: 'none' } };
 const retrievalOnly = (change: object) => deepMerge(deepMerge(REFERENCE, change), { rerank: { enabled: false } });
 const VARIANTS: Record<string, object> = {
@@ -124,6 +125,11 @@ const VARIANTS: Record<string, object> = {
   'logq-off': retrievalOnly({ training: { logQ: 'off' } }),
   'logq-exact': retrievalOnly({ training: { logQ: 'exact' } }),
   'hardneg-lexical': retrievalOnly({ training: { hardNegatives: 'lexical' } }),
+  // The shipped defaults (GraphSAGE off, reranker on), and the same with pretrained MiniLM features
+  // (bash scripts/fetch-pretrained.sh), without and with cross-fitted reranker training.
+  default: {},
+  minilm: { encoder: MINILM },
+  'minilm-cross-fit': { encoder: MINILM, rerank: { crossFit: 4 } },
 };
 
 function parseJsonObject(flag: string, text: string): object {
