@@ -36,6 +36,9 @@ export interface PartitionedIndexOptions {
   hnsw?: HnswOptions;
 }
 
+/** Rows per add in addGrouped (one progress update each). */
+const PROGRESS_SLICE = 8192;
+
 export const DEFAULT_PARTITIONED_INDEX_OPTIONS: Readonly<{ kind: 'hnsw' | 'brute-force'; exactBelow: number; hnsw: Readonly<Required<HnswOptions>> }> = Object.freeze({
   kind: 'hnsw',
   exactBelow: 1024,
@@ -101,21 +104,32 @@ export class PartitionedIndex {
     this.parts.set(key, part);
   }
 
-  /** Adds row i of `vectors` to partition `keys[i]`, for every row. */
-  addGrouped(vectors: Float32Array, labels: Uint32Array, keys: readonly string[]): void {
+  /**
+   * Adds row i of `vectors` to partition `keys[i]`, for every row, in slices
+   * of `PROGRESS_SLICE` rows, calling `onProgress` after each.
+   */
+  addGrouped(vectors: Float32Array, labels: Uint32Array, keys: readonly string[], onProgress?: (done: number, total: number) => void): void {
     checkRows(SCOPE, vectors, labels, this.dim);
     if (keys.length !== labels.length) {
       throw new DataError(`${SCOPE}: keys must have one entry per row, ${labels.length} (got ${keys.length}).`);
     }
     const dim = this.dim;
+    let done = 0;
     for (const [key, rows] of groupRows(keys)) {
-      const part = new Float32Array(rows.length * dim);
-      const partLabels = new Uint32Array(rows.length);
-      rows.forEach((row, i) => {
-        part.set(vectors.subarray(row * dim, (row + 1) * dim), i * dim);
-        partLabels[i] = labels[row];
-      });
-      this.add(key, part, partLabels);
+      // Slices are at least exactBelow rows, so a partition's kind is decided as for one add.
+      const slice = Math.max(PROGRESS_SLICE, this.settings.exactBelow);
+      for (let start = 0; start < rows.length; start += slice) {
+        const piece = rows.slice(start, start + slice);
+        const part = new Float32Array(piece.length * dim);
+        const partLabels = new Uint32Array(piece.length);
+        piece.forEach((row, i) => {
+          part.set(vectors.subarray(row * dim, (row + 1) * dim), i * dim);
+          partLabels[i] = labels[row];
+        });
+        this.add(key, part, partLabels);
+        done += piece.length;
+        onProgress?.(done, labels.length);
+      }
     }
   }
 

@@ -43,6 +43,8 @@ export interface TrainJob {
   onStep?: (epoch: number, step: number, steps: number, loss: number) => void;
   /** Progress of pretrained encoding (encoder kind 'pretrained'): texts encoded of those not cached. */
   onEncode?: (done: number, total: number) => void;
+  /** Progress of the content index build: items inserted. */
+  onIndex?: (done: number, total: number) => void;
 }
 
 export interface TrainSummary {
@@ -150,7 +152,7 @@ export async function runTraining(job: TrainJob): Promise<TrainSummary> {
   const t2 = performance.now();
 
   const modelId = makeModelId(config, seed, dataset, new Date().toISOString());
-  const index = await buildContentIndex(result.model, data, config.index, seed);
+  const index = await buildContentIndex(result.model, data, config.index, seed, job.onIndex);
   index.save(join(modelDir, 'index'), { modelId, seed, meta: { content: dataset.content.length } });
   const t3 = performance.now();
 

@@ -15,13 +15,13 @@ import type { Candidates } from './lexical.ts';
 import type { SearchResult } from '../ann/types.ts';
 
 /** Builds the content index of a trained model; large catalogues are encoded on worker threads (one per core). */
-export async function buildContentIndex(model: TwoTowerModel, data: TowerData, config: IndexConfig, seed: number): Promise<PartitionedIndex> {
+export async function buildContentIndex(model: TwoTowerModel, data: TowerData, config: IndexConfig, seed: number, onProgress?: (done: number, total: number) => void): Promise<PartitionedIndex> {
   const vectors = await embedContentParallel(model, data);
   const index = new PartitionedIndex(model.shape.encoder.dim, {
     kind: config.kind,
     hnsw: { m: config.M, efConstruction: config.efConstruction, efSearch: config.efSearch, seed: deriveSeed(seed, 'hnsw') },
   });
-  index.addGrouped(vectors, Uint32Array.from(data.dataset.content.keys()), data.dataset.content.map((c) => c.language));
+  index.addGrouped(vectors, Uint32Array.from(data.dataset.content.keys()), data.dataset.content.map((c) => c.language), onProgress);
   return index;
 }
 

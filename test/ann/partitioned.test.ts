@@ -98,3 +98,27 @@ test('options are checked; defaults are frozen', () => {
   const index = new PartitionedIndex(DIM);
   assert.throws(() => index.addGrouped(new Float32Array(DIM), new Uint32Array(1), []), /keys must have one entry per row, 1 \(got 0\)\./);
 });
+
+test('addGrouped reports progress per slice and builds the same HNSW graph as one add', () => {
+  const rows = 20000;
+  const vectors = syntheticVectors({ rows, dim: 8, clusters: 50, seed: 5 });
+  const labels = Uint32Array.from({ length: rows }, (_, i) => i);
+  const keys = Array.from({ length: rows }, (_, i) => (i % 4 === 0 ? 'fr' : 'en'));
+  const progress: number[] = [];
+  const sliced = new PartitionedIndex(8, { hnsw: { ...DEFAULT_PARTITIONED_INDEX_OPTIONS.hnsw, efConstruction: 40, seed: 3 } });
+  sliced.addGrouped(vectors, labels, keys, (done, total) => {
+    assert.equal(total, rows);
+    progress.push(done);
+  });
+  // Partitions in order of first appearance: 5,000 'fr' rows, then 15,000 'en' rows in slices of 8,192.
+  assert.deepEqual(progress, [5000, 13192, 20000]);
+  const whole = new PartitionedIndex(8, { hnsw: { ...DEFAULT_PARTITIONED_INDEX_OPTIONS.hnsw, efConstruction: 40, seed: 3 } });
+  for (const key of ['en', 'fr']) {
+    const rowsOf = Array.from(labels).filter((i) => keys[i] === key);
+    const part = new Float32Array(rowsOf.length * 8);
+    rowsOf.forEach((r, i) => part.set(vectors.subarray(r * 8, (r + 1) * 8), i * 8));
+    whole.add(key, part, Uint32Array.from(rowsOf));
+  }
+  const queries = syntheticVectors({ rows: 20, dim: 8, clusters: 50, seed: 6 });
+  assert.deepEqual(sliced.searchBatch(queries, 10, Array.from({ length: 20 }, () => ['en'])).map((r) => Array.from(r.labels)), whole.searchBatch(queries, 10, Array.from({ length: 20 }, () => ['en'])).map((r) => Array.from(r.labels)));
+});

@@ -57,6 +57,7 @@ export const demo: Command = {
       dataset, forest, config, seed, modelDir, split, splitSpec: { fraction, by: 'topic' }, backend: runtime.kind, log,
       onStep: epochProgress(),
       onEncode: progressCallback('pretrained encoding', 'texts'),
+      onIndex: progressCallback('content index', 'items'),
       onEpoch: (r, epochs) => log(`epoch ${r.epoch + 1}/${epochs}: loss ${r.loss.toFixed(4)}, validation recall@${config.training.recallK} ${r.validationRecall.toFixed(4)}${r.best ? ' (best)' : ''} (${r.seconds.toFixed(1)} s)`,
         { epoch: r.epoch + 1, epochs, loss: r.loss, validationRecall: r.validationRecall, best: r.best, pairs: r.pairs, seconds: r.seconds }),
     }));

@@ -77,6 +77,7 @@ export const train: Command = {
       log,
       onStep: epochProgress(),
       onEncode: progressCallback('pretrained encoding', 'texts'),
+      onIndex: progressCallback('content index', 'items'),
       onEpoch: (r, epochs) =>
         log(`epoch ${r.epoch + 1}/${epochs}: loss ${r.loss.toFixed(4)}, validation recall@${config.training.recallK} ${r.validationRecall.toFixed(4)}${r.best ? ' (best)' : ''}, ${r.pairs} pairs in ${r.seconds.toFixed(1)} s`,
           { epoch: r.epoch + 1, epochs, loss: r.loss, validationRecall: r.validationRecall, best: r.best, pairs: r.pairs, seconds: r.seconds }),
