@@ -54,6 +54,13 @@ export { TwoTowerModel, type TwoTowerShape, type QueryInput, type CandidateInput
 export { inBatchLogits, inBatchSoftmaxLoss, type InBatchSoftmaxInputs } from './models/losses/in-batch-softmax.ts';
 export { trainTwoTower, epochBatches, learningRateAt, type TrainInputs, type TrainResult, type EpochReport } from './models/train.ts';
 export { buildTowerData, embedContent, embedTopics, type TowerData } from './models/tower-data.ts';
+export { PretrainedEncoder, DEFAULT_PRETRAINED_ENCODER_OPTIONS, type PretrainedEncoderOptions } from './pretrained/encoder.ts';
+export { inspectModelDir, type BertConfig, type PoolingConfig, type ModelFiles } from './pretrained/config.ts';
+export { readSafetensors, parseSafetensors, type SafeTensor } from './pretrained/safetensors.ts';
+export { BertTokenizer } from './pretrained/tokenizer.ts';
+export { embedTexts, type EmbedTextsOptions } from './pretrained/parallel.ts';
+export { EmbeddingCache, textKey } from './pretrained/cache.ts';
+export { pretrainedFeatures, type PretrainedInfo } from './pretrained/features.ts';
 export { saveModel, loadModel, readModelMeta, type ModelMeta } from './models/artifact.ts';
 export { DEFAULT_ENCODER_CONFIG, DEFAULT_GRAPHSAGE_CONFIG, DEFAULT_TRAINING_CONFIG, DEFAULT_INDEX_CONFIG, DEFAULT_RETRIEVAL_CONFIG, type EncoderConfig, type GraphSageConfig, type TrainingConfig, type IndexConfig, type RetrievalConfig } from './models/config.ts';
 
