@@ -23,7 +23,7 @@ import { loadWeights, saveWeights } from './weights.ts';
 import { expectedShapes, restore, snapshot, type EpochReport } from './train.ts';
 import type { RunConfig } from '../config.ts';
 import type { Dataset } from '../data/types.ts';
-import { checkPretrainedId, type PretrainedInfo } from '../pretrained/features.ts';
+import { checkPretrainedDir, checkPretrainedId, type PretrainedInfo } from '../pretrained/features.ts';
 import { PretrainedEncoder } from '../pretrained/encoder.ts';
 
 export const MODEL_FORMAT = 'trellis-two-tower/1';
@@ -93,6 +93,7 @@ export async function loadModel(dir: string, dataset?: Dataset): Promise<{ model
   const meta = await readModelMeta(dir);
   if (dataset) checkDataset(dir, meta, dataset);
   let sentence: PretrainedEncoder | undefined;
+  if (meta.pretrained) checkPretrainedDir(dir, meta.pretrained);
   if (meta.shape.fineTuneLayers && meta.pretrained) {
     // The frozen layers come from the pretrained directory; the fine-tuned ones from weights.bin below.
     sentence = await PretrainedEncoder.load(meta.pretrained.dir, { maxLength: meta.pretrained.maxLength, trainableLayers: meta.shape.fineTuneLayers });

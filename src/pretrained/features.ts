@@ -5,7 +5,8 @@
  * to the cache as they finish, so an interrupted run resumes where it
  * stopped).
  */
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { ArtifactError } from '../errors.ts';
 import { EmbeddingCache, textKey } from './cache.ts';
 import { PretrainedEncoder } from './encoder.ts';
@@ -95,6 +96,13 @@ export async function fineTuneInputs(dataset: Dataset, forest: TopicForest, conf
     content: sentence.tokenize(dataset.content.map((c) => contentText(c))),
   };
   return { sentence, info, vectors: { dim: sentence.dim, topics: new Float32Array(0), content: new Float32Array(0), tokens } };
+}
+
+/** Refuses a model whose pretrained encoder directory is gone. */
+export function checkPretrainedDir(modelDir: string, trained: PretrainedInfo): void {
+  if (!existsSync(join(trained.dir, 'config.json'))) {
+    throw new ArtifactError(`${modelDir}: the model reads the pretrained encoder in ${trained.dir}, which is missing.`, 'Restore that directory (bash scripts/fetch-pretrained.sh for all-MiniLM-L6-v2), or retrain.');
+  }
 }
 
 /** Refuses a pretrained encoder that is not the one a model was trained with. */

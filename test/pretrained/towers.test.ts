@@ -6,7 +6,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { syntheticDataset } from '../../src/data/synthetic.ts';
 import { writeDataset } from '../../src/index.ts';
@@ -80,6 +80,10 @@ test('recommend refuses a model whose pretrained encoder changed since training'
   assert.equal(r.status, 2, r.stderr);
   assert.match(r.stderr, /is not the one the model was trained with/);
   assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  rmSync(changed, { recursive: true });
+  const gone = runCli(['recommend', '--data', data, '--model', model, '--out', join(tmp, 'changed.csv'), '--stage', 'retrieve']);
+  assert.equal(gone.status, 2, gone.stderr);
+  assert.match(gone.stderr, /reads the pretrained encoder in .*tiny-bert-changed, which is missing\. Restore that directory/);
 });
 
 test("a config with kind 'pretrained' and no model is a one-line error", () => {
