@@ -130,6 +130,7 @@ const VARIANTS: Record<string, object> = {
   default: {},
   minilm: { encoder: MINILM },
   'minilm-cross-fit': { encoder: MINILM, rerank: { crossFit: 4 } },
+  'minilm-sage-mean': { encoder: MINILM, graphsage: { aggregator: 'mean' }, rerank: { enabled: false } },
 };
 
 function parseJsonObject(flag: string, text: string): object {
