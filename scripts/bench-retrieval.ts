@@ -131,6 +131,9 @@ const VARIANTS: Record<string, object> = {
   minilm: { encoder: MINILM },
   'minilm-cross-fit': { encoder: MINILM, rerank: { crossFit: 4 } },
   'minilm-sage-mean': { encoder: MINILM, graphsage: { aggregator: 'mean' }, rerank: { enabled: false } },
+  // Plus up to 50 neural candidates from unplaced content (no visible link yet), found within the neural top 200.
+  unplaced: { retrieval: { unplacedTopK: 50, unplacedDepth: 200 } },
+  'minilm-unplaced': { encoder: MINILM, rerank: { crossFit: 4 }, retrieval: { unplacedTopK: 50, unplacedDepth: 200 } },
 };
 
 function parseJsonObject(flag: string, text: string): object {

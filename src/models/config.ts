@@ -88,6 +88,14 @@ export interface RetrievalConfig {
   topK: number;
   /** Lexical candidates per topic joined to them. Default 50. */
   lexicalTopK: number;
+  /**
+   * Extra neural candidates per topic from content that no visible topic links
+   * yet (unplaced content), taken in order from the neural list below its top
+   * `topK`, down to rank `unplacedDepth`. 0 (default) turns it off.
+   */
+  unplacedTopK: number;
+  /** How deep in the neural list the unplaced candidates are looked for. Default 200. */
+  unplacedDepth: number;
 }
 
 export const DEFAULT_ENCODER_CONFIG: Readonly<EncoderConfig> = Object.freeze({
@@ -124,4 +132,4 @@ export const DEFAULT_TRAINING_CONFIG: Readonly<TrainingConfig> = Object.freeze({
   recallK: 50,
 });
 export const DEFAULT_INDEX_CONFIG: Readonly<IndexConfig> = Object.freeze({ kind: 'hnsw', M: 16, efConstruction: 200, efSearch: 128 });
-export const DEFAULT_RETRIEVAL_CONFIG: Readonly<RetrievalConfig> = Object.freeze({ topK: 50, lexicalTopK: 50 });
+export const DEFAULT_RETRIEVAL_CONFIG: Readonly<RetrievalConfig> = Object.freeze({ topK: 50, lexicalTopK: 50, unplacedTopK: 0, unplacedDepth: 200 });

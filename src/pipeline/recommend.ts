@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { PartitionedIndex } from '../ann/partitioned.ts';
 import { buildLexicalIndex, lexicalSearch, type Candidates, type LexicalIndex } from '../retrieval/lexical.ts';
-import { externalNeuralSearch, fuseCandidates, neuralSearch, retrievalExplanation, topicQueries, type ExternalSearch, type FusedCandidates } from '../retrieval/neural.ts';
+import { externalNeuralSearch, fuseCandidates, neuralSearch, retrievalExplanation, topicQueries, withUnplaced, type ExternalSearch, type FusedCandidates } from '../retrieval/neural.ts';
 import { buildTowerData, type TowerData } from '../models/tower-data.ts';
 import type { TwoTowerModel } from '../models/two-tower.ts';
 import { loadModel, type ModelMeta } from '../models/artifact.ts';
@@ -59,6 +59,11 @@ export interface RetrieveOptions {
   lexicalTopK?: number;
   /** Search this index instead of the model's own HNSW index (e.g. Neo4j's vector index). */
   external?: ExternalSearch;
+  /**
+   * Topics linking each content item, for `retrieval.unplacedTopK` (default:
+   * the dataset's links but the model's held-out topics'). [content]
+   */
+  placed?: ArrayLike<number>;
   log?: (line: string) => void;
   /** Progress of the long loops: `step` ('lexical search', 'rerank') has `done` of `total` topics finished. */
   onProgress?: (step: string, done: number, total: number) => void;
@@ -67,6 +72,12 @@ export interface RetrieveOptions {
 /** Topics per chunk of the loops that report progress. */
 const PROGRESS_CHUNK = 256;
 
+/** Topics linking each content item, the held-out topics' links left out. [content] */
+export function placedCounts(dataset: Dataset, heldOut: readonly string[]): Uint32Array {
+  const hidden = new Set(heldOut.map((id) => dataset.topicIndex.get(id)));
+  return linkContext(dataset, dataset.links.map((l, t) => (hidden.has(t) ? new Uint32Array(0) : l))).popularity;
+}
+
 /** Fused neural + lexical candidates for topic rows. */
 export async function retrieve(retriever: Retriever, topics: Uint32Array, options: RetrieveOptions = {}): Promise<FusedCandidates[]> {
   const { model, meta, index, lexical, data } = retriever;
@@ -74,9 +85,17 @@ export async function retrieve(retriever: Retriever, topics: Uint32Array, option
   const config = meta.config;
   const t0 = performance.now();
   const topK = options.topK ?? config.retrieval.topK;
-  const neural = options.external
-    ? await externalNeuralSearch(options.external, data, topics, topicQueries(model, data, topics, config.graphsage.fanouts, meta.seed), topK)
-    : neuralSearch(model, data, index, topics, topK, config.graphsage.fanouts, meta.seed);
+  // Models saved before retrieval.unplacedTopK existed have no such key.
+  const unplaced = config.retrieval.unplacedTopK ?? 0;
+  const depth = unplaced > 0 ? Math.max(topK, config.retrieval.unplacedDepth) : topK;
+  const deep = options.external
+    ? await externalNeuralSearch(options.external, data, topics, topicQueries(model, data, topics, config.graphsage.fanouts, meta.seed), depth)
+    : neuralSearch(model, data, index, topics, depth, config.graphsage.fanouts, meta.seed);
+  let neural = deep;
+  if (unplaced > 0) {
+    const placed = options.placed ?? placedCounts(dataset, meta.heldOut);
+    neural = deep.map((list) => withUnplaced(list, topK, unplaced, placed));
+  }
   const t1 = performance.now();
   const lexicalTopK = options.lexicalTopK ?? config.retrieval.lexicalTopK;
   const empty = { rows: new Uint32Array(0), scores: new Float32Array(0) };

@@ -82,8 +82,8 @@ async function crossFit(input: { job: TrainJob; data: TowerData; lexical: Lexica
     });
     try {
       const index = await buildContentIndex(result.model, data, config.index, seed);
-      const candidates = await retrieve({ model: result.model, meta, index, lexical, data }, fold);
       const context = linkContext(dataset, links);
+      const candidates = await retrieve({ model: result.model, meta, index, lexical, data }, fold, { placed: context.popularity });
       out.topics.push(...fold);
       out.candidates.push(...candidates);
       out.contexts.push(...Array.from(fold, () => context));
@@ -194,15 +194,16 @@ export async function runTraining(job: TrainJob): Promise<TrainSummary> {
     const trainTopics = Uint32Array.from(order.slice(0, cut)).sort();
     const tuneTopics = Uint32Array.from(order.slice(cut)).sort();
     const crossFitted = config.rerank.crossFit > 1 ? await crossFit({ job, data, lexical, meta, validation }) : undefined;
+    const context = linkContext(dataset, validation.trainLinks);
     const reranked = await trainReranker({
       dataset,
       forest,
-      context: linkContext(dataset, validation.trainLinks),
+      context,
       trainTopics,
-      trainCandidates: await retrieve(retriever, trainTopics),
+      trainCandidates: await retrieve(retriever, trainTopics, { placed: context.popularity }),
       crossFitted,
       tuneTopics,
-      tuneCandidates: await retrieve(retriever, tuneTopics),
+      tuneCandidates: await retrieve(retriever, tuneTopics, { placed: context.popularity }),
       config: config.rerank,
       topK: config.retrieval.topK,
       seed,

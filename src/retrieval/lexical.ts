@@ -20,6 +20,8 @@ export interface Candidates {
   rows: Uint32Array;
   /** Scores in the same order. [k] */
   scores: Float32Array;
+  /** 1-based ranks in the full list, when some were skipped (default: 1..k). [k] */
+  ranks?: Uint32Array;
 }
 
 interface Postings {

@@ -57,6 +57,19 @@ export function neuralSearch(model: TwoTowerModel, data: TowerData, index: Parti
   return index.searchBatch(queries, k, routes).map((r) => ({ rows: r.labels, scores: r.scores }));
 }
 
+/**
+ * A neural list cut to its top `k`, then extended with up to `extra` items
+ * from further down that no visible topic links yet (`placed[row] === 0`),
+ * in their order. `deep` is the neural list searched deeper than `k`.
+ */
+export function withUnplaced(deep: Candidates, k: number, extra: number, placed: ArrayLike<number>): Candidates {
+  const keep: number[] = [];
+  for (let i = 0; i < deep.rows.length && keep.length < k + extra; i++) {
+    if (i < k || placed[deep.rows[i]] === 0) keep.push(i);
+  }
+  return { rows: Uint32Array.from(keep, (i) => deep.rows[i]), scores: Float32Array.from(keep, (i) => deep.scores[i]), ranks: Uint32Array.from(keep, (i) => i + 1) };
+}
+
 /** One topic's fused candidates: every item either retriever found, with both scores and ranks. */
 export interface FusedCandidates {
   /** Content rows, ordered by fused score. [n] */
@@ -74,7 +87,8 @@ export interface FusedCandidates {
 
 /**
  * Union of two ranked lists, ordered by reciprocal rank fusion (Cormack et
- * al., SIGIR 2009): sum over lists of 1 / (c + rank), c = 60.
+ * al., SIGIR 2009): sum over lists of 1 / (c + rank), c = 60, with each
+ * list's own ranks when it has them.
  */
 export function fuseCandidates(neural: Candidates, lexical: Candidates, c = 60): FusedCandidates {
   const entries = new Map<number, { fused: number; neural: number; lexical: number; neuralRank: number; lexicalRank: number }>();
@@ -85,15 +99,17 @@ export function fuseCandidates(neural: Candidates, lexical: Candidates, c = 60):
   };
   neural.rows.forEach((row, i) => {
     const e = entry(row);
-    e.fused += 1 / (c + i + 1);
+    const rank = neural.ranks ? neural.ranks[i] : i + 1;
+    e.fused += 1 / (c + rank);
     e.neural = neural.scores[i];
-    e.neuralRank = i + 1;
+    e.neuralRank = rank;
   });
   lexical.rows.forEach((row, i) => {
     const e = entry(row);
-    e.fused += 1 / (c + i + 1);
+    const rank = lexical.ranks ? lexical.ranks[i] : i + 1;
+    e.fused += 1 / (c + rank);
     e.lexical = lexical.scores[i];
-    e.lexicalRank = i + 1;
+    e.lexicalRank = rank;
   });
   const order = [...entries.entries()].sort((a, b) => b[1].fused - a[1].fused || a[0] - b[0]);
   return {

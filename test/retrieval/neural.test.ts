@@ -1,0 +1,37 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fuseCandidates, withUnplaced } from '../../src/retrieval/neural.ts';
+import { resolveRunConfig } from '../../src/config.ts';
+import { ConfigError } from '../../src/errors.ts';
+
+const list = (rows: number[]) => ({ rows: Uint32Array.from(rows), scores: Float32Array.from(rows, (_, i) => 1 - i / 10) });
+
+test('withUnplaced keeps the top k, then only unplaced items from further down, in order, up to the extra count', () => {
+  const placed = [1, 0, 2, 0, 1, 0, 0, 3]; // topics linking content 0..7
+  const deep = list([7, 0, 4, 1, 2, 3, 5, 6]);
+  const out = withUnplaced(deep, 2, 2, placed);
+  assert.deepEqual(Array.from(out.rows), [7, 0, 1, 3]); // 7, 0: the top 2 even though placed; then 1 (rank 4) and 3 (rank 6)
+  assert.deepEqual(Array.from(out.ranks!), [1, 2, 4, 6]);
+  assert.deepEqual(Array.from(out.scores), [deep.scores[0], deep.scores[1], deep.scores[3], deep.scores[5]]);
+  // No unplaced item below the top k: just the top k.
+  assert.deepEqual(Array.from(withUnplaced(list([7, 0, 4]), 2, 5, placed).rows), [7, 0]);
+  // A list shorter than k stays whole.
+  assert.deepEqual(Array.from(withUnplaced(list([4]), 2, 5, placed).rows), [4]);
+});
+
+test('fuseCandidates uses a list\'s own ranks for fusion and the rank columns', () => {
+  const neural = { ...list([10, 11]), ranks: Uint32Array.of(1, 40) };
+  const fused = fuseCandidates(neural, list([11]));
+  const at = (row: number) => Array.from(fused.rows).indexOf(row);
+  assert.equal(fused.neuralRank[at(11)], 40);
+  assert.equal(fused.lexicalRank[at(11)], 1);
+  assert.ok(Math.abs(fused.fused[at(11)] - (1 / 100 + 1 / 61)) < 1e-7);
+  assert.ok(Math.abs(fused.fused[at(10)] - 1 / 61) < 1e-7);
+  assert.deepEqual(Array.from(fused.rows), [11, 10]);
+});
+
+test('retrieval.unplacedDepth must reach below topK when unplaced candidates are on', () => {
+  assert.equal(resolveRunConfig({ retrieval: { unplacedTopK: 30 } }).retrieval.unplacedDepth, 200);
+  assert.throws(() => resolveRunConfig({ retrieval: { unplacedTopK: 30, unplacedDepth: 50 } }), (e: unknown) => e instanceof ConfigError && /retrieval\.unplacedDepth/.test((e as Error).message));
+  assert.throws(() => resolveRunConfig({ retrieval: { unplacedTopK: -1 } }), ConfigError);
+});
