@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { PartitionedIndex } from '../ann/partitioned.ts';
 import { buildLexicalIndex, lexicalSearch, type Candidates, type LexicalIndex } from '../retrieval/lexical.ts';
-import { externalNeuralSearch, fuseCandidates, neuralSearch, retrievalExplanation, topicQueries, withUnplaced, type ExternalSearch, type FusedCandidates } from '../retrieval/neural.ts';
+import { externalNeuralSearch, fuseCandidates, neuralSearch, retrievalExplanation, topicQueries, sentenceCosines, withUnplaced, type ExternalSearch, type FusedCandidates } from '../retrieval/neural.ts';
 import { buildTowerData, type TowerData } from '../models/tower-data.ts';
 import type { TwoTowerModel } from '../models/two-tower.ts';
 import { loadModel, type ModelMeta } from '../models/artifact.ts';
@@ -112,7 +112,13 @@ export async function retrieve(retriever: Retriever, topics: Uint32Array, option
   } else lexicalLists = Array.from(topics, () => empty);
   const t2 = performance.now();
   options.log?.(`retrieved candidates for ${topics.length} topics (neural ${((t1 - t0) / 1000).toFixed(1)} s, lexical ${((t2 - t1) / 1000).toFixed(1)} s)`);
-  return neural.map((list, i) => fuseCandidates(list, lexicalLists[i]));
+  // Sentence vectors the towers read (not token ids of a fine-tuned encoder) give the reranker their own cosine.
+  const sentence = data.pretrained && !data.pretrained.tokens ? data.pretrained : undefined;
+  return neural.map((list, i) => {
+    const fused = fuseCandidates(list, lexicalLists[i]);
+    if (sentence) fused.sentence = sentenceCosines(sentence, topics[i], fused.rows);
+    return fused;
+  });
 }
 
 /** The fused candidate lists as a recommendation table (stage scores: retrieval cosine, lexical TF-IDF, fused). */

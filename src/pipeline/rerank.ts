@@ -37,7 +37,7 @@ import type { TopicForest } from '../graph/forest.ts';
 
 export const FEATURE_NAMES = [
   'retrieval_cosine', 'lexical_cosine', 'found_neural', 'found_lexical', 'log_neural_rank', 'log_lexical_rank',
-  'fused', 'parent_links', 'sibling_links', 'log_popularity', 'same_language',
+  'fused', 'parent_links', 'sibling_links', 'log_popularity', 'same_language', 'sentence_cosine',
 ] as const;
 export const FEATURES = FEATURE_NAMES.length;
 
@@ -89,6 +89,7 @@ export function pairFeatures(dataset: Dataset, forest: TopicForest, context: Lin
     f[8] = siblingLinks;
     f[9] = Math.log(1 + context.popularity[c]);
     f[10] = language === '' || dataset.content[c].language === language ? 1 : 0;
+    f[11] = candidates.sentence ? candidates.sentence[j] : 0;
   }
   return out;
 }

@@ -7,7 +7,7 @@
  */
 import { PartitionedIndex } from '../ann/partitioned.ts';
 import { deriveSeed, rngFor } from '../random.ts';
-import { embedTopics, type TowerData } from '../models/tower-data.ts';
+import { embedTopics, type PretrainedVectors, type TowerData } from '../models/tower-data.ts';
 import { embedContentParallel } from '../models/encode-worker.ts';
 import type { TwoTowerModel } from '../models/two-tower.ts';
 import type { IndexConfig } from '../models/config.ts';
@@ -83,6 +83,8 @@ export interface FusedCandidates {
   /** 1-based ranks in each list (0 when absent). [n] */
   neuralRank: Int32Array;
   lexicalRank: Int32Array;
+  /** Cosine of the pretrained encoder's own sentence vectors (pretrained encoders only). [n] */
+  sentence?: Float32Array;
 }
 
 /**
@@ -120,6 +122,29 @@ export function fuseCandidates(neural: Candidates, lexical: Candidates, c = 60):
     neuralRank: Int32Array.from(order, ([, e]) => e.neuralRank),
     lexicalRank: Int32Array.from(order, ([, e]) => e.lexicalRank),
   };
+}
+
+/**
+ * Cosine of topic `t`'s and each candidate's pretrained sentence vectors
+ * (before the towers' projection). [rows.length]
+ */
+export function sentenceCosines(vectors: PretrainedVectors, t: number, rows: Uint32Array): Float32Array {
+  const { dim, topics, content } = vectors;
+  const q = topics.subarray(t * dim, (t + 1) * dim);
+  let qq = 0;
+  for (let d = 0; d < dim; d++) qq += q[d] * q[d];
+  const out = new Float32Array(rows.length);
+  rows.forEach((c, j) => {
+    const v = content.subarray(c * dim, (c + 1) * dim);
+    let dot = 0;
+    let vv = 0;
+    for (let d = 0; d < dim; d++) {
+      dot += q[d] * v[d];
+      vv += v[d] * v[d];
+    }
+    out[j] = qq > 0 && vv > 0 ? dot / Math.sqrt(qq * vv) : 0;
+  });
+  return out;
 }
 
 /** Which retriever found an item, for the export's explanation column. */

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fuseCandidates, withUnplaced } from '../../src/retrieval/neural.ts';
+import { fuseCandidates, sentenceCosines, withUnplaced } from '../../src/retrieval/neural.ts';
 import { resolveRunConfig } from '../../src/config.ts';
 import { ConfigError } from '../../src/errors.ts';
 
@@ -34,4 +34,11 @@ test('retrieval.unplacedDepth must reach below topK when unplaced candidates are
   assert.equal(resolveRunConfig({ retrieval: { unplacedTopK: 30 } }).retrieval.unplacedDepth, 200);
   assert.throws(() => resolveRunConfig({ retrieval: { unplacedTopK: 30, unplacedDepth: 50 } }), (e: unknown) => e instanceof ConfigError && /retrieval\.unplacedDepth/.test((e as Error).message));
   assert.throws(() => resolveRunConfig({ retrieval: { unplacedTopK: -1 } }), ConfigError);
+});
+
+test('sentenceCosines: cosine of the topic\'s and each candidate\'s pretrained vectors, 0 for a zero vector', () => {
+  const vectors = { dim: 2, topics: Float32Array.of(0, 0, 3, 4), content: Float32Array.of(3, 4, -4, 3, 0, 0, 6, 8) };
+  const out = sentenceCosines(vectors, 1, Uint32Array.of(3, 1, 2, 0));
+  assert.deepEqual(Array.from(out, (x) => Math.round(x * 1e6) / 1e6), [1, 0, 0, 1]);
+  assert.deepEqual(Array.from(sentenceCosines(vectors, 0, Uint32Array.of(0))), [0]);
 });
