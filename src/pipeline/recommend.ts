@@ -10,7 +10,7 @@ import { buildTowerData, type TowerData } from '../models/tower-data.ts';
 import type { TwoTowerModel } from '../models/two-tower.ts';
 import { loadModel, type ModelMeta } from '../models/artifact.ts';
 import { RecommendationTableBuilder, type RecommendationTable } from '../io/table.ts';
-import { linkContext, loadReranker, rerankTable } from './rerank.ts';
+import { linkContext, loadReranker, rerankTable, type LinkContext } from './rerank.ts';
 import type { DecisionRule } from '../rerank/threshold.ts';
 import type { Dataset } from '../data/types.ts';
 import { DataError } from '../errors.ts';
@@ -72,10 +72,10 @@ export interface RetrieveOptions {
 /** Topics per chunk of the loops that report progress. */
 const PROGRESS_CHUNK = 256;
 
-/** Topics linking each content item, the held-out topics' links left out. [content] */
-export function placedCounts(dataset: Dataset, heldOut: readonly string[]): Uint32Array {
+/** The links a model could see: all but its held-out topics'. */
+export function modelContext(dataset: Dataset, heldOut: readonly string[]): LinkContext {
   const hidden = new Set(heldOut.map((id) => dataset.topicIndex.get(id)));
-  return linkContext(dataset, dataset.links.map((l, t) => (hidden.has(t) ? new Uint32Array(0) : l))).popularity;
+  return linkContext(dataset, dataset.links.map((l, t) => (hidden.has(t) ? new Uint32Array(0) : l)));
 }
 
 /** Fused neural + lexical candidates for topic rows. */
@@ -93,7 +93,7 @@ export async function retrieve(retriever: Retriever, topics: Uint32Array, option
     : neuralSearch(model, data, index, topics, depth, config.graphsage.fanouts, meta.seed);
   let neural = deep;
   if (unplaced > 0) {
-    const placed = options.placed ?? placedCounts(dataset, meta.heldOut);
+    const placed = options.placed ?? modelContext(dataset, meta.heldOut).popularity;
     neural = deep.map((list) => withUnplaced(list, topK, unplaced, placed));
   }
   const t1 = performance.now();
@@ -175,9 +175,11 @@ export interface RecommendResult {
 export async function recommendTopics(modelDir: string, dataset: Dataset, forest: TopicForest, topics: Uint32Array, job: RecommendJob): Promise<RecommendResult> {
   const t0 = performance.now();
   const retriever = await loadRetriever(modelDir, dataset, forest, { log: job.log, onEncode: job.onProgress && ((done, total) => job.onProgress!('pretrained encoding', done, total)) });
+  const context = modelContext(dataset, retriever.meta.heldOut);
+  const retrieveJob = { ...job, placed: context.popularity };
   let candidates: FusedCandidates[];
   try {
-    candidates = job.ann === 'neo4j' ? await retrieveInNeo4j(retriever, topics, job) : await retrieve(retriever, topics, job);
+    candidates = job.ann === 'neo4j' ? await retrieveInNeo4j(retriever, topics, retrieveJob) : await retrieve(retriever, topics, retrieveJob);
   } finally {
     retriever.model.dispose();
   }
@@ -187,10 +189,7 @@ export async function recommendTopics(modelDir: string, dataset: Dataset, forest
   if (job.stage === 'retrieve') return { meta, table: retrievalTable(dataset, topics, candidates), candidates, seconds: { retrieve: (t1 - t0) / 1000, rerank: 0 } };
   const { reranker, rule } = await loadReranker(modelDir);
   try {
-    // Links the model could see: the held-out topics' links stay hidden.
-    const hidden = new Set(meta.heldOut.map((id) => dataset.topicIndex.get(id)));
-    const links = dataset.links.map((l, t) => (hidden.has(t) ? new Uint32Array(0) : l));
-    const { table, probabilities } = rerankTable(dataset, forest, linkContext(dataset, links), reranker, rule, topics, candidates, topK,
+    const { table, probabilities } = rerankTable(dataset, forest, context, reranker, rule, topics, candidates, topK,
       job.onProgress && ((done, total) => job.onProgress!('rerank', done, total)));
     const t2 = performance.now();
     job.log?.(`reranked ${candidates.reduce((s, c) => s + c.rows.length, 0)} candidates in ${((t2 - t1) / 1000).toFixed(1)} s; kept ${table.length} (threshold ${rule.threshold.toFixed(3)}, margin ${rule.margin}, cap ${rule.cap})`);
