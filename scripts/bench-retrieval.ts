@@ -134,6 +134,8 @@ const VARIANTS: Record<string, object> = {
   // Plus up to 50 neural candidates from unplaced content (no visible link yet), found within the neural top 200.
   unplaced: { retrieval: { unplacedTopK: 50, unplacedDepth: 200 } },
   'minilm-unplaced': { encoder: MINILM, rerank: { crossFit: 4 }, retrieval: { unplacedTopK: 50, unplacedDepth: 200 } },
+  // Plus a third candidate list: the top 50 by MiniLM's own sentence cosine (and its unplaced extension).
+  'minilm-sentence': { encoder: MINILM, rerank: { crossFit: 4 }, retrieval: { unplacedTopK: 50, unplacedDepth: 200, sentenceTopK: 50 } },
 };
 
 function parseJsonObject(flag: string, text: string): object {

@@ -19,12 +19,15 @@
  *   lexical    TF-IDF fit and rows of every content text, inverted index per language
  *   inputs     tower inputs (topic TF-IDF rows, top features per text)
  *   encode     content embeddings from the trained model, on worker threads (one per core)
- *   index      HNSW build, one partition per language (hnswlib-node, one thread), then save
+ *   index      HNSW build, one partition per language (hnswlib-node), partitions side by side
+ *              on worker threads (`addGroupedParallel`), then save
  *   retrieve   every topic: query tower + HNSW top 50 + lexical top 50, fused (`retrieve`,
  *              the code behind `trellis recommend --stage retrieve`)
  *   export     the fused lists as a table, written as .parquet and .csv
- *   rerank     the cross-encoder and decision rule on a sample of leaf topics' candidates
- *              (`rerankTable`, the rest of `--stage full`): measured per topic, not run for all
+ *   rerank     the cross-encoder and decision rule (`rerankTable`, the rest of `--stage full`):
+ *              on a sample of leaf topics (--rerank-topics N, one thread), or on every topic
+ *              (--rerank-topics all, one worker thread per core, then the final CSV), over each
+ *              topic's first --rerank-candidates fused candidates (default 0: all)
  *
  * and the recall@K of the fused and neural lists on the leaf topics (every
  * topic is new to the model). The parent prints markdown tables and writes
@@ -50,9 +53,11 @@ import { buildLexicalIndex } from '../src/retrieval/lexical.ts';
 import { PartitionedIndex } from '../src/ann/partitioned.ts';
 import { runTraining } from '../src/pipeline/train.ts';
 import { retrievalTable, retrieve, type Retriever } from '../src/pipeline/recommend.ts';
-import { linkContext, loadReranker, rerankTable } from '../src/pipeline/rerank.ts';
+import { linkContext, loadReranker, RERANKER_DIR, rerankTable } from '../src/pipeline/rerank.ts';
 import { writeRecommendations } from '../src/io/export.ts';
-import { recallAtK } from '../src/eval/metrics.ts';
+import { evaluateSets, recallAtK } from '../src/eval/metrics.ts';
+import type { RecommendationTable } from '../src/io/table.ts';
+import type { Dataset } from '../src/data/types.ts';
 import { deriveSeed, rngFor, shuffleInPlace } from '../src/random.ts';
 
 const NAME = 'bench-scale';
@@ -133,7 +138,7 @@ async function childTrain(work: string, modelDir: string, trainContent: number, 
 
 // --- child: one size ---------------------------------------------------------
 
-async function childRun(work: string, modelDir: string, size: number, seed: number, rerankTopics: number, keepData: boolean): Promise<void> {
+async function childRun(work: string, modelDir: string, size: number, seed: number, rerankTopics: number, rerankCandidates: number, keepData: boolean): Promise<void> {
   const stages: Stage[] = [];
   const stage = stageRecorder(stages);
   const load0 = loadavg();
@@ -151,11 +156,11 @@ async function childRun(work: string, modelDir: string, size: number, seed: numb
   const data = await stage('inputs', () => buildTowerData(dataset, forest, lexical.model, meta.config.encoder.maxFeatures, lexical.contentFeatures, meta.kinds, meta.languages), () => ({ items: dataset.content.length + dataset.topics.length, unit: 'texts' }));
   let vectors: Float32Array | undefined = await stage('encode', () => embedContentParallel(model, data), () => ({ items: dataset.content.length, unit: 'texts', note: `dim ${model.shape.encoder.dim}, ${dataset.content.length >= 20000 ? `${cpus().length} worker threads` : 'one thread (embedContentParallel stays on this thread below 20,000 rows)'}` }));
   const cfg = meta.config.index;
-  const index = await stage('index', () => {
+  const index = await stage('index', async () => {
     const index = new PartitionedIndex(model.shape.encoder.dim, { kind: cfg.kind, hnsw: { m: cfg.M, efConstruction: cfg.efConstruction, efSearch: cfg.efSearch, seed: deriveSeed(seed, 'hnsw') } });
-    index.addGrouped(vectors!, Uint32Array.from(dataset.content.keys()), dataset.content.map((c) => c.language));
+    await index.addGroupedParallel(vectors!, Uint32Array.from(dataset.content.keys()), dataset.content.map((c) => c.language));
     return index;
-  }, (i) => ({ items: i.size, unit: 'inserts', note: `M ${cfg.M}, efConstruction ${cfg.efConstruction}; partitions ${i.keys().map((k) => `${k} ${i.partition(k)!.size}`).join(', ')}` }));
+  }, (i) => ({ items: i.size, unit: 'inserts', note: `M ${cfg.M}, efConstruction ${cfg.efConstruction}, partitions built side by side on ${Math.min(cpus().length, i.keys().length)} worker threads; partitions ${i.keys().map((k) => `${k} ${i.partition(k)!.size}`).join(', ')}` }));
   vectors = undefined;
   await stage('save index', () => index.save(join(dir, 'index'), { modelId: meta.modelId, seed }), () => ({ items: index.size, unit: 'vectors' }));
 
@@ -181,14 +186,26 @@ async function childRun(work: string, modelDir: string, size: number, seed: numb
   await stage('export csv', () => writeRecommendations(join(dir, 'recommendations.csv'), table, exportMeta), () => ({ items: table.length, unit: 'rows' }));
 
   let rerank: object | undefined;
-  if (rerankTopics > 0) {
-    const sample = Uint32Array.from(shuffleInPlace(Array.from(leaves), rngFor(seed, 'bench-scale/rerank')).slice(0, rerankTopics)).sort();
+  if (rerankTopics !== 0) {
+    // 'all' (-1): every topic, on one worker thread per core, then the final CSV; else a timed sample of leaf topics.
+    const all = rerankTopics < 0;
+    const chosen = all ? topics : Uint32Array.from(shuffleInPlace(Array.from(leaves), rngFor(seed, 'bench-scale/rerank')).slice(0, rerankTopics)).sort();
     const { reranker, rule } = await loadReranker(modelDir);
     try {
-      const pairs = Array.from(sample, (t) => candidates[t].rows.length).reduce((s, n) => s + n, 0);
-      const result = await stage('rerank sample', () => rerankTable(dataset, forest, linkContext(dataset, dataset.links), reranker, rule, sample, Array.from(sample, (t) => candidates[t]), meta.config.retrieval.topK), () => ({ items: sample.length, unit: 'topics', note: `${pairs} pairs` }));
+      const pairs = Array.from(chosen, (t) => Math.min(rerankCandidates || Infinity, candidates[t].rows.length)).reduce((s, n) => s + n, 0);
+      let next = 0.1;
+      const onProgress = (done: number, total: number) => {
+        if (done / total < next) return;
+        next += 0.1;
+        process.stderr.write(`[${NAME}] rerank: ${done} of ${total} topics\n`);
+      };
+      const result = await stage(all ? 'rerank' : 'rerank sample', () => rerankTable(dataset, forest, linkContext(dataset, dataset.links), reranker, rule, chosen, Array.from(chosen, (t) => candidates[t]), meta.config.retrieval.topK, {
+        dir: join(modelDir, RERANKER_DIR), workers: all ? 0 : 1, maxCandidates: rerankCandidates, onProgress,
+      }), () => ({ items: chosen.length, unit: 'topics', note: `${pairs} pairs${rerankCandidates ? `, the first ${rerankCandidates} fused candidates per topic` : ''}${all ? `, ${cpus().length} worker threads` : ''}` }));
       const s = stages[stages.length - 1].seconds;
-      rerank = { topics: sample.length, pairs, seconds: s, secondsPerTopic: s / sample.length, pairsPerSecond: pairs / s, kept: result.table.length, projectedSecondsAllTopics: (s / sample.length) * topics.length };
+      if (all) await stage('export final csv', () => writeRecommendations(join(dir, 'final.csv'), result.table, { ...exportMeta, config: { ...meta.config, stage: 'full' } }), () => ({ items: result.table.length, unit: 'rows' }));
+      const final = all ? evaluateSets(finalSets(result.table, leaves, dataset), answers) : undefined;
+      rerank = { topics: chosen.length, all, final, candidatesPerTopic: rerankCandidates || 'all', pairs, seconds: s, secondsPerTopic: s / chosen.length, pairsPerSecond: pairs / s, kept: result.table.length, projectedSecondsAllTopics: (s / chosen.length) * topics.length };
     } finally {
       reranker.dispose();
     }
@@ -200,6 +217,13 @@ async function childRun(work: string, modelDir: string, size: number, seed: numb
     kind: 'run', size, createdAt: new Date().toISOString(), backend: runtime.message, options, topics: dataset.topics.length, content: dataset.content.length, links: written.links,
     modelId: meta.modelId, stages, quality, rerank, filesMB: files, peakRssMB: peakMB(), loadAverage: { start: load0, end: loadavg() },
   }) + '\n');
+}
+
+/** The final recommendations of each leaf topic, by topic id (rows of `table` index the reranked topics, all topics here). */
+function finalSets(table: RecommendationTable, leaves: Uint32Array, dataset: Dataset): Map<string, number[]> {
+  const sets = new Map<string, number[]>(Array.from(leaves, (t) => [dataset.topics[t].id, []]));
+  for (let i = 0; i < table.length; i++) sets.get(table.topicIds[table.topic[i]])?.push(table.content[i]);
+  return sets;
 }
 
 function statSize(path: string): number {
@@ -236,10 +260,10 @@ function tables(runs: Record<string, any>[]): string {
     lines.push(`| ${name} | ${cells.join(' | ')} |`);
   }
   lines.push(`| **all stages** | ${runs.map((r) => `**${f1((r.stages as Stage[]).reduce((s, x) => s + x.seconds, 0))}** | | **${int(r.peakRssMB)}**`).join(' | ')} |`);
-  lines.push('', '| items | topics | links | fused recall@10 | @50 | @100 | neural recall@10 | @50 | fused per topic | rerank s/topic (sample) | rerank pairs/s |', '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  lines.push('', '| items | topics | links | fused recall@10 | @50 | @100 | neural recall@10 | @50 | fused per topic | rerank s/topic | rerank pairs/s |', '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of runs) {
     const q = r.quality;
-    lines.push(`| ${int(r.content)} | ${int(r.topics)} | ${int(r.links)} | ${q.fused['recall@10'].toFixed(3)} | ${q.fused['recall@50'].toFixed(3)} | ${q.fused['recall@100'].toFixed(3)} | ${q.neural['recall@10'].toFixed(3)} | ${q.neural['recall@50'].toFixed(3)} | ${f1(q.meanFused)} | ${r.rerank ? `${r.rerank.secondsPerTopic.toFixed(3)} (${r.rerank.topics} topics)` : ''} | ${r.rerank ? int(r.rerank.pairsPerSecond) : ''} |`);
+    lines.push(`| ${int(r.content)} | ${int(r.topics)} | ${int(r.links)} | ${q.fused['recall@10'].toFixed(3)} | ${q.fused['recall@50'].toFixed(3)} | ${q.fused['recall@100'].toFixed(3)} | ${q.neural['recall@10'].toFixed(3)} | ${q.neural['recall@50'].toFixed(3)} | ${f1(q.meanFused)} | ${r.rerank ? `${r.rerank.secondsPerTopic.toFixed(4)} (${int(r.rerank.topics)} topics, ${r.rerank.candidatesPerTopic ?? 'all'} candidates each)` : ''} | ${r.rerank ? int(r.rerank.pairsPerSecond) : ''} |`);
   }
   return lines.join('\n');
 }
@@ -252,6 +276,7 @@ await runScript(NAME, {
   'train-epochs': { type: 'string', default: '4' },
   dim: { type: 'string', default: '128' },
   'rerank-topics': { type: 'string', default: '100' },
+  'rerank-candidates': { type: 'string', default: '0' },
   'heap-mb': { type: 'string', default: '8192' },
   'keep-data': { type: 'boolean', default: false },
   report: { type: 'boolean', default: false },
@@ -269,7 +294,8 @@ await runScript(NAME, {
   };
   mkdirSync(work, { recursive: true });
   if (v.child === 'train') return childTrain(work, modelDir, num('train-content'), num('dim'), num('train-epochs'), seed);
-  if (v.child === 'run') return childRun(work, modelDir, num('size'), seed, num('rerank-topics'), v['keep-data'] as boolean);
+  const rerankTopics = () => (v['rerank-topics'] === 'all' ? -1 : num('rerank-topics'));
+  if (v.child === 'run') return childRun(work, modelDir, num('size'), seed, rerankTopics(), num('rerank-candidates'), v['keep-data'] as boolean);
   if (v.child !== undefined) throw new UsageError(`${NAME}: --child must be train or run (got ${JSON.stringify(v.child)}).`);
 
   const resultsFile = join(work, 'results.json');
@@ -297,7 +323,7 @@ await runScript(NAME, {
   const runs: Record<string, any>[] = [];
   for (const size of sizes) {
     process.stderr.write(`[${NAME}] size ${size}: load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}\n`);
-    const run = { ...(await runChild(['--child', 'run', ...common, '--size', String(size), '--rerank-topics', v['rerank-topics'] as string, ...(v['keep-data'] ? ['--keep-data'] : [])], Number(heap))), machine };
+    const run = { ...(await runChild(['--child', 'run', ...common, '--size', String(size), '--rerank-topics', v['rerank-topics'] as string, '--rerank-candidates', v['rerank-candidates'] as string, ...(v['keep-data'] ? ['--keep-data'] : [])], Number(heap))), machine };
     runs.push(run);
     const kept = previous.filter((r) => !(r.kind === 'run' && r.size === size) && !(r.kind === 'train' && r.model === modelDir));
     writeFileSync(resultsFile, JSON.stringify([...kept, ...(train ? [train] : []), ...runs], null, 1) + '\n');

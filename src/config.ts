@@ -67,10 +67,13 @@ function validate(scope: string, c: RunConfig): RunConfig {
   need(Number.isInteger(c.rerank.epochs) && c.rerank.epochs >= 1, 'rerank.epochs', 'a positive integer', c.rerank.epochs);
   need(Number.isInteger(c.rerank.crossFit) && c.rerank.crossFit >= 0 && c.rerank.crossFit <= 10, 'rerank.crossFit', 'an integer from 0 to 10', c.rerank.crossFit);
   need(c.rerank.crossFit <= 1 || c.encoder.fineTuneLayers === 0, 'rerank.crossFit', 'off (0) when encoder.fineTuneLayers is set', c.rerank.crossFit);
+  need(Number.isInteger(c.rerank.candidates) && c.rerank.candidates >= 0, 'rerank.candidates', 'a non-negative integer (0 = all)', c.rerank.candidates);
   need(Number.isInteger(c.rerank.crossFitNegatives) && c.rerank.crossFitNegatives >= 0, 'rerank.crossFitNegatives', 'a non-negative integer', c.rerank.crossFitNegatives);
   need(c.retrieval.topK >= 1 && c.retrieval.lexicalTopK >= 0, 'retrieval.topK', 'at least 1 (lexicalTopK at least 0)', c.retrieval);
   need(Number.isInteger(c.retrieval.unplacedTopK) && c.retrieval.unplacedTopK >= 0, 'retrieval.unplacedTopK', 'a non-negative integer', c.retrieval.unplacedTopK);
   need(c.retrieval.unplacedTopK === 0 || (Number.isInteger(c.retrieval.unplacedDepth) && c.retrieval.unplacedDepth > c.retrieval.topK), 'retrieval.unplacedDepth', 'an integer larger than retrieval.topK', c.retrieval.unplacedDepth);
+  need(Number.isInteger(c.retrieval.sentenceTopK) && c.retrieval.sentenceTopK >= 0, 'retrieval.sentenceTopK', 'a non-negative integer', c.retrieval.sentenceTopK);
+  need(c.retrieval.sentenceTopK === 0 || (c.encoder.kind === 'pretrained' && c.encoder.fineTuneLayers === 0), 'retrieval.sentenceTopK', "0 unless encoder.kind is 'pretrained' and encoder.fineTuneLayers is 0", c.retrieval.sentenceTopK);
   return c;
 }
 

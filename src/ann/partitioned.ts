@@ -15,7 +15,12 @@
  * HNSW partition's seed is derived from the HNSW seed and the partition key,
  * so the build does not depend on the order partitions first appear.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { resolveOptions } from '../options.ts';
+import { drain, transferables, WorkerPool } from '../models/workers.ts';
+import type { PartitionBuild } from './build-worker.ts';
 import { ArtifactError, ConfigError, DataError } from '../errors.ts';
 import { deriveSeed } from '../random.ts';
 import { artifactPath, openArtifact, REBUILD_HINT, saveArtifact, type ArtifactFile } from './artifact.ts';
@@ -109,27 +114,69 @@ export class PartitionedIndex {
    * of `PROGRESS_SLICE` rows, calling `onProgress` after each.
    */
   addGrouped(vectors: Float32Array, labels: Uint32Array, keys: readonly string[], onProgress?: (done: number, total: number) => void): void {
-    checkRows(SCOPE, vectors, labels, this.dim);
-    if (keys.length !== labels.length) {
-      throw new DataError(`${SCOPE}: keys must have one entry per row, ${labels.length} (got ${keys.length}).`);
-    }
-    const dim = this.dim;
+    this.checkGrouped(vectors, labels, keys);
     let done = 0;
     for (const [key, rows] of groupRows(keys)) {
       // Slices are at least exactBelow rows, so a partition's kind is decided as for one add.
       const slice = Math.max(PROGRESS_SLICE, this.settings.exactBelow);
       for (let start = 0; start < rows.length; start += slice) {
         const piece = rows.slice(start, start + slice);
-        const part = new Float32Array(piece.length * dim);
-        const partLabels = new Uint32Array(piece.length);
-        piece.forEach((row, i) => {
-          part.set(vectors.subarray(row * dim, (row + 1) * dim), i * dim);
-          partLabels[i] = labels[row];
-        });
-        this.add(key, part, partLabels);
+        this.add(key, ...gatherRows(vectors, labels, piece, this.dim));
         done += piece.length;
         onProgress?.(done, labels.length);
       }
+    }
+  }
+
+  /**
+   * `addGrouped` with the new HNSW partitions built side by side on `workers`
+   * threads (0 = one per core), largest first; each worker writes its graph
+   * to a temporary file that is read back here. The graphs equal those of
+   * `addGrouped` (same rows, order and seeds). Partitions that exist already,
+   * or stay brute force, are filled on this thread.
+   */
+  async addGroupedParallel(vectors: Float32Array, labels: Uint32Array, keys: readonly string[], options: { workers?: number; onProgress?: (done: number, total: number) => void } = {}): Promise<void> {
+    this.checkGrouped(vectors, labels, keys);
+    const groups = [...groupRows(keys)];
+    const parallel = groups.filter(([key, rows]) => this.settings.kind === 'hnsw' && !this.parts.has(key) && rows.length >= this.settings.exactBelow).sort((a, b) => b[1].length - a[1].length);
+    const pool = new WorkerPool({ size: Math.min(options.workers || availableParallelism(), parallel.length) });
+    if (parallel.length < 2 || pool.size < 2) return this.addGrouped(vectors, labels, keys, options.onProgress);
+    const dim = this.dim;
+    const built = new Map<string, number>();
+    const report = () => options.onProgress?.([...built.values()].reduce((a, b) => a + b, 0), labels.length);
+    for (const [key, rows] of groups) {
+      if (parallel.some(([k]) => k === key)) continue;
+      this.add(key, ...gatherRows(vectors, labels, rows, dim));
+      built.set(key, rows.length);
+      report();
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'trellis-hnsw-'));
+    try {
+      await drain(parallel, pool.size, async ([key, rows], i) => {
+        const [part, partLabels] = gatherRows(vectors, labels, rows, dim);
+        const path = join(dir, `part-${i}.hnsw`);
+        const partOptions = { ...this.settings.hnsw, seed: deriveSeed(this.settings.hnsw.seed, key), capacity: Math.max(rows.length, 1) };
+        const input: PartitionBuild = { dim, options: partOptions, vectors: part, labels: partLabels, path };
+        await pool.run(new URL('./build-worker.ts', import.meta.url), 'buildPartition', input, {
+          transfer: transferables([part, partLabels]),
+          onProgress: (done) => {
+            built.set(key, done as number);
+            report();
+          },
+        });
+        this.parts.set(key, HnswIndex.readFile(path, dim, partOptions));
+        rmSync(path, { force: true });
+      });
+    } finally {
+      await pool.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  private checkGrouped(vectors: Float32Array, labels: Uint32Array, keys: readonly string[]): void {
+    checkRows(SCOPE, vectors, labels, this.dim);
+    if (keys.length !== labels.length) {
+      throw new DataError(`${SCOPE}: keys must have one entry per row, ${labels.length} (got ${keys.length}).`);
     }
   }
 
@@ -239,6 +286,17 @@ export class PartitionedIndex {
   private newHnsw(key: string, capacity: number): HnswIndex {
     return new HnswIndex(this.dim, { ...this.settings.hnsw, seed: deriveSeed(this.settings.hnsw.seed, key), capacity: Math.max(capacity, 1) });
   }
+}
+
+/** Rows `rows` of `vectors` and `labels`, copied into new arrays. */
+function gatherRows(vectors: Float32Array, labels: Uint32Array, rows: readonly number[], dim: number): [Float32Array, Uint32Array] {
+  const part = new Float32Array(rows.length * dim);
+  const partLabels = new Uint32Array(rows.length);
+  rows.forEach((row, i) => {
+    part.set(vectors.subarray(row * dim, (row + 1) * dim), i * dim);
+    partLabels[i] = labels[row];
+  });
+  return [part, partLabels];
 }
 
 /** Row numbers grouped by key, keys in first-seen order. */

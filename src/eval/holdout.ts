@@ -21,6 +21,8 @@ export interface StageScores {
   candidatesPerTopic: number;
   neural: RankedScores;
   lexical: RankedScores;
+  /** The sentence-vector list, when the run had one (retrieval.sentenceTopK). */
+  sentence?: RankedScores;
   fused: RankedScores;
   /** The final recommendations (after the decision rule) and the reranked candidate order. */
   reranked?: RankedScores & { f2: number; precision: number; recall: number };
@@ -55,6 +57,7 @@ export function scoreStages(
     lexical: ranked(ids, candidates.map((c) => sourceList(c, c.lexicalRank)), answers),
     fused: ranked(ids, candidates, answers),
   };
+  if (candidates.some((c) => c.sentenceRank)) scores.sentence = ranked(ids, candidates.map((c) => (c.sentenceRank ? sourceList(c, c.sentenceRank) : { rows: new Uint32Array(0) })), answers);
   if (final) {
     const { table, probabilities } = final;
     const predicted = new Map<string, number[]>();

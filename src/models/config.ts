@@ -96,6 +96,15 @@ export interface RetrievalConfig {
   unplacedTopK: number;
   /** How deep in the neural list the unplaced candidates are looked for. Default 200. */
   unplacedDepth: number;
+  /**
+   * Candidates per topic from a third list: exact cosine search over the
+   * pretrained encoder's own sentence vectors (before the towers), within the
+   * topic's language, extended by `unplacedTopK` unplaced items like the
+   * neural list. Needs encoder.kind 'pretrained' without fine-tuning. The
+   * search is brute force: meant for catalogues up to ~10^5 items. 0 (default)
+   * turns it off.
+   */
+  sentenceTopK: number;
 }
 
 export const DEFAULT_ENCODER_CONFIG: Readonly<EncoderConfig> = Object.freeze({
@@ -132,4 +141,4 @@ export const DEFAULT_TRAINING_CONFIG: Readonly<TrainingConfig> = Object.freeze({
   recallK: 50,
 });
 export const DEFAULT_INDEX_CONFIG: Readonly<IndexConfig> = Object.freeze({ kind: 'hnsw', M: 16, efConstruction: 200, efSearch: 128 });
-export const DEFAULT_RETRIEVAL_CONFIG: Readonly<RetrievalConfig> = Object.freeze({ topK: 50, lexicalTopK: 50, unplacedTopK: 0, unplacedDepth: 200 });
+export const DEFAULT_RETRIEVAL_CONFIG: Readonly<RetrievalConfig> = Object.freeze({ topK: 50, lexicalTopK: 50, unplacedTopK: 0, unplacedDepth: 200, sentenceTopK: 0 });

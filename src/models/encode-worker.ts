@@ -1,22 +1,28 @@
 /**
  * Content encoding on worker threads. The wasm backend runs one thread per
- * process, so `embedContentParallel` splits the content rows into one chunk
- * per worker; each worker rebuilds the model from its weights (sent once per
- * chunk), sets up its own backend and encodes its rows. Results come back in
- * row order and equal the single-threaded `embedContent`.
+ * process, so `embedContentParallel` hands the content rows to one worker
+ * per core in chunks. The model's weights go once into shared memory; each
+ * worker rebuilds the model from them on its first chunk, sets up its own
+ * backend and keeps both for its later chunks. A chunk's rows are cut only
+ * when a worker is free to take it, and its buffers are moved, not copied,
+ * to the worker; the embeddings are moved back. Results equal the
+ * single-threaded `embedContent`.
  */
 import { initRuntime } from './runtime.ts';
 import { TwoTowerModel, type TwoTowerShape } from './two-tower.ts';
 import { embedContent, type TowerData } from './tower-data.ts';
-import { mapInWorkers, splitRange } from './workers.ts';
+import { drain, transferables, WorkerPool } from './workers.ts';
 import { restore, snapshot } from './train.ts';
 import type { NamedArray } from './weights.ts';
 import type { SparseRows } from '../text/tfidf.ts';
 
-/** One worker's share: the model and the CSR rows of its content. */
+/** One chunk of content: the model (shared weights) and the CSR rows of its content. */
 export interface EncodeChunk {
+  /** Names the weights: a worker rebuilds its model only when this changes. */
+  modelKey: string;
   shape: TwoTowerShape;
   seed: number;
+  /** Weights over SharedArrayBuffers (structured clone shares them, it does not copy). */
   weights: NamedArray[];
   features: SparseRows;
   kindIds: Int32Array;
@@ -25,18 +31,21 @@ export interface EncodeChunk {
   pretrained?: { dim: number; content: Float32Array };
 }
 
-/** Runs in a worker: encodes one chunk with its own tfjs backend. [rows * D] */
+let cached: { key: string; model: TwoTowerModel } | undefined;
+
+/** Runs in a worker: encodes one chunk with the worker's own tfjs backend. [rows * D] */
 export async function encodeChunk(chunk: EncodeChunk): Promise<Float32Array> {
   await initRuntime();
-  const model = new TwoTowerModel(chunk.shape, chunk.seed);
-  try {
+  if (cached?.key !== chunk.modelKey) {
+    cached?.model.dispose();
+    cached = undefined;
+    const model = new TwoTowerModel(chunk.shape, chunk.seed);
     restore(model, chunk.weights);
-    const pretrained = chunk.pretrained && { ...chunk.pretrained, topics: new Float32Array(0) };
-    const data = { contentFeatures: chunk.features, kindIds: chunk.kindIds, languageIds: chunk.languageIds, pretrained } as TowerData;
-    return embedContent(model, data, Uint32Array.from({ length: chunk.features.rows }, (_, i) => i));
-  } finally {
-    model.dispose();
+    cached = { key: chunk.modelKey, model };
   }
+  const pretrained = chunk.pretrained && { ...chunk.pretrained, topics: new Float32Array(0) };
+  const data = { contentFeatures: chunk.features, kindIds: chunk.kindIds, languageIds: chunk.languageIds, pretrained } as TowerData;
+  return embedContent(cached.model, data, Uint32Array.from({ length: chunk.features.rows }, (_, i) => i));
 }
 
 /** Rows [start, end) of a CSR matrix as its own matrix. */
@@ -51,28 +60,51 @@ function sliceRows(m: SparseRows, start: number, end: number): SparseRows {
   };
 }
 
+/** A copy of `values` in shared memory. */
+function shared(values: Float32Array): Float32Array {
+  const out = new Float32Array(new SharedArrayBuffer(values.byteLength));
+  out.set(values);
+  return out;
+}
+
+/** Rows per chunk handed to a worker: small enough that a chunk's inputs stay a small share of the catalogue. */
+const CHUNK_ROWS = 16384;
+let encodes = 0;
+
 /**
  * Content embeddings of every content row, encoded by `workers` threads
- * (0 = one per core). Below `minRows` rows the work stays on this thread.
+ * (0 = one per core) in chunks of `chunkRows`. Below `minRows` rows the work
+ * stays on this thread.
  */
-export async function embedContentParallel(model: TwoTowerModel, data: TowerData, workers = 0, minRows = 20000): Promise<Float32Array> {
+export async function embedContentParallel(model: TwoTowerModel, data: TowerData, workers = 0, minRows = 20000, chunkRows = CHUNK_ROWS): Promise<Float32Array> {
   const rows = data.contentFeatures.rows;
   // A fine-tuned transformer is not shipped to workers: it encodes on this thread.
   if (rows < minRows || workers === 1 || model.sentence) return embedContent(model, data);
-  const weights = snapshot(model);
-  const parts = splitRange(rows, workers || 2);
-  const chunks: EncodeChunk[] = parts.map(([start, end]) => ({
-    shape: model.shape,
-    seed: 0,
-    weights,
-    features: sliceRows(data.contentFeatures, start, end),
-    kindIds: data.kindIds.slice(start, end),
-    languageIds: data.languageIds.slice(start, end),
-    pretrained: data.pretrained && { dim: data.pretrained.dim, content: data.pretrained.content.slice(start * data.pretrained.dim, end * data.pretrained.dim) },
-  }));
-  const results = await mapInWorkers<EncodeChunk, Float32Array>(new URL('./encode-worker.ts', import.meta.url), 'encodeChunk', chunks, { size: chunks.length });
+  const weights = snapshot(model).map((a) => ({ ...a, values: shared(a.values) }));
+  const modelKey = `${process.pid}/${encodes++}`;
   const d = model.shape.encoder.dim;
   const out = new Float32Array(rows * d);
-  parts.forEach(([start], i) => out.set(results[i], start * d));
+  const starts = Array.from({ length: Math.ceil(rows / chunkRows) }, (_, i) => i * chunkRows);
+  const pool = new WorkerPool({ size: workers, transferResults: true });
+  try {
+    await drain(starts, pool.size, async (start) => {
+      const end = Math.min(rows, start + chunkRows);
+      const chunk: EncodeChunk = {
+        modelKey,
+        shape: model.shape,
+        seed: 0,
+        weights,
+        features: sliceRows(data.contentFeatures, start, end),
+        kindIds: data.kindIds.slice(start, end),
+        languageIds: data.languageIds.slice(start, end),
+        pretrained: data.pretrained && { dim: data.pretrained.dim, content: data.pretrained.content.slice(start * data.pretrained.dim, end * data.pretrained.dim) },
+      };
+      const { features, kindIds, languageIds, pretrained } = chunk;
+      const transfer = transferables([features.indptr, features.indices, features.values, kindIds, languageIds, ...(pretrained ? [pretrained.content] : [])]);
+      out.set(await pool.run<Float32Array>(new URL('./encode-worker.ts', import.meta.url), 'encodeChunk', chunk, { transfer }), start * d);
+    });
+  } finally {
+    await pool.close();
+  }
   return out;
 }

@@ -40,7 +40,15 @@ export const DEFAULT_WORKER_POOL_OPTIONS: Readonly<Required<WorkerPoolOptions>> 
   transferResults: false,
 });
 
-interface Task {
+/** Per-task options of `WorkerPool.run`. */
+export interface RunOptions {
+  /** Buffers of `input` to move to the worker instead of copying (they become unusable here). */
+  transfer?: ArrayBuffer[];
+  /** Called with each value the task reports through its second argument, `progress(value)`. */
+  onProgress?: (value: unknown) => void;
+}
+
+interface Task extends RunOptions {
   id: number;
   module: string;
   exportName: string;
@@ -54,7 +62,7 @@ interface Slot {
   task?: Task;
 }
 
-type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; name: string; message: string; hint?: string; stack?: string };
+type Reply = { id: number; progress: unknown } | { id: number; ok: true; value: unknown } | { id: number; ok: false; name: string; message: string; hint?: string; stack?: string };
 
 /** Runs inside each worker: plain CommonJS, so it needs no loader to start. */
 const BOOTSTRAP = `
@@ -81,7 +89,7 @@ parentPort.on('message', async ({ id, module, exportName, input }) => {
     const mod = await loading;
     const fn = mod[exportName];
     if (typeof fn !== 'function') throw new Error(module + ' must export a function named ' + exportName + ' (got ' + typeof fn + ').');
-    const value = await fn(input);
+    const value = await fn(input, (progress) => parentPort.postMessage({ id, progress }));
     parentPort.postMessage({ id, ok: true, value }, workerData.transferResults ? transferList(value) : []);
   } catch (error) {
     const e = error instanceof Error ? error : new Error(String(error));
@@ -116,10 +124,10 @@ export class WorkerPool {
   }
 
   /**
-   * Runs `exportName(input)` from `module` (a URL, or an absolute path) on
-   * the next free worker. The module is imported once per worker.
+   * Runs `exportName(input, progress)` from `module` (a URL, or an absolute
+   * path) on the next free worker. The module is imported once per worker.
    */
-  run<O>(module: URL | string, exportName: string, input?: unknown): Promise<O> {
+  run<O>(module: URL | string, exportName: string, input?: unknown, options: RunOptions = {}): Promise<O> {
     if (this.closed) return Promise.reject(new TrellisError(`${SCOPE}: the pool must be open to run tasks (got a closed pool).`));
     let url: string;
     try {
@@ -128,7 +136,7 @@ export class WorkerPool {
       return Promise.reject(error);
     }
     return new Promise<O>((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, module: url, exportName, input, resolve: resolve as (value: unknown) => void, reject });
+      this.queue.push({ id: this.nextId++, module: url, exportName, input, ...options, resolve: resolve as (value: unknown) => void, reject });
       this.dispatch();
     });
   }
@@ -154,7 +162,7 @@ export class WorkerPool {
       const task = this.queue.shift()!;
       slot.task = task;
       slot.worker.ref();
-      slot.worker.postMessage({ id: task.id, module: task.module, exportName: task.exportName, input: task.input });
+      slot.worker.postMessage({ id: task.id, module: task.module, exportName: task.exportName, input: task.input }, task.transfer ?? []);
     }
   }
 
@@ -168,6 +176,10 @@ export class WorkerPool {
     worker.on('message', (reply: Reply) => {
       const task = slot.task;
       if (!task || task.id !== reply.id) return;
+      if ('progress' in reply) {
+        task.onProgress?.(reply.progress);
+        return;
+      }
       slot.task = undefined;
       if (reply.ok) task.resolve(reply.value);
       else task.reject(rebuildError(reply, task));
@@ -242,4 +254,30 @@ function rebuildError(reply: Extract<Reply, { ok: false }>, task: Task): Error {
   }
   if (reply.stack) error.stack = `${error.name}: ${error.message}\n    [in worker]\n${reply.stack.split('\n').slice(1).join('\n')}`;
   return error;
+}
+
+/**
+ * Runs `task` over `items` with at most `concurrency` running at once, in
+ * item order as slots free up. Unlike building every worker input up front,
+ * each input is made only when its turn comes, so at most `concurrency`
+ * exist at a time.
+ */
+export async function drain<T>(items: readonly T[], concurrency: number, task: (item: T, index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const i = next++;
+      await task(items[i], i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, lane));
+}
+
+/** The buffers of `arrays` that can be moved to a worker: each array's whole buffer, once, never shared memory. */
+export function transferables(arrays: readonly ArrayBufferView[]): ArrayBuffer[] {
+  const out: ArrayBuffer[] = [];
+  for (const a of arrays) {
+    if (a.buffer instanceof ArrayBuffer && a.byteOffset === 0 && a.byteLength === a.buffer.byteLength && !out.includes(a.buffer)) out.push(a.buffer);
+  }
+  return out;
 }

@@ -4,13 +4,13 @@
  */
 import { join } from 'node:path';
 import { PartitionedIndex } from '../ann/partitioned.ts';
-import { buildLexicalIndex, lexicalSearch, type Candidates, type LexicalIndex } from '../retrieval/lexical.ts';
-import { externalNeuralSearch, fuseCandidates, neuralSearch, retrievalExplanation, topicQueries, sentenceCosines, withUnplaced, type ExternalSearch, type FusedCandidates } from '../retrieval/neural.ts';
+import { buildLexicalIndex, lexicalSearch, lexicalSearchParallel, type Candidates, type LexicalIndex } from '../retrieval/lexical.ts';
+import { externalNeuralSearch, fuseCandidates, neuralSearch, retrievalExplanation, topicQueries, sentenceCosines, sentenceIndex, sentenceSearch, withUnplaced, type ExternalSearch, type FusedCandidates } from '../retrieval/neural.ts';
 import { buildTowerData, type TowerData } from '../models/tower-data.ts';
 import type { TwoTowerModel } from '../models/two-tower.ts';
 import { loadModel, type ModelMeta } from '../models/artifact.ts';
 import { RecommendationTableBuilder, type RecommendationTable } from '../io/table.ts';
-import { linkContext, loadReranker, rerankTable, type LinkContext } from './rerank.ts';
+import { linkContext, loadReranker, RERANKER_DIR, rerankTable, type LinkContext } from './rerank.ts';
 import type { DecisionRule } from '../rerank/threshold.ts';
 import type { Dataset } from '../data/types.ts';
 import { DataError } from '../errors.ts';
@@ -26,6 +26,8 @@ export interface Retriever {
   index: PartitionedIndex;
   lexical: LexicalIndex;
   data: TowerData;
+  /** The exact index over the pretrained sentence vectors (retrieval.sentenceTopK), built on first use. */
+  sentenceIndex?: PartitionedIndex;
 }
 
 /** Loads a trained model and its index for `dataset` (which must be the one it was trained on). */
@@ -71,6 +73,8 @@ export interface RetrieveOptions {
 
 /** Topics per chunk of the loops that report progress. */
 const PROGRESS_CHUNK = 256;
+/** From this many topics on, lexical search runs on one worker thread per core. */
+const PARALLEL_LEXICAL = 4096;
 
 /** The links a model could see: all but its held-out topics'. */
 export function modelContext(dataset: Dataset, heldOut: readonly string[]): LinkContext {
@@ -78,7 +82,7 @@ export function modelContext(dataset: Dataset, heldOut: readonly string[]): Link
   return linkContext(dataset, dataset.links.map((l, t) => (hidden.has(t) ? new Uint32Array(0) : l)));
 }
 
-/** Fused neural + lexical candidates for topic rows. */
+/** Fused neural + lexical (+ sentence-vector) candidates for topic rows. */
 export async function retrieve(retriever: Retriever, topics: Uint32Array, options: RetrieveOptions = {}): Promise<FusedCandidates[]> {
   const { model, meta, index, lexical, data } = retriever;
   const { dataset, forest } = data;
@@ -92,15 +96,26 @@ export async function retrieve(retriever: Retriever, topics: Uint32Array, option
     ? await externalNeuralSearch(options.external, data, topics, topicQueries(model, data, topics, config.graphsage.fanouts, meta.seed), depth)
     : neuralSearch(model, data, index, topics, depth, config.graphsage.fanouts, meta.seed);
   let neural = deep;
-  if (unplaced > 0) {
-    const placed = options.placed ?? modelContext(dataset, meta.heldOut).popularity;
-    neural = deep.map((list) => withUnplaced(list, topK, unplaced, placed));
+  const placed = unplaced > 0 ? options.placed ?? modelContext(dataset, meta.heldOut).popularity : undefined;
+  if (placed) neural = deep.map((list) => withUnplaced(list, topK, unplaced, placed));
+  // Sentence vectors the towers read (not token ids of a fine-tuned encoder): a third candidate list and the reranker's cosine.
+  const sentence = data.pretrained && !data.pretrained.tokens ? data.pretrained : undefined;
+  // Models saved before retrieval.sentenceTopK existed have no such key.
+  const sentenceTopK = sentence ? config.retrieval.sentenceTopK ?? 0 : 0;
+  let sentenceLists: Candidates[] | undefined;
+  if (sentence && sentenceTopK > 0) {
+    retriever.sentenceIndex ??= sentenceIndex(sentence, data);
+    const lists = sentenceSearch(sentence, data, retriever.sentenceIndex, topics, placed ? Math.max(sentenceTopK, config.retrieval.unplacedDepth) : sentenceTopK);
+    sentenceLists = placed ? lists.map((list) => withUnplaced(list, sentenceTopK, unplaced, placed)) : lists;
   }
   const t1 = performance.now();
   const lexicalTopK = options.lexicalTopK ?? config.retrieval.lexicalTopK;
   const empty = { rows: new Uint32Array(0), scores: new Float32Array(0) };
   let lexicalLists: Candidates[];
-  if (lexicalTopK > 0) {
+  if (lexicalTopK > 0 && topics.length >= PARALLEL_LEXICAL) {
+    options.onProgress?.('lexical search', 0, topics.length);
+    lexicalLists = await lexicalSearchParallel(lexical, dataset, forest, topics, lexicalTopK, { onProgress: (done, total) => options.onProgress?.('lexical search', done, total) });
+  } else if (lexicalTopK > 0) {
     // Topic by topic, so chunks give the same lists as one call.
     lexicalLists = [];
     options.onProgress?.('lexical search', 0, topics.length);
@@ -111,11 +126,9 @@ export async function retrieve(retriever: Retriever, topics: Uint32Array, option
     }
   } else lexicalLists = Array.from(topics, () => empty);
   const t2 = performance.now();
-  options.log?.(`retrieved candidates for ${topics.length} topics (neural ${((t1 - t0) / 1000).toFixed(1)} s, lexical ${((t2 - t1) / 1000).toFixed(1)} s)`);
-  // Sentence vectors the towers read (not token ids of a fine-tuned encoder) give the reranker their own cosine.
-  const sentence = data.pretrained && !data.pretrained.tokens ? data.pretrained : undefined;
+  options.log?.(`retrieved candidates for ${topics.length} topics (neural ${((t1 - t0) / 1000).toFixed(1)} s${sentenceLists ? ' with sentence vectors' : ''}, lexical ${((t2 - t1) / 1000).toFixed(1)} s)`);
   return neural.map((list, i) => {
-    const fused = fuseCandidates(list, lexicalLists[i]);
+    const fused = fuseCandidates(list, lexicalLists[i], sentenceLists?.[i]);
     if (sentence) fused.sentence = sentenceCosines(sentence, topics[i], fused.rows);
     return fused;
   });
@@ -141,6 +154,10 @@ export interface RecommendJob extends RetrieveOptions {
    * `trellis graph push`) and searched through its vector index.
    */
   ann?: 'hnsw' | 'neo4j';
+  /** Rerank only each topic's first N fused candidates (default: the model's rerank.candidates; 0 = all). */
+  rerankCandidates?: number;
+  /** Reranker threads (0 = one per core; default: one per core for 1,024 topics or more). */
+  rerankWorkers?: number;
 }
 
 /** Writes the model's content embeddings into Neo4j and retrieves through its vector index. */
@@ -189,10 +206,17 @@ export async function recommendTopics(modelDir: string, dataset: Dataset, forest
   if (job.stage === 'retrieve') return { meta, table: retrievalTable(dataset, topics, candidates), candidates, seconds: { retrieve: (t1 - t0) / 1000, rerank: 0 } };
   const { reranker, rule } = await loadReranker(modelDir);
   try {
-    const { table, probabilities } = rerankTable(dataset, forest, context, reranker, rule, topics, candidates, topK,
-      job.onProgress && ((done, total) => job.onProgress!('rerank', done, total)));
+    const maxCandidates = job.rerankCandidates ?? meta.config.rerank.candidates ?? 0;
+    const reranked = await rerankTable(dataset, forest, context, reranker, rule, topics, candidates, topK, {
+      onProgress: job.onProgress && ((done, total) => job.onProgress!('rerank', done, total)),
+      workers: job.rerankWorkers,
+      dir: join(modelDir, RERANKER_DIR),
+      maxCandidates,
+    });
+    const { table, probabilities } = reranked;
+    candidates = reranked.candidates;
     const t2 = performance.now();
-    job.log?.(`reranked ${candidates.reduce((s, c) => s + c.rows.length, 0)} candidates in ${((t2 - t1) / 1000).toFixed(1)} s; kept ${table.length} (threshold ${rule.threshold.toFixed(3)}, margin ${rule.margin}, cap ${rule.cap})`);
+    job.log?.(`reranked ${candidates.reduce((s, c) => s + c.rows.length, 0)} candidates${maxCandidates ? ` (the first ${maxCandidates} per topic)` : ''} in ${((t2 - t1) / 1000).toFixed(1)} s; kept ${table.length} (threshold ${rule.threshold.toFixed(3)}, margin ${rule.margin}, cap ${rule.cap})`);
     return { meta, table, candidates, probabilities, rule, seconds: { retrieve: (t1 - t0) / 1000, rerank: (t2 - t1) / 1000 } };
   } finally {
     reranker.dispose();

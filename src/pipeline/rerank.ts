@@ -28,6 +28,7 @@ import { wordTokens } from '../text/tfidf.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { RecommendationTableBuilder, type RecommendationTable } from '../io/table.ts';
 import { ArtifactError } from '../errors.ts';
+import { drain, transferables, WorkerPool } from '../models/workers.ts';
 import { retrievalExplanation, type FusedCandidates } from '../retrieval/neural.ts';
 import type { RerankConfig } from '../rerank/config.ts';
 import type { Dataset } from '../data/types.ts';
@@ -37,7 +38,7 @@ import type { TopicForest } from '../graph/forest.ts';
 
 export const FEATURE_NAMES = [
   'retrieval_cosine', 'lexical_cosine', 'found_neural', 'found_lexical', 'log_neural_rank', 'log_lexical_rank',
-  'fused', 'parent_links', 'sibling_links', 'log_popularity', 'same_language', 'sentence_cosine',
+  'fused', 'parent_links', 'sibling_links', 'log_popularity', 'same_language', 'sentence_cosine', 'log_sentence_rank',
 ] as const;
 export const FEATURES = FEATURE_NAMES.length;
 
@@ -90,6 +91,7 @@ export function pairFeatures(dataset: Dataset, forest: TopicForest, context: Lin
     f[9] = Math.log(1 + context.popularity[c]);
     f[10] = language === '' || dataset.content[c].language === language ? 1 : 0;
     f[11] = candidates.sentence ? candidates.sentence[j] : 0;
+    f[12] = candidates.sentenceRank?.[j] ? Math.log(1 + candidates.sentenceRank[j]) : absent;
   }
   return out;
 }
@@ -258,24 +260,80 @@ export async function loadReranker(modelDir: string): Promise<{ reranker: CrossE
 /** Topics scored per reranker call: bounds the memory of the pairs and paces `onProgress`. */
 const RERANK_CHUNK = 256;
 
-/** Reranked, thresholded recommendations: one table row per kept item. `onProgress(done, total)` after each chunk of topics. */
-export function rerankTable(
+export interface RerankOptions {
+  /** Called after each chunk of topics with topics done and the total. */
+  onProgress?: (done: number, total: number) => void;
+  /**
+   * Score on this many worker threads (0 = one per core), each loading the
+   * cross-encoder from `dir`. Default: one per core when there are at least
+   * `PARALLEL_CHUNKS` chunks of topics and `dir` is given, else this thread.
+   */
+  workers?: number;
+  /** The reranker's folder (`RERANKER_DIR` of the model), which workers load. */
+  dir?: string;
+  /** Rerank only each topic's first N fused candidates (0 = all). The others are not recommended. */
+  maxCandidates?: number;
+}
+
+/** Below this many chunks of topics, worker start-up costs more than it saves. */
+const PARALLEL_CHUNKS = 4;
+
+/** The first `n` fused candidates (all when n is 0 or the list is shorter). */
+export function headOf(c: FusedCandidates, n: number): FusedCandidates {
+  if (n <= 0 || c.rows.length <= n) return c;
+  const out = { ...c };
+  for (const key of ['rows', 'fused', 'neural', 'lexical', 'neuralRank', 'lexicalRank', 'sentenceRank', 'sentence'] as const) {
+    if (c[key]) (out as Record<string, unknown>)[key] = c[key]!.slice(0, n);
+  }
+  return out;
+}
+
+/**
+ * Reranked, thresholded recommendations: one table row per kept item, with
+ * the reranker's probability of every (possibly cut) candidate.
+ */
+export async function rerankTable(
   dataset: Dataset, forest: TopicForest, context: LinkContext, reranker: CrossEncoder, rule: DecisionRule,
-  topics: Uint32Array, candidates: FusedCandidates[], topK: number, onProgress?: (done: number, total: number) => void,
-): { table: RecommendationTable; probabilities: Float32Array[] } {
-  const probabilities: Float32Array[] = [];
+  topics: Uint32Array, given: FusedCandidates[], topK: number, options: RerankOptions = {},
+): Promise<{ table: RecommendationTable; probabilities: Float32Array[]; candidates: FusedCandidates[] }> {
+  const { onProgress } = options;
+  const candidates = options.maxCandidates ? given.map((c) => headOf(c, options.maxCandidates!)) : given;
+  const starts = Array.from({ length: Math.ceil(topics.length / RERANK_CHUNK) }, (_, i) => i * RERANK_CHUNK);
+  const scores: Float32Array[] = new Array(starts.length);
+  const pairsOf = (from: number) => buildPairs(reranker, dataset, forest, context, topics.subarray(from, from + RERANK_CHUNK), candidates.slice(from, from + RERANK_CHUNK), topK);
+  let done = 0;
+  const finished = (i: number) => {
+    done += Math.min(RERANK_CHUNK, topics.length - starts[i]);
+    onProgress?.(done, topics.length);
+  };
   onProgress?.(0, topics.length);
-  for (let from = 0; from < topics.length; from += RERANK_CHUNK) {
-    const to = Math.min(topics.length, from + RERANK_CHUNK);
-    const chunk = candidates.slice(from, to);
-    const all = reranker.score(buildPairs(reranker, dataset, forest, context, topics.subarray(from, to), chunk, topK));
+  const workers = options.workers ?? (options.dir && starts.length >= PARALLEL_CHUNKS ? 0 : 1);
+  const pool = workers !== 1 && options.dir ? new WorkerPool({ size: workers, transferResults: true }) : undefined;
+  if (pool && pool.size > 1) {
+    try {
+      await drain(starts, pool.size, async (from, i) => {
+        const pairs = pairsOf(from);
+        const transfer = transferables([pairs.topics.offsets, pairs.topics.ids, pairs.contents.offsets, pairs.contents.ids, pairs.topicIndex, pairs.contentIndex, pairs.features]);
+        scores[i] = await pool.run<Float32Array>(new URL('../rerank/score-worker.ts', import.meta.url), 'scorePairs', { dir: options.dir, pairs }, { transfer });
+        finished(i);
+      });
+    } finally {
+      await pool.close();
+    }
+  } else {
+    starts.forEach((from, i) => {
+      scores[i] = reranker.score(pairsOf(from));
+      finished(i);
+    });
+  }
+  const probabilities: Float32Array[] = [];
+  starts.forEach((from, i) => {
     let at = 0;
-    for (const c of chunk) {
-      probabilities.push(all.subarray(at, at + c.rows.length));
+    for (const c of candidates.slice(from, from + RERANK_CHUNK)) {
+      probabilities.push(scores[i].subarray(at, at + c.rows.length));
       at += c.rows.length;
     }
-    onProgress?.(to, topics.length);
-  }
+  });
   const builder = new RecommendationTableBuilder(['retrieval', 'lexical', 'fused', 'rerank'], Array.from(topics, (t) => dataset.topics[t].id), dataset.content.map((c) => c.id));
   candidates.forEach((c, i) => {
     const p = probabilities[i];
@@ -286,5 +344,5 @@ export function rerankTable(
       builder.add({ topic: i, content: c.rows[j], rank: rank + 1, score: p[j], stages: { retrieval: c.neural[j], lexical: c.lexical[j], fused: c.fused[j], rerank: p[j] }, explanation });
     });
   });
-  return { table: builder.build(), probabilities };
+  return { table: builder.build(), probabilities, candidates };
 }

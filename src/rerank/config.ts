@@ -24,6 +24,13 @@ export interface RerankConfig {
   crossFit: number;
   /** Negatives kept per cross-fitted topic (all its positives are kept; 0 = all). Default 20. */
   crossFitNegatives: number;
+  /**
+   * At recommend time, rerank only each topic's first N fused candidates
+   * (0 = all, the default): the cost knob for very large runs, since
+   * reranking is the slowest stage per topic. `trellis recommend
+   * --rerank-candidates` overrides it.
+   */
+  candidates: number;
 }
 
 export const DEFAULT_RERANK_CONFIG: Readonly<RerankConfig> = Object.freeze({
@@ -37,5 +44,6 @@ export const DEFAULT_RERANK_CONFIG: Readonly<RerankConfig> = Object.freeze({
   trainShare: 0.7,
   crossFit: 0,
   crossFitNegatives: 20,
+  candidates: 0,
 });
 

@@ -6,11 +6,13 @@
  *
  * Scoring walks an inverted index (postings per hash bucket, one index per
  * language), accumulating dot products only over the content that shares a
- * feature with the query.
+ * feature with the query. The postings live in shared memory, so
+ * `lexicalSearchParallel` searches on worker threads without copying them.
  */
 import { fitTfidf, transformTfidf, type SparseRows, type TfidfModel, type TfidfOptions } from '../text/tfidf.ts';
 import { contentText, topicText } from '../text/documents.ts';
 import { topKIndices } from './topk.ts';
+import { drain, transferables, WorkerPool } from '../models/workers.ts';
 import type { Dataset } from '../data/types.ts';
 import type { TopicForest } from '../graph/forest.ts';
 
@@ -24,7 +26,7 @@ export interface Candidates {
   ranks?: Uint32Array;
 }
 
-interface Postings {
+export interface Postings {
   /** Global content rows of this partition. */
   members: Uint32Array;
   /** CSC over buckets: postings of bucket b are [offsets[b], offsets[b+1]). Local rows. */
@@ -41,15 +43,20 @@ export interface LexicalIndex {
   partitions: Map<string, Postings>;
 }
 
-/** Inverts the rows `members` of a sparse matrix into per-bucket postings. */
+/** A zeroed typed array over a SharedArrayBuffer. */
+function sharedArray<T extends Uint32Array | Float32Array>(Kind: { new (buffer: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number }, length: number): T {
+  return new Kind(new SharedArrayBuffer(length * Kind.BYTES_PER_ELEMENT));
+}
+
+/** Inverts the rows `members` of a sparse matrix into per-bucket postings (in shared memory). */
 function invert(matrix: SparseRows, members: Uint32Array, buckets: number): Postings {
-  const counts = new Uint32Array(buckets + 1);
+  const counts = sharedArray(Uint32Array, buckets + 1);
   for (const r of members) for (let i = matrix.indptr[r]; i < matrix.indptr[r + 1]; i++) counts[matrix.indices[i] + 1]++;
   for (let b = 0; b < buckets; b++) counts[b + 1] += counts[b];
   const offsets = counts;
   const fill = offsets.slice(0, buckets);
-  const rows = new Uint32Array(offsets[buckets]);
-  const values = new Float32Array(offsets[buckets]);
+  const rows = sharedArray(Uint32Array, offsets[buckets]);
+  const values = sharedArray(Float32Array, offsets[buckets]);
   members.forEach((r, local) => {
     for (let i = matrix.indptr[r]; i < matrix.indptr[r + 1]; i++) {
       const at = fill[matrix.indices[i]]++;
@@ -71,7 +78,11 @@ export function buildLexicalIndex(dataset: Dataset, options: TfidfOptions = {}):
     byLanguage.get(c.language)!.push(r);
   });
   const partitions = new Map<string, Postings>();
-  for (const [language, rows] of byLanguage) partitions.set(language, invert(matrix, Uint32Array.from(rows), model.options.buckets));
+  for (const [language, rows] of byLanguage) {
+    const members = sharedArray(Uint32Array, rows.length);
+    members.set(rows);
+    partitions.set(language, invert(matrix, members, model.options.buckets));
+  }
   return { model, contentFeatures: matrix, partitions };
 }
 
@@ -104,18 +115,68 @@ function searchPartition(postings: Postings, query: SparseRows, row: number, k: 
  * content of its own language; a topic without a language searches all.
  */
 export function lexicalSearch(index: LexicalIndex, dataset: Dataset, forest: TopicForest, topics: ArrayLike<number>, k: number): Candidates[] {
-  const texts = Array.from(topics as ArrayLike<number>, (t) => topicText(dataset, forest, t));
-  const queries = transformTfidf(index.model, texts);
-  const buffers = new Map<string, Float32Array>();
-  for (const [language, p] of index.partitions) buffers.set(language, new Float32Array(p.members.length));
-  const results: Candidates[] = [];
-  for (let i = 0; i < texts.length; i++) {
-    const language = dataset.topics[topics[i]].language;
-    const targets = language !== '' && index.partitions.has(language) ? [language] : language === '' ? [...index.partitions.keys()] : [];
-    const parts = targets.map((l) => searchPartition(index.partitions.get(l)!, queries, i, k, buffers.get(l)!));
-    results.push(parts.length === 1 ? parts[0] : mergeCandidates(parts, k));
+  const { queries, routes } = lexicalQueries(index, dataset, forest, topics);
+  return searchQueries({ partitions: index.partitions, queries, routes, k });
+}
+
+/** The TF-IDF rows of some topics and the partitions each searches. */
+export function lexicalQueries(index: LexicalIndex, dataset: Dataset, forest: TopicForest, topics: ArrayLike<number>): { queries: SparseRows; routes: string[][] } {
+  const texts = Array.from(topics, (t) => topicText(dataset, forest, t));
+  const routes = Array.from(topics, (t) => {
+    const language = dataset.topics[t].language;
+    return language !== '' && index.partitions.has(language) ? [language] : language === '' ? [...index.partitions.keys()] : [];
+  });
+  return { queries: transformTfidf(index.model, texts), routes };
+}
+
+/** Topics per block handed to a worker. */
+const PARALLEL_BLOCK = 1024;
+
+/**
+ * `lexicalSearch` on `workers` threads (0 = one per core), in blocks of
+ * topics: this thread builds each block's queries when a worker is free and
+ * the worker searches the shared postings. Same lists as `lexicalSearch`.
+ * `onProgress(done, total)` after each block.
+ */
+export async function lexicalSearchParallel(index: LexicalIndex, dataset: Dataset, forest: TopicForest, topics: Uint32Array, k: number, options: { workers?: number; onProgress?: (done: number, total: number) => void } = {}): Promise<Candidates[]> {
+  const out: Candidates[] = new Array(topics.length);
+  const starts = Array.from({ length: Math.ceil(topics.length / PARALLEL_BLOCK) }, (_, i) => i * PARALLEL_BLOCK);
+  const pool = new WorkerPool({ size: options.workers ?? 0 });
+  let done = 0;
+  try {
+    await drain(starts, pool.size, async (from) => {
+      const block = topics.subarray(from, from + PARALLEL_BLOCK);
+      const { queries, routes } = lexicalQueries(index, dataset, forest, block);
+      const input: LexicalQueries = { partitions: index.partitions, queries, routes, k };
+      const lists = await pool.run<Candidates[]>(new URL('./lexical.ts', import.meta.url), 'searchQueries', input, { transfer: transferables([queries.indptr, queries.indices, queries.values]) });
+      lists.forEach((list, i) => (out[from + i] = list));
+      done += block.length;
+      options.onProgress?.(done, topics.length);
+    });
+  } finally {
+    await pool.close();
   }
-  return results;
+  return out;
+}
+
+/** One block of lexical queries: what `searchQueries` reads, on this thread or a worker. */
+export interface LexicalQueries {
+  partitions: Map<string, Postings>;
+  queries: SparseRows;
+  /** Partition keys per query row. */
+  routes: string[][];
+  k: number;
+}
+
+/** Top-k candidates of every query row within its partitions. */
+export function searchQueries(input: LexicalQueries): Candidates[] {
+  const { partitions, queries, routes, k } = input;
+  const buffers = new Map<string, Float32Array>();
+  for (const [language, p] of partitions) buffers.set(language, new Float32Array(p.members.length));
+  return routes.map((targets, i) => {
+    const parts = targets.map((l) => searchPartition(partitions.get(l)!, queries, i, k, buffers.get(l)!));
+    return parts.length === 1 ? parts[0] : mergeCandidates(parts, k);
+  });
 }
 
 /** Merges ranked lists into one top-k list by score. */

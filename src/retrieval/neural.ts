@@ -7,21 +7,25 @@
  */
 import { PartitionedIndex } from '../ann/partitioned.ts';
 import { deriveSeed, rngFor } from '../random.ts';
-import { embedTopics, type PretrainedVectors, type TowerData } from '../models/tower-data.ts';
+import { embedTopics, gatherVectors, type PretrainedVectors, type TowerData } from '../models/tower-data.ts';
 import { embedContentParallel } from '../models/encode-worker.ts';
 import type { TwoTowerModel } from '../models/two-tower.ts';
 import type { IndexConfig } from '../models/config.ts';
 import type { Candidates } from './lexical.ts';
 import type { SearchResult } from '../ann/types.ts';
 
-/** Builds the content index of a trained model; large catalogues are encoded on worker threads (one per core). */
+/**
+ * Builds the content index of a trained model. Large catalogues are encoded
+ * on worker threads (one per core), and language partitions are built side by
+ * side on worker threads.
+ */
 export async function buildContentIndex(model: TwoTowerModel, data: TowerData, config: IndexConfig, seed: number, onProgress?: (done: number, total: number) => void): Promise<PartitionedIndex> {
   const vectors = await embedContentParallel(model, data);
   const index = new PartitionedIndex(model.shape.encoder.dim, {
     kind: config.kind,
     hnsw: { m: config.M, efConstruction: config.efConstruction, efSearch: config.efSearch, seed: deriveSeed(seed, 'hnsw') },
   });
-  index.addGrouped(vectors, Uint32Array.from(data.dataset.content.keys()), data.dataset.content.map((c) => c.language), onProgress);
+  await index.addGroupedParallel(vectors, Uint32Array.from(data.dataset.content.keys()), data.dataset.content.map((c) => c.language), { onProgress });
   return index;
 }
 
@@ -49,12 +53,16 @@ export async function externalNeuralSearch(search: ExternalSearch, data: TowerDa
 /** Top-k content per topic row, within the topic's language (all languages for a topic without one). */
 export function neuralSearch(model: TwoTowerModel, data: TowerData, index: PartitionedIndex, topics: ArrayLike<number>, k: number, fanouts: readonly number[], seed: number): Candidates[] {
   const queries = topicQueries(model, data, topics, fanouts, seed);
+  return index.searchBatch(queries, k, languageRoutes(data, index, topics)).map((r) => ({ rows: r.labels, scores: r.scores }));
+}
+
+/** The partitions each topic searches: its language's, or all for a topic without one. */
+function languageRoutes(data: TowerData, index: PartitionedIndex, topics: ArrayLike<number>): (string | string[])[] {
   const keys = index.keys();
-  const routes = Array.from(topics as ArrayLike<number>, (t) => {
+  return Array.from(topics, (t) => {
     const language = data.dataset.topics[t].language;
     return language !== '' && keys.includes(language) ? language : language === '' ? keys : [];
   });
-  return index.searchBatch(queries, k, routes).map((r) => ({ rows: r.labels, scores: r.scores }));
 }
 
 /**
@@ -70,7 +78,7 @@ export function withUnplaced(deep: Candidates, k: number, extra: number, placed:
   return { rows: Uint32Array.from(keep, (i) => deep.rows[i]), scores: Float32Array.from(keep, (i) => deep.scores[i]), ranks: Uint32Array.from(keep, (i) => i + 1) };
 }
 
-/** One topic's fused candidates: every item either retriever found, with both scores and ranks. */
+/** One topic's fused candidates: every item any retriever found, with their scores and ranks. */
 export interface FusedCandidates {
   /** Content rows, ordered by fused score. [n] */
   rows: Uint32Array;
@@ -83,45 +91,58 @@ export interface FusedCandidates {
   /** 1-based ranks in each list (0 when absent). [n] */
   neuralRank: Int32Array;
   lexicalRank: Int32Array;
+  /** 1-based ranks in the sentence-vector list (retrieval.sentenceTopK; 0 when absent). [n] */
+  sentenceRank?: Int32Array;
   /** Cosine of the pretrained encoder's own sentence vectors (pretrained encoders only). [n] */
   sentence?: Float32Array;
 }
 
 /**
- * Union of two ranked lists, ordered by reciprocal rank fusion (Cormack et
- * al., SIGIR 2009): sum over lists of 1 / (c + rank), c = 60, with each
- * list's own ranks when it has them.
+ * Union of ranked lists (neural, lexical and optionally the sentence-vector
+ * list), ordered by reciprocal rank fusion (Cormack et al., SIGIR 2009): sum
+ * over lists of 1 / (c + rank), c = 60, with each list's own ranks when it
+ * has them.
  */
-export function fuseCandidates(neural: Candidates, lexical: Candidates, c = 60): FusedCandidates {
-  const entries = new Map<number, { fused: number; neural: number; lexical: number; neuralRank: number; lexicalRank: number }>();
-  const entry = (row: number) => {
-    let e = entries.get(row);
-    if (!e) entries.set(row, (e = { fused: 0, neural: NaN, lexical: NaN, neuralRank: 0, lexicalRank: 0 }));
-    return e;
-  };
-  neural.rows.forEach((row, i) => {
-    const e = entry(row);
-    const rank = neural.ranks ? neural.ranks[i] : i + 1;
-    e.fused += 1 / (c + rank);
-    e.neural = neural.scores[i];
-    e.neuralRank = rank;
-  });
-  lexical.rows.forEach((row, i) => {
-    const e = entry(row);
-    const rank = lexical.ranks ? lexical.ranks[i] : i + 1;
-    e.fused += 1 / (c + rank);
-    e.lexical = lexical.scores[i];
-    e.lexicalRank = rank;
+export function fuseCandidates(neural: Candidates, lexical: Candidates, sentence?: Candidates, c = 60): FusedCandidates {
+  const lists = sentence ? [neural, lexical, sentence] : [neural, lexical];
+  const entries = new Map<number, { fused: number; neural: number; lexical: number; ranks: number[] }>();
+  lists.forEach((list, l) => {
+    list.rows.forEach((row, i) => {
+      let e = entries.get(row);
+      if (!e) entries.set(row, (e = { fused: 0, neural: NaN, lexical: NaN, ranks: [0, 0, 0] }));
+      const rank = list.ranks ? list.ranks[i] : i + 1;
+      e.fused += 1 / (c + rank);
+      e.ranks[l] = rank;
+      if (l === 0) e.neural = list.scores[i];
+      if (l === 1) e.lexical = list.scores[i];
+    });
   });
   const order = [...entries.entries()].sort((a, b) => b[1].fused - a[1].fused || a[0] - b[0]);
-  return {
+  const fused: FusedCandidates = {
     rows: Uint32Array.from(order, ([row]) => row),
     fused: Float32Array.from(order, ([, e]) => e.fused),
     neural: Float32Array.from(order, ([, e]) => e.neural),
     lexical: Float32Array.from(order, ([, e]) => e.lexical),
-    neuralRank: Int32Array.from(order, ([, e]) => e.neuralRank),
-    lexicalRank: Int32Array.from(order, ([, e]) => e.lexicalRank),
+    neuralRank: Int32Array.from(order, ([, e]) => e.ranks[0]),
+    lexicalRank: Int32Array.from(order, ([, e]) => e.ranks[1]),
   };
+  if (sentence) fused.sentenceRank = Int32Array.from(order, ([, e]) => e.ranks[2]);
+  return fused;
+}
+
+/**
+ * Exact cosine search over the pretrained sentence vectors (retrieval.sentenceTopK):
+ * one brute-force partition per content language, searched like the neural index.
+ */
+export function sentenceIndex(vectors: PretrainedVectors, data: TowerData): PartitionedIndex {
+  const index = new PartitionedIndex(vectors.dim, { kind: 'brute-force' });
+  index.addGrouped(vectors.content, Uint32Array.from(data.dataset.content.keys()), data.dataset.content.map((c) => c.language));
+  return index;
+}
+
+/** Top-k content per topic row by sentence-vector cosine, within the topic's language. */
+export function sentenceSearch(vectors: PretrainedVectors, data: TowerData, index: PartitionedIndex, topics: ArrayLike<number>, k: number): Candidates[] {
+  return index.searchBatch(gatherVectors(vectors.topics, vectors.dim, topics), k, languageRoutes(data, index, topics)).map((r) => ({ rows: r.labels, scores: r.scores }));
 }
 
 /**
@@ -152,5 +173,6 @@ export function retrievalExplanation(c: FusedCandidates, j: number): string {
   const parts: string[] = [];
   if (c.neuralRank[j]) parts.push(`neural #${c.neuralRank[j]}`);
   if (c.lexicalRank[j]) parts.push(`lexical #${c.lexicalRank[j]}`);
+  if (c.sentenceRank?.[j]) parts.push(`sentence #${c.sentenceRank[j]}`);
   return parts.join(', ');
 }

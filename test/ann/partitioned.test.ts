@@ -122,3 +122,30 @@ test('addGrouped reports progress per slice and builds the same HNSW graph as on
   const queries = syntheticVectors({ rows: 20, dim: 8, clusters: 50, seed: 6 });
   assert.deepEqual(sliced.searchBatch(queries, 10, Array.from({ length: 20 }, () => ['en'])).map((r) => Array.from(r.labels)), whole.searchBatch(queries, 10, Array.from({ length: 20 }, () => ['en'])).map((r) => Array.from(r.labels)));
 });
+
+test('addGroupedParallel builds each partition on a worker thread into the same graphs as addGrouped', async () => {
+  const rows = 6000;
+  const vectors = syntheticVectors({ rows, dim: 8, clusters: 40, seed: 7 });
+  const labels = Uint32Array.from({ length: rows }, (_, i) => 5000 + i);
+  // Two HNSW partitions, and one small enough (200 rows) to stay brute force on this thread.
+  const keys = Array.from({ length: rows }, (_, i) => (i < 200 ? 'de' : i % 3 === 0 ? 'fr' : 'en'));
+  const options = { hnsw: { ...DEFAULT_PARTITIONED_INDEX_OPTIONS.hnsw, efConstruction: 40, seed: 9 } };
+  const serial = new PartitionedIndex(8, options);
+  serial.addGrouped(vectors, labels, keys);
+  const parallel = new PartitionedIndex(8, options);
+  const progress: number[] = [];
+  await parallel.addGroupedParallel(vectors, labels, keys, { workers: 2, onProgress: (done, total) => (assert.equal(total, rows), progress.push(done)) });
+  assert.deepEqual(parallel.keys(), serial.keys());
+  for (const key of serial.keys()) {
+    assert.equal(parallel.partition(key)!.constructor, serial.partition(key)!.constructor, key);
+    assert.equal(parallel.partition(key)!.size, serial.partition(key)!.size, key);
+  }
+  assert.ok(parallel.partition('en') instanceof HnswIndex && parallel.partition('de') instanceof BruteForceIndex);
+  assert.equal(progress.at(-1), rows);
+  assert.ok(progress.every((d, i) => i === 0 || d >= progress[i - 1]), 'progress never goes back');
+  const queries = syntheticVectors({ rows: 30, dim: 8, clusters: 40, seed: 8 });
+  for (const key of ['en', 'fr']) {
+    const route = Array.from({ length: 30 }, () => key);
+    assert.deepEqual(parallel.searchBatch(queries, 10, route).map((r) => Array.from(r.labels)), serial.searchBatch(queries, 10, route).map((r) => Array.from(r.labels)), key);
+  }
+});

@@ -9,14 +9,17 @@ before(async () => {
   await initRuntime('wasm');
 });
 
-test('encoding content on two worker threads equals encoding it on this thread', async () => {
+test('encoding content on two worker threads, in chunks, equals encoding it on this thread', async () => {
   const dataset = syntheticDataset({ channels: 2, branching: 3, depth: 2, contentPerLeaf: 6, seed: 3, languages: ['en', 'fr'] });
   const tfidf = fitTfidf(dataset.content.map((c) => contentText(c)), { buckets: 1 << 12 });
   const data = buildTowerData(dataset, buildForest(dataset), tfidf, 16);
   const model = new TwoTowerModel({ encoder: { vocab: 1 << 10, dim: 8, hidden: 8, maxFeatures: 16 }, graphsage: 'off', layers: 0, kinds: data.kinds.length, languages: data.languages.length }, 5);
   const local = embedContent(model, data);
-  const parallel = await embedContentParallel(model, data, 2, 0);
-  assert.equal(parallel.length, local.length);
-  for (let i = 0; i < local.length; i++) assert.ok(Math.abs(parallel[i] - local[i]) < 1e-6, `element ${i}: ${parallel[i]} vs ${local[i]}`);
+  // One chunk per worker, and chunks of 5 rows (several per worker, the model kept between them).
+  for (const chunkRows of [data.contentFeatures.rows, 5]) {
+    const parallel = await embedContentParallel(model, data, 2, 0, chunkRows);
+    assert.equal(parallel.length, local.length);
+    for (let i = 0; i < local.length; i++) assert.ok(Math.abs(parallel[i] - local[i]) < 1e-6, `chunks of ${chunkRows}, element ${i}: ${parallel[i]} vs ${local[i]}`);
+  }
   model.dispose();
 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mapInWorkers, splitRange, WorkerPool } from '../../src/models/workers.ts';
+import { drain, mapInWorkers, splitRange, WorkerPool } from '../../src/models/workers.ts';
 import { ConfigError, TrellisError } from '../../src/errors.ts';
 
 const TASKS = new URL('../fixtures/workers/tasks.ts', import.meta.url);
@@ -77,4 +77,28 @@ test('a relative module path is a ConfigError', async () => {
     assert.equal(error.message, 'trellis/models/workers: module must be a URL or an absolute path (got "./tasks.ts").');
     return true;
   });
+});
+
+test('run moves transferred inputs, relays progress in order, and drain runs at most N tasks at once', async () => {
+  const pool = new WorkerPool({ size: 2 });
+  try {
+    const input = Float64Array.of(1, 2, 3);
+    const seen: unknown[] = [];
+    const sum = await pool.run<number>(TASKS, 'countUp', input, { transfer: [input.buffer as ArrayBuffer], onProgress: (v) => seen.push(v) });
+    assert.equal(sum, 6);
+    assert.deepEqual(seen, [1, 2, 3]);
+    assert.equal(input.length, 0); // moved to the worker, not copied
+    let running = 0;
+    let most = 0;
+    const sums: number[] = [];
+    await drain([1, 2, 3, 4, 5], 2, async (k, i) => {
+      most = Math.max(most, ++running);
+      sums[i] = await pool.run<number>(TASKS, 'countUp', new Float64Array(k).fill(k));
+      running--;
+    });
+    assert.equal(most, 2);
+    assert.deepEqual(sums, [1, 4, 9, 16, 25]);
+  } finally {
+    await pool.close();
+  }
 });

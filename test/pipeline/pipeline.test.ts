@@ -5,6 +5,11 @@ import { join } from 'node:path';
 import { syntheticDataset } from '../../src/data/synthetic.ts';
 import { writeDataset, readRecommendations } from '../../src/index.ts';
 import { runCli, tempDir } from '../helpers.ts';
+import { initRuntime } from '../../src/models/runtime.ts';
+import { loadDataset } from '../../src/data/lecr.ts';
+import { buildForest } from '../../src/graph/forest.ts';
+import { loadRetriever, modelContext, retrieve } from '../../src/pipeline/recommend.ts';
+import { loadReranker, RERANKER_DIR, rerankTable } from '../../src/pipeline/rerank.ts';
 
 const { dir: tmp, cleanup } = tempDir();
 after(cleanup);
@@ -73,6 +78,45 @@ test('--stage retrieve stops after retrieval', async () => {
   assert.equal(r.status, 0, r.stderr);
   const { table } = await readRecommendations(out);
   assert.deepEqual([...table.stages.keys()], ['retrieval', 'lexical', 'fused']);
+});
+
+test('--rerank-candidates N reranks only the first N fused candidates of each topic', () => {
+  const out = join(tmp, 'rec-head.csv');
+  const r = runCli(['recommend', '--data', data, '--model', model, '--topics', 'held-out', '--out', out, '--rerank-candidates', '2']);
+  assert.equal(r.status, 0, r.stderr);
+  for (const line of readFileSync(out, 'utf8').trim().split('\n').slice(1)) assert.ok(line.split(',')[1].split(' ').length <= 2, line);
+  const bad = runCli(['recommend', '--data', data, '--model', model, '--out', join(tmp, 'z.csv'), '--rerank-candidates', 'all']);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--rerank-candidates must be an integer from 0/);
+});
+
+test('reranking on worker threads gives the same probabilities and table as on this thread', async () => {
+  await initRuntime('wasm');
+  const dataset = await loadDataset(data);
+  const forest = buildForest(dataset);
+  const retriever = await loadRetriever(model, dataset, forest);
+  // Every topic three times over: more than one chunk of 256 topics.
+  const topics = Uint32Array.from({ length: 3 * dataset.topics.length }, (_, i) => i % dataset.topics.length);
+  const candidates = await retrieve(retriever, topics);
+  retriever.model.dispose();
+  const context = modelContext(dataset, retriever.meta.heldOut);
+  const { reranker, rule } = await loadReranker(model);
+  try {
+    const here = await rerankTable(dataset, forest, context, reranker, rule, topics, candidates, 10, { workers: 1 });
+    const progress: number[] = [];
+    const there = await rerankTable(dataset, forest, context, reranker, rule, topics, candidates, 10, { workers: 2, dir: join(model, RERANKER_DIR), onProgress: (done) => progress.push(done) });
+    assert.equal(progress.at(-1), topics.length);
+    assert.equal(there.probabilities.length, topics.length);
+    there.probabilities.forEach((p, i) => p.forEach((v, j) => assert.ok(Math.abs(v - here.probabilities[i][j]) < 1e-6, `topic ${i}, candidate ${j}`)));
+    assert.deepEqual(Array.from(there.table.content), Array.from(here.table.content));
+    const head = await rerankTable(dataset, forest, context, reranker, rule, topics, candidates, 10, { workers: 1, maxCandidates: 3 });
+    head.candidates.forEach((c, i) => {
+      assert.deepEqual(Array.from(c.rows), Array.from(candidates[i].rows.subarray(0, 3)));
+      assert.equal(head.probabilities[i].length, c.rows.length);
+    });
+  } finally {
+    reranker.dispose();
+  }
 });
 
 test('a model for other data, or with corrupt weights, is a clear error', () => {

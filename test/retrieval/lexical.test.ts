@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadDataset, buildForest, buildLexicalIndex, lexicalSearch, topKIndices, mergeCandidates } from '../../src/index.ts';
+import { lexicalSearchParallel } from '../../src/retrieval/lexical.ts';
+import { syntheticDataset } from '../../src/data/synthetic.ts';
 import { TINY } from '../helpers.ts';
 
 const dataset = await loadDataset(TINY);
@@ -30,4 +32,18 @@ test('a topic finds its own content first, within its language', () => {
   assert.deepEqual(ids(frac).sort(), ['c_frac1', 'c_frac2']);
   for (const c of [cell, gen, phys]) assert.ok(ids(c).every((id) => !id.startsWith('c_frac')));
   for (let i = 1; i < cell.scores.length; i++) assert.ok(cell.scores[i] <= cell.scores[i - 1]);
+});
+
+test('lexicalSearchParallel returns the lists of lexicalSearch, from worker threads', async () => {
+  const dataset = syntheticDataset({ channels: 3, branching: 4, depth: 2, contentPerLeaf: 4, seed: 11, languages: ['en', 'fr'] });
+  const forest = buildForest(dataset);
+  const index = buildLexicalIndex(dataset, { buckets: 1 << 14 });
+  // More topics than one block of 1,024, so both workers get blocks.
+  const topics = Uint32Array.from({ length: 2500 }, (_, i) => i % dataset.topics.length);
+  const here = lexicalSearch(index, dataset, forest, topics, 7);
+  const progress: number[] = [];
+  const there = await lexicalSearchParallel(index, dataset, forest, topics, 7, { workers: 2, onProgress: (done) => progress.push(done) });
+  assert.deepEqual(there.map((c) => Array.from(c.rows)), here.map((c) => Array.from(c.rows)));
+  assert.deepEqual(there.map((c) => Array.from(c.scores)), here.map((c) => Array.from(c.scores)));
+  assert.equal(progress.at(-1), 2500);
 });

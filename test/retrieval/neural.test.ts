@@ -42,3 +42,19 @@ test('sentenceCosines: cosine of the topic\'s and each candidate\'s pretrained v
   assert.deepEqual(Array.from(out, (x) => Math.round(x * 1e6) / 1e6), [1, 0, 0, 1]);
   assert.deepEqual(Array.from(sentenceCosines(vectors, 0, Uint32Array.of(0))), [0]);
 });
+
+test('fuseCandidates with a sentence list sums three reciprocal ranks and records the sentence ranks', () => {
+  const fused = fuseCandidates(list([1, 2]), list([2]), list([3, 1]));
+  const at = (row: number) => Array.from(fused.rows).indexOf(row);
+  assert.deepEqual(Array.from(fused.rows), [1, 2, 3]); // 1: 1/61 + 1/62; 2: 1/62 + 1/61; ties break on row; 3: 1/61
+  assert.ok(Math.abs(fused.fused[at(1)] - (1 / 61 + 1 / 62)) < 1e-7);
+  assert.deepEqual(Array.from(fused.sentenceRank!), [2, 0, 1]);
+  assert.ok(Number.isNaN(fused.neural[at(3)]) && Number.isNaN(fused.lexical[at(3)]));
+  assert.equal(fuseCandidates(list([1]), list([2])).sentenceRank, undefined);
+});
+
+test('retrieval.sentenceTopK needs a frozen pretrained encoder', () => {
+  assert.throws(() => resolveRunConfig({ retrieval: { sentenceTopK: 50 } }), (e: unknown) => e instanceof ConfigError && /retrieval\.sentenceTopK must be 0 unless encoder\.kind is 'pretrained'/.test(e.message));
+  assert.throws(() => resolveRunConfig({ retrieval: { sentenceTopK: -1 } }), ConfigError);
+  assert.equal(resolveRunConfig({ encoder: { kind: 'pretrained', model: 'm' }, retrieval: { sentenceTopK: 50 } }).retrieval.sentenceTopK, 50);
+});

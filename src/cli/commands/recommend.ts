@@ -31,7 +31,7 @@ async function topicsFromFile(path: string, dataset: Dataset): Promise<Uint32Arr
 export const recommend: Command = {
   name: 'recommend',
   summary: 'recommend content for topics with a trained model: retrieve, rerank, threshold for F2',
-  usage: '--data DIR [--model DIR] --out FILE [--topics FILE|held-out] [--top-k K] [--stage full|retrieve] [--ann hnsw|neo4j] [--report DIR | --no-report] [--log-json]',
+  usage: '--data DIR [--model DIR] --out FILE [--topics FILE|held-out] [--top-k K] [--stage full|retrieve] [--rerank-candidates N] [--ann hnsw|neo4j] [--report DIR | --no-report] [--log-json]',
   options: {
     data: SHARED_OPTIONS.data,
     graph: GRAPH_OPTION,
@@ -40,6 +40,7 @@ export const recommend: Command = {
     topics: { type: 'string', description: "topics to recommend for: a CSV with a topic_id column, or 'held-out' (the topics the model was trained without); default: sample_submission.csv, else every topic", valueName: 'FILE' },
     'top-k': { type: 'string', description: 'neural candidates per topic (default: the model config, 50); the output keeps the fused union', valueName: 'K' },
     stage: { type: 'string', description: "'full' (default when the model has a reranker): retrieve, rerank, apply the F2 decision rule; 'retrieve': stop after retrieval (fused neural + lexical candidates)", valueName: 'STAGE' },
+    'rerank-candidates': { type: 'string', description: "rerank only each topic's first N fused candidates, the rest are not recommended (default: the model config rerank.candidates, 0 = all); the cost knob for very large runs", valueName: 'N' },
     ann: { type: 'string', description: "nearest-neighbour index: 'hnsw' (default, the model's own) or 'neo4j' (write the content embeddings to the Neo4j graph and search its vector index)", valueName: 'KIND' },
     backend: BACKEND_OPTION,
     lenient: SHARED_OPTIONS.lenient,
@@ -69,6 +70,7 @@ export const recommend: Command = {
       throw new UsageError(`trellis recommend: the model in ${modelDir} has no reranker, so --stage full cannot run.`, 'Pass --stage retrieve, or retrain with rerank.enabled.');
     }
     const topK = intOption(args, 'recommend', 'top-k', meta.config.retrieval.topK, 1, 10000);
+    const rerankCandidates = intOption(args, 'recommend', 'rerank-candidates', meta.config.rerank.candidates ?? 0, 0, 100000);
     const runtime = await initRuntime(optionalString(args, 'backend'));
     log(runtime.message);
     recorder.report.backend = runtime.kind;
@@ -86,7 +88,7 @@ export const recommend: Command = {
       topics = topicsArg ? await topicsFromFile(topicsArg, dataset) : topicsToPredict(dataset, undefined);
     }
     const ann = checkChoice('trellis recommend', '--ann', optionalString(args, 'ann') ?? 'hnsw', ['hnsw', 'neo4j']);
-    const result = await recorder.stage('recommend', () => recommendTopics(modelDir, dataset, forest, topics, { stage, topK, log, ann, onProgress: stepProgress('topics', { 'pretrained encoding': 'texts' }) }));
+    const result = await recorder.stage('recommend', () => recommendTopics(modelDir, dataset, forest, topics, { stage, topK, rerankCandidates, log, ann, onProgress: stepProgress('topics', { 'pretrained encoding': 'texts' }) }));
     recorder.record('load model and retrieve', result.seconds.retrieve, 'recommend');
     if (stage === 'full') recorder.record('rerank', result.seconds.rerank, 'recommend');
     const { table, candidates, probabilities } = result;
@@ -94,7 +96,7 @@ export const recommend: Command = {
     log(`wrote ${table.length} recommendations for ${topics.length} topics to ${out} in ${recorder.stages.at(-1)!.seconds.toFixed(1)} s`);
     recorder.output('recommendations', out);
     recorder.report.model = { id: result.meta.modelId, dir: modelDir };
-    recorder.report.config = { ...result.meta.config, recommend: { stage, topK, ann, topics: topicsArg ?? 'default' } };
+    recorder.report.config = { ...result.meta.config, recommend: { stage, topK, rerankCandidates, ann, topics: topicsArg ?? 'default' } };
     recorder.dataset(dataset, dir, { ...(meta.heldOut.length ? { heldOut: meta.heldOut.length } : {}), predicted: topics.length });
     recorder.training(result.meta, `from the model's training, ${modelDir}`);
     const answers = topicsArg === 'held-out' ? answersOf(dataset, topics) : undefined;
