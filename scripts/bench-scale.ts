@@ -19,8 +19,9 @@
  *   lexical    TF-IDF fit and rows of every content text, inverted index per language
  *   inputs     tower inputs (topic TF-IDF rows, top features per text)
  *   encode     content embeddings from the trained model, on worker threads (one per core)
- *   index      HNSW build, one partition per language (hnswlib-node), partitions side by side
- *              on worker threads (`addGroupedParallel`), then save
+ *   index      HNSW build, one partition per language (hnswlib-node), split into shards of
+ *              at most --shard-rows (default: the model's index.shardRows, else 250,000), built
+ *              side by side on worker threads (`addGroupedParallel`), then save
  *   retrieve   every topic: query tower + HNSW top 50 + lexical top 50, fused (`retrieve`,
  *              the code behind `trellis recommend --stage retrieve`)
  *   export     the fused lists as a table, written as .parquet and .csv
@@ -42,6 +43,7 @@ import { fileURLToPath } from 'node:url';
 import { runScript } from './script.ts';
 import { UsageError } from '../src/errors.ts';
 import { resolveRunConfig } from '../src/config.ts';
+import { DEFAULT_INDEX_CONFIG } from '../src/models/config.ts';
 import { loadDataset } from '../src/data/lecr.ts';
 import { syntheticTopicCount, writeSyntheticDataset, type SyntheticOptions } from '../src/data/synthetic.ts';
 import { buildForest } from '../src/graph/forest.ts';
@@ -138,7 +140,7 @@ async function childTrain(work: string, modelDir: string, trainContent: number, 
 
 // --- child: one size ---------------------------------------------------------
 
-async function childRun(work: string, modelDir: string, size: number, seed: number, rerankTopics: number, rerankCandidates: number, keepData: boolean): Promise<void> {
+async function childRun(work: string, modelDir: string, size: number, seed: number, rerankTopics: number, rerankCandidates: number, shardRows: number | undefined, keepData: boolean): Promise<void> {
   const stages: Stage[] = [];
   const stage = stageRecorder(stages);
   const load0 = loadavg();
@@ -157,10 +159,10 @@ async function childRun(work: string, modelDir: string, size: number, seed: numb
   let vectors: Float32Array | undefined = await stage('encode', () => embedContentParallel(model, data), () => ({ items: dataset.content.length, unit: 'texts', note: `dim ${model.shape.encoder.dim}, ${dataset.content.length >= 20000 ? `${cpus().length} worker threads` : 'one thread (embedContentParallel stays on this thread below 20,000 rows)'}` }));
   const cfg = meta.config.index;
   const index = await stage('index', async () => {
-    const index = new PartitionedIndex(model.shape.encoder.dim, { kind: cfg.kind, hnsw: { m: cfg.M, efConstruction: cfg.efConstruction, efSearch: cfg.efSearch, seed: deriveSeed(seed, 'hnsw') } });
+    const index = new PartitionedIndex(model.shape.encoder.dim, { kind: cfg.kind, hnsw: { m: cfg.M, efConstruction: cfg.efConstruction, efSearch: cfg.efSearch, seed: deriveSeed(seed, 'hnsw') }, shardRows: shardRows ?? cfg.shardRows ?? DEFAULT_INDEX_CONFIG.shardRows });
     await index.addGroupedParallel(vectors!, Uint32Array.from(dataset.content.keys()), dataset.content.map((c) => c.language));
     return index;
-  }, (i) => ({ items: i.size, unit: 'inserts', note: `M ${cfg.M}, efConstruction ${cfg.efConstruction}, partitions built side by side on ${Math.min(cpus().length, i.keys().length)} worker threads; partitions ${i.keys().map((k) => `${k} ${i.partition(k)!.size}`).join(', ')}` }));
+  }, (i) => ({ items: i.size, unit: 'inserts', note: `M ${cfg.M}, efConstruction ${cfg.efConstruction}, shards of at most ${(shardRows ?? cfg.shardRows ?? DEFAULT_INDEX_CONFIG.shardRows) || 'any'} rows built side by side on worker threads; partitions ${i.keys().map((k) => `${k} ${i.shards(k).map((p) => p.size).join('+')}`).join(', ')}` }));
   vectors = undefined;
   await stage('save index', () => index.save(join(dir, 'index'), { modelId: meta.modelId, seed }), () => ({ items: index.size, unit: 'vectors' }));
 
@@ -277,6 +279,7 @@ await runScript(NAME, {
   dim: { type: 'string', default: '128' },
   'rerank-topics': { type: 'string', default: '100' },
   'rerank-candidates': { type: 'string', default: '0' },
+  'shard-rows': { type: 'string' },
   'heap-mb': { type: 'string', default: '8192' },
   'keep-data': { type: 'boolean', default: false },
   report: { type: 'boolean', default: false },
@@ -295,7 +298,7 @@ await runScript(NAME, {
   mkdirSync(work, { recursive: true });
   if (v.child === 'train') return childTrain(work, modelDir, num('train-content'), num('dim'), num('train-epochs'), seed);
   const rerankTopics = () => (v['rerank-topics'] === 'all' ? -1 : num('rerank-topics'));
-  if (v.child === 'run') return childRun(work, modelDir, num('size'), seed, rerankTopics(), num('rerank-candidates'), v['keep-data'] as boolean);
+  if (v.child === 'run') return childRun(work, modelDir, num('size'), seed, rerankTopics(), num('rerank-candidates'), v['shard-rows'] === undefined ? undefined : num('shard-rows'), v['keep-data'] as boolean);
   if (v.child !== undefined) throw new UsageError(`${NAME}: --child must be train or run (got ${JSON.stringify(v.child)}).`);
 
   const resultsFile = join(work, 'results.json');
@@ -323,7 +326,7 @@ await runScript(NAME, {
   const runs: Record<string, any>[] = [];
   for (const size of sizes) {
     process.stderr.write(`[${NAME}] size ${size}: load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}\n`);
-    const run = { ...(await runChild(['--child', 'run', ...common, '--size', String(size), '--rerank-topics', v['rerank-topics'] as string, '--rerank-candidates', v['rerank-candidates'] as string, ...(v['keep-data'] ? ['--keep-data'] : [])], Number(heap))), machine };
+    const run = { ...(await runChild(['--child', 'run', ...common, '--size', String(size), '--rerank-topics', v['rerank-topics'] as string, '--rerank-candidates', v['rerank-candidates'] as string, ...(v['shard-rows'] === undefined ? [] : ['--shard-rows', v['shard-rows'] as string]), ...(v['keep-data'] ? ['--keep-data'] : [])], Number(heap))), machine };
     runs.push(run);
     const kept = previous.filter((r) => !(r.kind === 'run' && r.size === size) && !(r.kind === 'train' && r.model === modelDir));
     writeFileSync(resultsFile, JSON.stringify([...kept, ...(train ? [train] : []), ...runs], null, 1) + '\n');

@@ -69,6 +69,7 @@ function validate(scope: string, c: RunConfig): RunConfig {
   need(c.rerank.crossFit <= 1 || c.encoder.fineTuneLayers === 0, 'rerank.crossFit', 'off (0) when encoder.fineTuneLayers is set', c.rerank.crossFit);
   need(Number.isInteger(c.rerank.candidates) && c.rerank.candidates >= 0, 'rerank.candidates', 'a non-negative integer (0 = all)', c.rerank.candidates);
   need(Number.isInteger(c.rerank.crossFitNegatives) && c.rerank.crossFitNegatives >= 0, 'rerank.crossFitNegatives', 'a non-negative integer', c.rerank.crossFitNegatives);
+  need(Number.isInteger(c.index.shardRows) && c.index.shardRows >= 0, 'index.shardRows', 'a non-negative integer (0 = never shard)', c.index.shardRows);
   need(c.retrieval.topK >= 1 && c.retrieval.lexicalTopK >= 0, 'retrieval.topK', 'at least 1 (lexicalTopK at least 0)', c.retrieval);
   need(Number.isInteger(c.retrieval.unplacedTopK) && c.retrieval.unplacedTopK >= 0, 'retrieval.unplacedTopK', 'a non-negative integer', c.retrieval.unplacedTopK);
   need(c.retrieval.unplacedTopK === 0 || (Number.isInteger(c.retrieval.unplacedDepth) && c.retrieval.unplacedDepth > c.retrieval.topK), 'retrieval.unplacedDepth', 'an integer larger than retrieval.topK', c.retrieval.unplacedDepth);

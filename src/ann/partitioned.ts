@@ -14,12 +14,18 @@
  * and exact); it becomes HNSW when an `add` takes it past the threshold. Each
  * HNSW partition's seed is derived from the HNSW seed and the partition key,
  * so the build does not depend on the order partitions first appear.
+ *
+ * A large partition can be split into shards (`shardRows`): separate graphs
+ * over disjoint rows, each searched and the results merged. hnswlib-node
+ * inserts on one thread, so shards are what lets `addGroupedParallel` build
+ * one big partition on several threads; a search costs one graph walk per
+ * shard.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveOptions } from '../options.ts';
-import { drain, transferables, WorkerPool } from '../models/workers.ts';
+import { drain, splitRange, transferables, WorkerPool } from '../models/workers.ts';
 import type { PartitionBuild } from './build-worker.ts';
 import { ArtifactError, ConfigError, DataError } from '../errors.ts';
 import { deriveSeed } from '../random.ts';
@@ -39,15 +45,22 @@ export interface PartitionedIndexOptions {
   exactBelow?: number;
   /** Options of the HNSW partitions; each one's seed is deriveSeed(hnsw.seed, key). Default DEFAULT_HNSW_OPTIONS. */
   hnsw?: HnswOptions;
+  /**
+   * A new HNSW partition of more rows than this, filled by `addGrouped` or
+   * `addGroupedParallel`, is split into equal shards of at most this many
+   * rows (0 = never). Default 0.
+   */
+  shardRows?: number;
 }
 
 /** Rows per add in addGrouped (one progress update each). */
 const PROGRESS_SLICE = 8192;
 
-export const DEFAULT_PARTITIONED_INDEX_OPTIONS: Readonly<{ kind: 'hnsw' | 'brute-force'; exactBelow: number; hnsw: Readonly<Required<HnswOptions>> }> = Object.freeze({
+export const DEFAULT_PARTITIONED_INDEX_OPTIONS: Readonly<{ kind: 'hnsw' | 'brute-force'; exactBelow: number; hnsw: Readonly<Required<HnswOptions>>; shardRows: number }> = Object.freeze({
   kind: 'hnsw',
   exactBelow: 1024,
   hnsw: DEFAULT_HNSW_OPTIONS,
+  shardRows: 0,
 });
 
 type Partition = BruteForceIndex | HnswIndex;
@@ -59,8 +72,9 @@ export function partitionKey(language: string, channel?: string): string {
 
 export class PartitionedIndex {
   readonly dim: number;
-  private readonly settings: { kind: 'hnsw' | 'brute-force'; exactBelow: number; hnsw: Required<HnswOptions> };
-  private readonly parts = new Map<string, Partition>();
+  private readonly settings: { kind: 'hnsw' | 'brute-force'; exactBelow: number; hnsw: Required<HnswOptions>; shardRows: number };
+  /** The shards of each partition (one for an unsharded partition). */
+  private readonly parts = new Map<string, Partition[]>();
 
   constructor(dim: number, options?: PartitionedIndexOptions) {
     checkDim(SCOPE, dim);
@@ -71,6 +85,9 @@ export class PartitionedIndex {
     if (!Number.isInteger(settings.exactBelow) || settings.exactBelow < 0) {
       throw new ConfigError(`${SCOPE}: exactBelow must be a non-negative integer (got ${settings.exactBelow}).`);
     }
+    if (!Number.isInteger(settings.shardRows) || settings.shardRows < 0) {
+      throw new ConfigError(`${SCOPE}: shardRows must be a non-negative integer (got ${settings.shardRows}).`);
+    }
     this.dim = dim;
     this.settings = settings;
   }
@@ -78,7 +95,7 @@ export class PartitionedIndex {
   /** Total items over all partitions. */
   get size(): number {
     let n = 0;
-    for (const part of this.parts.values()) n += part.size;
+    for (const shards of this.parts.values()) for (const part of shards) n += part.size;
     return n;
   }
 
@@ -87,26 +104,34 @@ export class PartitionedIndex {
     return [...this.parts.keys()].sort();
   }
 
-  /** The index behind one partition, if it exists. */
+  /** The index behind one partition (its first shard when sharded), if it exists. */
   partition(key: string): BruteForceIndex | HnswIndex | undefined {
-    return this.parts.get(key);
+    return this.parts.get(key)?.[0];
   }
 
-  /** Adds rows to partition `key` (created on first use). Labels must be unique within a partition. */
+  /** The shards of one partition, in order (none when it does not exist). */
+  shards(key: string): readonly (BruteForceIndex | HnswIndex)[] {
+    return this.parts.get(key) ?? [];
+  }
+
+  /** Adds rows to partition `key` (created on first use; its last shard when sharded). Labels must be unique within a partition. */
   add(key: string, vectors: Float32Array, labels: Uint32Array): void {
     checkRows(SCOPE, vectors, labels, this.dim);
     if (labels.length === 0) return;
-    let part = this.parts.get(key);
+    const shards = this.parts.get(key) ?? [];
+    const last = Math.max(0, shards.length - 1);
+    let part = shards[last];
     const total = (part?.size ?? 0) + labels.length;
     if (part === undefined) {
-      part = total < this.settings.exactBelow || this.settings.kind === 'brute-force' ? new BruteForceIndex(this.dim, { capacity: labels.length }) : this.newHnsw(key, total);
+      part = total < this.settings.exactBelow || this.settings.kind === 'brute-force' ? new BruteForceIndex(this.dim, { capacity: labels.length }) : this.newHnsw(key, last, total);
     } else if (part instanceof BruteForceIndex && this.settings.kind === 'hnsw' && total >= this.settings.exactBelow) {
-      const graph = this.newHnsw(key, total);
+      const graph = this.newHnsw(key, last, total);
       graph.add(part.vectors(), part.labels());
       part = graph;
     }
     part.add(vectors, labels);
-    this.parts.set(key, part);
+    shards[last] = part;
+    this.parts.set(key, shards);
   }
 
   /**
@@ -117,6 +142,21 @@ export class PartitionedIndex {
     this.checkGrouped(vectors, labels, keys);
     let done = 0;
     for (const [key, rows] of groupRows(keys)) {
+      const pieces = this.shardPlan(key, rows);
+      if (pieces.length > 1) {
+        // A sharded partition: each shard its own graph, filled in slices.
+        const shards = pieces.map((piece, i) => this.newHnsw(key, i, piece.length));
+        pieces.forEach((piece, i) => {
+          for (let start = 0; start < piece.length; start += PROGRESS_SLICE) {
+            const slice = piece.slice(start, start + PROGRESS_SLICE);
+            shards[i].add(...gatherRows(vectors, labels, slice, this.dim));
+            done += slice.length;
+            onProgress?.(done, labels.length);
+          }
+        });
+        this.parts.set(key, shards);
+        continue;
+      }
       // Slices are at least exactBelow rows, so a partition's kind is decided as for one add.
       const slice = Math.max(PROGRESS_SLICE, this.settings.exactBelow);
       for (let start = 0; start < rows.length; start += slice) {
@@ -129,6 +169,17 @@ export class PartitionedIndex {
   }
 
   /**
+   * The rows of each shard of a partition about to be filled with `rows`:
+   * equal contiguous pieces of at most `shardRows` for a new HNSW partition,
+   * else one piece.
+   */
+  private shardPlan(key: string, rows: number[]): number[][] {
+    const { shardRows, kind, exactBelow } = this.settings;
+    if (shardRows === 0 || kind !== 'hnsw' || this.parts.has(key) || rows.length <= shardRows || rows.length < exactBelow) return [rows];
+    return splitRange(rows.length, Math.ceil(rows.length / shardRows)).map(([a, b]) => rows.slice(a, b));
+  }
+
+  /**
    * `addGrouped` with the new HNSW partitions built side by side on `workers`
    * threads (0 = one per core), largest first; each worker writes its graph
    * to a temporary file that is read back here. The graphs equal those of
@@ -138,39 +189,48 @@ export class PartitionedIndex {
   async addGroupedParallel(vectors: Float32Array, labels: Uint32Array, keys: readonly string[], options: { workers?: number; onProgress?: (done: number, total: number) => void } = {}): Promise<void> {
     this.checkGrouped(vectors, labels, keys);
     const groups = [...groupRows(keys)];
-    const parallel = groups.filter(([key, rows]) => this.settings.kind === 'hnsw' && !this.parts.has(key) && rows.length >= this.settings.exactBelow).sort((a, b) => b[1].length - a[1].length);
-    const pool = new WorkerPool({ size: Math.min(options.workers || availableParallelism(), parallel.length) });
-    if (parallel.length < 2 || pool.size < 2) return this.addGrouped(vectors, labels, keys, options.onProgress);
+    // One build per shard of every new HNSW partition, largest first.
+    const builds = groups
+      .filter(([key, rows]) => this.settings.kind === 'hnsw' && !this.parts.has(key) && rows.length >= this.settings.exactBelow)
+      .flatMap(([key, rows]) => this.shardPlan(key, rows).map((piece, shard, all) => ({ key, shard, shards: all.length, rows: piece })))
+      .sort((a, b) => b.rows.length - a.rows.length);
+    const pool = new WorkerPool({ size: Math.min(options.workers || availableParallelism(), builds.length) });
+    if (builds.length < 2 || pool.size < 2) return this.addGrouped(vectors, labels, keys, options.onProgress);
     const dim = this.dim;
     const built = new Map<string, number>();
     const report = () => options.onProgress?.([...built.values()].reduce((a, b) => a + b, 0), labels.length);
     for (const [key, rows] of groups) {
-      if (parallel.some(([k]) => k === key)) continue;
+      if (builds.some((b) => b.key === key)) continue;
       this.add(key, ...gatherRows(vectors, labels, rows, dim));
       built.set(key, rows.length);
       report();
     }
+    const shards = new Map<string, HnswIndex[]>();
     const dir = mkdtempSync(join(tmpdir(), 'trellis-hnsw-'));
     try {
-      await drain(parallel, pool.size, async ([key, rows], i) => {
-        const [part, partLabels] = gatherRows(vectors, labels, rows, dim);
+      await drain(builds, pool.size, async (build, i) => {
+        const [part, partLabels] = gatherRows(vectors, labels, build.rows, dim);
         const path = join(dir, `part-${i}.hnsw`);
-        const partOptions = { ...this.settings.hnsw, seed: deriveSeed(this.settings.hnsw.seed, key), capacity: Math.max(rows.length, 1) };
+        const partOptions = this.hnswOptions(build.key, build.shard, build.rows.length);
         const input: PartitionBuild = { dim, options: partOptions, vectors: part, labels: partLabels, path };
+        const progressKey = `${build.key}\u0000${build.shard}`;
         await pool.run(new URL('./build-worker.ts', import.meta.url), 'buildPartition', input, {
           transfer: transferables([part, partLabels]),
           onProgress: (done) => {
-            built.set(key, done as number);
+            built.set(progressKey, done as number);
             report();
           },
         });
-        this.parts.set(key, HnswIndex.readFile(path, dim, partOptions));
+        if (!shards.has(build.key)) shards.set(build.key, new Array(build.shards));
+        shards.get(build.key)![build.shard] = HnswIndex.readFile(path, dim, partOptions);
         rmSync(path, { force: true });
       });
     } finally {
       await pool.close();
       rmSync(dir, { recursive: true, force: true });
     }
+    // Partitions in order of first appearance, as addGrouped leaves them.
+    for (const [key] of groups) if (shards.has(key)) this.parts.set(key, shards.get(key)!);
   }
 
   private checkGrouped(vectors: Float32Array, labels: Uint32Array, keys: readonly string[]): void {
@@ -191,8 +251,7 @@ export class PartitionedIndex {
     const list = typeof keys === 'string' ? [keys] : keys;
     const found: SearchResult[] = [];
     for (const key of list) {
-      const part = this.parts.get(key);
-      if (part && part.size > 0) found.push(part.search(query, k));
+      for (const part of this.shards(key)) if (part.size > 0) found.push(part.search(query, k));
     }
     return found.length === 0 ? emptyResult() : mergeResults(found, k);
   }
@@ -219,8 +278,7 @@ export class PartitionedIndex {
       rows.forEach((q, i) => block.set(queries.subarray(q * dim, (q + 1) * dim), i * dim));
       const perPartition: SearchResult[][] = [];
       for (const key of keys) {
-        const part = this.parts.get(key);
-        if (part && part.size > 0) perPartition.push(part.searchBatch(block, k));
+        for (const part of this.shards(key)) if (part.size > 0) perPartition.push(part.searchBatch(block, k));
       }
       rows.forEach((q, i) => {
         out[q] = perPartition.length === 0 ? emptyResult() : mergeResults(perPartition.map((r) => r[i]), k);
@@ -233,13 +291,14 @@ export class PartitionedIndex {
   save(dir: string, info: SaveInfo): IndexManifest {
     const partitions: ManifestPartition[] = [];
     const files: ArtifactFile[] = [];
-    this.keys().forEach((key, i) => {
-      const part = this.parts.get(key)!;
-      const kind = part instanceof HnswIndex ? 'hnsw' : 'brute-force';
-      const file = `part-${String(i).padStart(4, '0')}.${kind === 'hnsw' ? 'hnsw' : 'bin'}`;
-      partitions.push({ key, kind, file, count: part.size });
-      files.push({ name: file, write: (tmp) => part.writeFile(tmp) });
-    });
+    for (const key of this.keys()) {
+      this.shards(key).forEach((part, shard, all) => {
+        const kind = part instanceof HnswIndex ? 'hnsw' : 'brute-force';
+        const file = `part-${String(partitions.length).padStart(4, '0')}.${kind === 'hnsw' ? 'hnsw' : 'bin'}`;
+        partitions.push({ key, kind, file, count: part.size, ...(all.length > 1 ? { shard } : {}) });
+        files.push({ name: file, write: (tmp) => part.writeFile(tmp) });
+      });
+    }
     return saveArtifact(
       dir,
       {
@@ -262,29 +321,45 @@ export class PartitionedIndex {
    */
   static load(dir: string, expect?: LoadExpectation, overrides?: Pick<HnswOptions, 'efSearch'>): PartitionedIndex {
     const manifest = openArtifact(dir, { ...expect, kind: 'partitioned' });
-    const params = manifest.params as { kind?: unknown; exactBelow?: unknown; hnsw?: Record<string, unknown> };
+    const params = manifest.params as { kind?: unknown; exactBelow?: unknown; hnsw?: Record<string, unknown>; shardRows?: unknown };
     const hnsw = hnswParams(params.hnsw ?? {}, overrides);
     const index = new PartitionedIndex(manifest.dimension, {
       kind: params.kind === 'brute-force' ? 'brute-force' : 'hnsw',
       exactBelow: typeof params.exactBelow === 'number' ? params.exactBelow : DEFAULT_PARTITIONED_INDEX_OPTIONS.exactBelow,
       hnsw,
+      shardRows: typeof params.shardRows === 'number' ? params.shardRows : 0,
     });
     for (const entry of manifest.partitions ?? []) {
+      if (entry.shard !== undefined && !(Number.isInteger(entry.shard) && entry.shard >= 0)) {
+        throw new ArtifactError(`${SCOPE}: partition ${JSON.stringify(entry.key)} in ${dir} must have a non-negative integer shard (got ${JSON.stringify(entry.shard)}).`, REBUILD_HINT);
+      }
       const path = artifactPath(dir, entry.file);
       const part =
         entry.kind === 'hnsw'
-          ? HnswIndex.readFile(path, manifest.dimension, { ...index.settings.hnsw, seed: deriveSeed(index.settings.hnsw.seed, entry.key), capacity: Math.max(1, entry.count) })
+          ? HnswIndex.readFile(path, manifest.dimension, index.hnswOptions(entry.key, entry.shard ?? 0, entry.count))
           : BruteForceIndex.readFile(path, manifest.dimension, entry.count);
       if (part.size !== entry.count) {
         throw new ArtifactError(`${SCOPE}: partition ${JSON.stringify(entry.key)} in ${dir} must hold ${entry.count} vectors as its manifest says (got ${part.size}).`, REBUILD_HINT);
       }
-      index.parts.set(entry.key, part);
+      const shards = index.parts.get(entry.key) ?? [];
+      shards[entry.shard ?? 0] = part;
+      index.parts.set(entry.key, shards);
+    }
+    for (const [key, shards] of index.parts) {
+      if (Array.from(shards, (part) => part === undefined).some(Boolean)) {
+        throw new ArtifactError(`${SCOPE}: partition ${JSON.stringify(key)} in ${dir} must list every shard from 0 to ${shards.length - 1} in its manifest (got a gap).`, REBUILD_HINT);
+      }
     }
     return index;
   }
 
-  private newHnsw(key: string, capacity: number): HnswIndex {
-    return new HnswIndex(this.dim, { ...this.settings.hnsw, seed: deriveSeed(this.settings.hnsw.seed, key), capacity: Math.max(capacity, 1) });
+  /** Options of shard `shard` of partition `key`: shard 0 has the partition's seed (as an unsharded partition), others their own. */
+  private hnswOptions(key: string, shard: number, capacity: number): Required<HnswOptions> {
+    return { ...this.settings.hnsw, seed: deriveSeed(this.settings.hnsw.seed, shard === 0 ? key : `${key}#${shard}`), capacity: Math.max(capacity, 1) };
+  }
+
+  private newHnsw(key: string, shard: number, capacity: number): HnswIndex {
+    return new HnswIndex(this.dim, this.hnswOptions(key, shard, capacity));
   }
 }
 

@@ -47,6 +47,8 @@ export interface ManifestPartition {
   /** Name of its data file (also listed in `files`). */
   file: string;
   count: number;
+  /** Position among the partition's shards (absent for an unsharded partition). */
+  shard?: number;
 }
 
 /** `manifest.json` of a saved index folder. */

@@ -81,6 +81,12 @@ export interface IndexConfig {
   efConstruction: number;
   /** HNSW search beam. Default 128. */
   efSearch: number;
+  /**
+   * A language partition of more content than this is built as equal HNSW
+   * shards of at most this many items, built side by side on worker threads
+   * and each searched (0 = never shard). Default 250,000.
+   */
+  shardRows: number;
 }
 
 export interface RetrievalConfig {
@@ -140,5 +146,5 @@ export const DEFAULT_TRAINING_CONFIG: Readonly<TrainingConfig> = Object.freeze({
   patience: 2,
   recallK: 50,
 });
-export const DEFAULT_INDEX_CONFIG: Readonly<IndexConfig> = Object.freeze({ kind: 'hnsw', M: 16, efConstruction: 200, efSearch: 128 });
+export const DEFAULT_INDEX_CONFIG: Readonly<IndexConfig> = Object.freeze({ kind: 'hnsw', M: 16, efConstruction: 200, efSearch: 128, shardRows: 250000 });
 export const DEFAULT_RETRIEVAL_CONFIG: Readonly<RetrievalConfig> = Object.freeze({ topK: 50, lexicalTopK: 50, unplacedTopK: 0, unplacedDepth: 200, sentenceTopK: 0 });

@@ -24,6 +24,8 @@ export async function buildContentIndex(model: TwoTowerModel, data: TowerData, c
   const index = new PartitionedIndex(model.shape.encoder.dim, {
     kind: config.kind,
     hnsw: { m: config.M, efConstruction: config.efConstruction, efSearch: config.efSearch, seed: deriveSeed(seed, 'hnsw') },
+    // Models saved before index.shardRows existed have no such key.
+    shardRows: config.shardRows ?? 0,
   });
   await index.addGroupedParallel(vectors, Uint32Array.from(data.dataset.content.keys()), data.dataset.content.map((c) => c.language), { onProgress });
   return index;

@@ -171,3 +171,24 @@ test('loadIndex reads whichever kind the folder holds', () => {
   assert.ok(loadIndex(partsDir) instanceof PartitionedIndex);
   rejectsWith(() => loadIndex(hnswDir, { dimension: 3 }), /must have dimension 3 to match the model \(got 24\)\.$/);
 });
+
+test('a sharded partition saves one file per shard and loads back with the same results; a shard gap is refused', () => {
+  const parts = new PartitionedIndex(DIM, { shardRows: 600 });
+  const keys = Array.from({ length: ROWS }, (_, i) => (i < 1300 ? 'en' : 'sw'));
+  parts.addGrouped(data, labels, keys);
+  // en: 1,300 rows > 600, so three shards of 433, 433 and 434; sw: 200 rows, one brute-force partition.
+  assert.deepEqual(parts.shards('en').map((p) => p.size), [433, 433, 434]);
+  const dir = freshDir();
+  const manifest = parts.save(dir, info);
+  assert.deepEqual(manifest.partitions!.map((p) => [p.key, p.shard, p.count]), [['en', 0, 433], ['en', 1, 433], ['en', 2, 434], ['sw', undefined, 200]]);
+  const loaded = PartitionedIndex.load(dir, { dimension: DIM });
+  assert.deepEqual(loaded.shards('en').map((p) => p.size), [433, 433, 434]);
+  const both = Array.from({ length: 40 }, () => ['en', 'sw']);
+  assert.deepEqual(loaded.searchBatch(queries, 10, both), parts.searchBatch(queries, 10, both));
+
+  const text = readFileSync(join(dir, 'manifest.json'), 'utf8');
+  const edited = JSON.parse(text) as IndexManifest;
+  edited.partitions![1].shard = 5;
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(edited));
+  assert.throws(() => PartitionedIndex.load(dir), (e: unknown) => e instanceof ArtifactError && /must list every shard from 0 to 5 in its manifest \(got a gap\)/.test(e.message));
+});

@@ -149,3 +149,27 @@ test('addGroupedParallel builds each partition on a worker thread into the same 
     assert.deepEqual(parallel.searchBatch(queries, 10, route).map((r) => Array.from(r.labels)), serial.searchBatch(queries, 10, route).map((r) => Array.from(r.labels)), key);
   }
 });
+
+test('shards split one large partition into equal graphs, found together, and built in parallel as on one thread', async () => {
+  const rows = 3000;
+  const vectors = syntheticVectors({ rows, dim: 8, clusters: 30, seed: 12 });
+  const labels = Uint32Array.from({ length: rows }, (_, i) => i);
+  const keys = Array.from({ length: rows }, () => 'en');
+  const options = { hnsw: { ...DEFAULT_PARTITIONED_INDEX_OPTIONS.hnsw, efConstruction: 40, seed: 4 }, shardRows: 1000 };
+  const serial = new PartitionedIndex(8, options);
+  serial.addGrouped(vectors, labels, keys);
+  assert.deepEqual(serial.keys(), ['en']);
+  assert.deepEqual(serial.shards('en').map((p) => p.size), [1000, 1000, 1000]);
+  assert.ok(serial.shards('en').every((p) => p instanceof HnswIndex));
+  const parallel = new PartitionedIndex(8, options);
+  await parallel.addGroupedParallel(vectors, labels, keys, { workers: 2 });
+  const queries = syntheticVectors({ rows: 50, dim: 8, clusters: 30, seed: 13 });
+  const found = serial.searchBatch(queries, 10, 'en');
+  assert.deepEqual(parallel.searchBatch(queries, 10, 'en').map((r) => Array.from(r.labels)), found.map((r) => Array.from(r.labels)));
+  // The merged shards find what an exact search finds.
+  const exact = new PartitionedIndex(8, { kind: 'brute-force' });
+  exact.addGrouped(vectors, labels, keys);
+  const truth = exact.searchBatch(queries, 10, 'en');
+  assert.ok(recallAtK(found, truth, 10) >= 0.95);
+  assert.throws(() => new PartitionedIndex(8, { shardRows: -1 }), /shardRows must be a non-negative integer/);
+});
