@@ -30,6 +30,7 @@ import { runScript } from './script.ts';
 import { UsageError } from '../src/errors.ts';
 import { resolveRunConfig } from '../src/config.ts';
 import { loadDataset } from '../src/data/lecr.ts';
+import { languageRoute } from '../src/retrieval/lexical.ts';
 import { buildForest } from '../src/graph/forest.ts';
 import { answersOf, splitTopics } from '../src/eval/split.ts';
 import { rerankedLists, scoreStages, sourceList, type RankedScores, type StageScores } from '../src/eval/holdout.ts';
@@ -235,12 +236,9 @@ async function runChild(dir: string, variant: string, extra: object, backend: st
     const te = performance.now();
     const queries = embedTopics(model, data, split.heldOut, config.graphsage.fanouts, rngFor(meta.seed, 'recommend/sample'));
     const embedSeconds = seconds(te);
-    // The routing of neuralSearch (src/retrieval/neural.ts): a topic searches its own language's partition.
+    // The routing of neuralSearch: a topic searches its own language's partition.
     const keys = hnsw.keys();
-    const routes = Array.from(split.heldOut, (t) => {
-      const language = dataset.topics[t].language;
-      return language !== '' && keys.includes(language) ? language : language === '' ? keys : [];
-    });
+    const routes = Array.from(split.heldOut, (t) => languageRoute(dataset.topics[t].language, keys));
     const exact = new PartitionedIndex(meta.shape.encoder.dim, { kind: 'brute-force' });
     exact.addGrouped(embedContent(model, data), Uint32Array.from(dataset.content.keys()), dataset.content.map((c) => c.language));
     const k = config.retrieval.topK;

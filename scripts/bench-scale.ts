@@ -58,8 +58,7 @@ import { retrievalTable, retrieve, type Retriever } from '../src/pipeline/recomm
 import { linkContext, loadReranker, RERANKER_DIR, rerankTable } from '../src/pipeline/rerank.ts';
 import { writeRecommendations } from '../src/io/export.ts';
 import { evaluateSets, recallAtK } from '../src/eval/metrics.ts';
-import type { RecommendationTable } from '../src/io/table.ts';
-import type { Dataset } from '../src/data/types.ts';
+import { predictedSets } from '../src/eval/holdout.ts';
 import { deriveSeed, rngFor, shuffleInPlace } from '../src/random.ts';
 
 const NAME = 'bench-scale';
@@ -206,7 +205,7 @@ async function childRun(work: string, modelDir: string, size: number, seed: numb
       }), () => ({ items: chosen.length, unit: 'topics', note: `${pairs} pairs${rerankCandidates ? `, the first ${rerankCandidates} fused candidates per topic` : ''}${all ? `, ${cpus().length} worker threads` : ''}` }));
       const s = stages[stages.length - 1].seconds;
       if (all) await stage('export final csv', () => writeRecommendations(join(dir, 'final.csv'), result.table, { ...exportMeta, config: { ...meta.config, stage: 'full' } }), () => ({ items: result.table.length, unit: 'rows' }));
-      const final = all ? evaluateSets(finalSets(result.table, leaves, dataset), answers) : undefined;
+      const final = all ? evaluateSets(predictedSets(result.table), answers) : undefined;
       rerank = { topics: chosen.length, all, final, candidatesPerTopic: rerankCandidates || 'all', pairs, seconds: s, secondsPerTopic: s / chosen.length, pairsPerSecond: pairs / s, kept: result.table.length, projectedSecondsAllTopics: (s / chosen.length) * topics.length };
     } finally {
       reranker.dispose();
@@ -219,13 +218,6 @@ async function childRun(work: string, modelDir: string, size: number, seed: numb
     kind: 'run', size, createdAt: new Date().toISOString(), backend: runtime.message, options, topics: dataset.topics.length, content: dataset.content.length, links: written.links,
     modelId: meta.modelId, stages, quality, rerank, filesMB: files, peakRssMB: peakMB(), loadAverage: { start: load0, end: loadavg() },
   }) + '\n');
-}
-
-/** The final recommendations of each leaf topic, by topic id (rows of `table` index the reranked topics, all topics here). */
-function finalSets(table: RecommendationTable, leaves: Uint32Array, dataset: Dataset): Map<string, number[]> {
-  const sets = new Map<string, number[]>(Array.from(leaves, (t) => [dataset.topics[t].id, []]));
-  for (let i = 0; i < table.length; i++) sets.get(table.topicIds[table.topic[i]])?.push(table.content[i]);
-  return sets;
 }
 
 function statSize(path: string): number {

@@ -141,29 +141,24 @@ export class PartitionedIndex {
   addGrouped(vectors: Float32Array, labels: Uint32Array, keys: readonly string[], onProgress?: (done: number, total: number) => void): void {
     this.checkGrouped(vectors, labels, keys);
     let done = 0;
+    const fill = (rows: number[], slice: number, add: (part: Float32Array, partLabels: Uint32Array) => void) => {
+      for (let start = 0; start < rows.length; start += slice) {
+        const piece = rows.slice(start, start + slice);
+        add(...gatherRows(vectors, labels, piece, this.dim));
+        done += piece.length;
+        onProgress?.(done, labels.length);
+      }
+    };
     for (const [key, rows] of groupRows(keys)) {
       const pieces = this.shardPlan(key, rows);
       if (pieces.length > 1) {
-        // A sharded partition: each shard its own graph, filled in slices.
+        // A sharded partition: each shard its own graph.
         const shards = pieces.map((piece, i) => this.newHnsw(key, i, piece.length));
-        pieces.forEach((piece, i) => {
-          for (let start = 0; start < piece.length; start += PROGRESS_SLICE) {
-            const slice = piece.slice(start, start + PROGRESS_SLICE);
-            shards[i].add(...gatherRows(vectors, labels, slice, this.dim));
-            done += slice.length;
-            onProgress?.(done, labels.length);
-          }
-        });
+        pieces.forEach((piece, i) => fill(piece, PROGRESS_SLICE, (part, partLabels) => shards[i].add(part, partLabels)));
         this.parts.set(key, shards);
-        continue;
-      }
-      // Slices are at least exactBelow rows, so a partition's kind is decided as for one add.
-      const slice = Math.max(PROGRESS_SLICE, this.settings.exactBelow);
-      for (let start = 0; start < rows.length; start += slice) {
-        const piece = rows.slice(start, start + slice);
-        this.add(key, ...gatherRows(vectors, labels, piece, this.dim));
-        done += piece.length;
-        onProgress?.(done, labels.length);
+      } else {
+        // Slices are at least exactBelow rows, so a partition's kind is decided as for one add.
+        fill(rows, Math.max(PROGRESS_SLICE, this.settings.exactBelow), (part, partLabels) => this.add(key, part, partLabels));
       }
     }
   }
@@ -346,7 +341,7 @@ export class PartitionedIndex {
       index.parts.set(entry.key, shards);
     }
     for (const [key, shards] of index.parts) {
-      if (Array.from(shards, (part) => part === undefined).some(Boolean)) {
+      if (Array.from(shards).some((part) => part === undefined)) {
         throw new ArtifactError(`${SCOPE}: partition ${JSON.stringify(key)} in ${dir} must list every shard from 0 to ${shards.length - 1} in its manifest (got a gap).`, REBUILD_HINT);
       }
     }

@@ -44,6 +44,17 @@ export function rerankedLists(candidates: FusedCandidates[], probabilities: Floa
   return candidates.map((c, i) => ({ rows: Uint32Array.from(Array.from(c.rows.keys()).sort((a, b) => probabilities[i][b] - probabilities[i][a]), (j) => c.rows[j]) }));
 }
 
+/** The recommended content of each topic in a table, by topic id. */
+export function predictedSets(table: RecommendationTable): Map<string, number[]> {
+  const predicted = new Map<string, number[]>();
+  for (let i = 0; i < table.length; i++) {
+    const id = table.topicIds[table.topic[i]];
+    if (!predicted.has(id)) predicted.set(id, []);
+    predicted.get(id)!.push(table.content[i]);
+  }
+  return predicted;
+}
+
 export function scoreStages(
   ids: string[],
   answers: Map<string, Uint32Array>,
@@ -60,13 +71,7 @@ export function scoreStages(
   if (candidates.some((c) => c.sentenceRank)) scores.sentence = ranked(ids, candidates.map((c) => (c.sentenceRank ? sourceList(c, c.sentenceRank) : { rows: new Uint32Array(0) })), answers);
   if (final) {
     const { table, probabilities } = final;
-    const predicted = new Map<string, number[]>();
-    for (let i = 0; i < table.length; i++) {
-      const id = table.topicIds[table.topic[i]];
-      if (!predicted.has(id)) predicted.set(id, []);
-      predicted.get(id)!.push(table.content[i]);
-    }
-    const sets = evaluateSets(predicted, answers);
+    const sets = evaluateSets(predictedSets(table), answers);
     scores.reranked = { f2: sets.f2, precision: sets.precision, recall: sets.recall, ...ranked(ids, rerankedLists(candidates, probabilities), answers) };
   }
   return scores;

@@ -11,7 +11,7 @@
 import { initRuntime } from './runtime.ts';
 import { TwoTowerModel, type TwoTowerShape } from './two-tower.ts';
 import { embedContent, type TowerData } from './tower-data.ts';
-import { drain, transferables, WorkerPool } from './workers.ts';
+import { chunkStarts, drain, transferables, WorkerPool } from './workers.ts';
 import { restore, snapshot } from './train.ts';
 import type { NamedArray } from './weights.ts';
 import type { SparseRows } from '../text/tfidf.ts';
@@ -84,7 +84,7 @@ export async function embedContentParallel(model: TwoTowerModel, data: TowerData
   const modelKey = `${process.pid}/${encodes++}`;
   const d = model.shape.encoder.dim;
   const out = new Float32Array(rows * d);
-  const starts = Array.from({ length: Math.ceil(rows / chunkRows) }, (_, i) => i * chunkRows);
+  const starts = chunkStarts(rows, chunkRows);
   const pool = new WorkerPool({ size: workers, transferResults: true });
   try {
     await drain(starts, pool.size, async (start) => {

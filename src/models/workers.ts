@@ -256,6 +256,11 @@ function rebuildError(reply: Extract<Reply, { ok: false }>, task: Task): Error {
   return error;
 }
 
+/** Start offsets of the chunks of `size` that cover [0, length). */
+export function chunkStarts(length: number, size: number): number[] {
+  return Array.from({ length: Math.ceil(length / size) }, (_, i) => i * size);
+}
+
 /**
  * Runs `task` over `items` with at most `concurrency` running at once, in
  * item order as slots free up. Unlike building every worker input up front,

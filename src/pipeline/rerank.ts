@@ -28,7 +28,8 @@ import { wordTokens } from '../text/tfidf.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { RecommendationTableBuilder, type RecommendationTable } from '../io/table.ts';
 import { ArtifactError } from '../errors.ts';
-import { drain, transferables, WorkerPool } from '../models/workers.ts';
+import { availableParallelism } from 'node:os';
+import { chunkStarts, drain, transferables, WorkerPool } from '../models/workers.ts';
 import { retrievalExplanation, type FusedCandidates } from '../retrieval/neural.ts';
 import type { RerankConfig } from '../rerank/config.ts';
 import type { Dataset } from '../data/types.ts';
@@ -298,7 +299,7 @@ export async function rerankTable(
 ): Promise<{ table: RecommendationTable; probabilities: Float32Array[]; candidates: FusedCandidates[] }> {
   const { onProgress } = options;
   const candidates = options.maxCandidates ? given.map((c) => headOf(c, options.maxCandidates!)) : given;
-  const starts = Array.from({ length: Math.ceil(topics.length / RERANK_CHUNK) }, (_, i) => i * RERANK_CHUNK);
+  const starts = chunkStarts(topics.length, RERANK_CHUNK);
   const scores: Float32Array[] = new Array(starts.length);
   const pairsOf = (from: number) => buildPairs(reranker, dataset, forest, context, topics.subarray(from, from + RERANK_CHUNK), candidates.slice(from, from + RERANK_CHUNK), topK);
   let done = 0;
@@ -307,9 +308,10 @@ export async function rerankTable(
     onProgress?.(done, topics.length);
   };
   onProgress?.(0, topics.length);
-  const workers = options.workers ?? (options.dir && starts.length >= PARALLEL_CHUNKS ? 0 : 1);
-  const pool = workers !== 1 && options.dir ? new WorkerPool({ size: workers, transferResults: true }) : undefined;
-  if (pool && pool.size > 1) {
+  const workers = options.workers ?? (starts.length >= PARALLEL_CHUNKS ? 0 : 1);
+  const threads = workers === 0 ? availableParallelism() : workers;
+  if (options.dir && threads > 1) {
+    const pool = new WorkerPool({ size: threads, transferResults: true });
     try {
       await drain(starts, pool.size, async (from, i) => {
         const pairs = pairsOf(from);

@@ -12,7 +12,7 @@
 import { fitTfidf, transformTfidf, type SparseRows, type TfidfModel, type TfidfOptions } from '../text/tfidf.ts';
 import { contentText, topicText } from '../text/documents.ts';
 import { topKIndices } from './topk.ts';
-import { drain, transferables, WorkerPool } from '../models/workers.ts';
+import { chunkStarts, drain, transferables, WorkerPool } from '../models/workers.ts';
 import type { Dataset } from '../data/types.ts';
 import type { TopicForest } from '../graph/forest.ts';
 
@@ -122,11 +122,18 @@ export function lexicalSearch(index: LexicalIndex, dataset: Dataset, forest: Top
 /** The TF-IDF rows of some topics and the partitions each searches. */
 export function lexicalQueries(index: LexicalIndex, dataset: Dataset, forest: TopicForest, topics: ArrayLike<number>): { queries: SparseRows; routes: string[][] } {
   const texts = Array.from(topics, (t) => topicText(dataset, forest, t));
-  const routes = Array.from(topics, (t) => {
-    const language = dataset.topics[t].language;
-    return language !== '' && index.partitions.has(language) ? [language] : language === '' ? [...index.partitions.keys()] : [];
-  });
+  const keys = [...index.partitions.keys()];
+  const routes = Array.from(topics, (t) => languageRoute(dataset.topics[t].language, keys));
   return { queries: transformTfidf(index.model, texts), routes };
+}
+
+/**
+ * The partitions a topic of `language` searches among `keys`: its language's
+ * (none when no content has it), or all of them for a topic without a language.
+ */
+export function languageRoute(language: string, keys: readonly string[]): string[] {
+  if (language === '') return [...keys];
+  return keys.includes(language) ? [language] : [];
 }
 
 /** Topics per block handed to a worker. */
@@ -140,7 +147,7 @@ const PARALLEL_BLOCK = 1024;
  */
 export async function lexicalSearchParallel(index: LexicalIndex, dataset: Dataset, forest: TopicForest, topics: Uint32Array, k: number, options: { workers?: number; onProgress?: (done: number, total: number) => void } = {}): Promise<Candidates[]> {
   const out: Candidates[] = new Array(topics.length);
-  const starts = Array.from({ length: Math.ceil(topics.length / PARALLEL_BLOCK) }, (_, i) => i * PARALLEL_BLOCK);
+  const starts = chunkStarts(topics.length, PARALLEL_BLOCK);
   const pool = new WorkerPool({ size: options.workers ?? 0 });
   let done = 0;
   try {

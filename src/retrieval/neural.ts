@@ -11,7 +11,7 @@ import { embedTopics, gatherVectors, type PretrainedVectors, type TowerData } fr
 import { embedContentParallel } from '../models/encode-worker.ts';
 import type { TwoTowerModel } from '../models/two-tower.ts';
 import type { IndexConfig } from '../models/config.ts';
-import type { Candidates } from './lexical.ts';
+import { languageRoute, type Candidates } from './lexical.ts';
 import type { SearchResult } from '../ann/types.ts';
 
 /**
@@ -58,13 +58,10 @@ export function neuralSearch(model: TwoTowerModel, data: TowerData, index: Parti
   return index.searchBatch(queries, k, languageRoutes(data, index, topics)).map((r) => ({ rows: r.labels, scores: r.scores }));
 }
 
-/** The partitions each topic searches: its language's, or all for a topic without one. */
-function languageRoutes(data: TowerData, index: PartitionedIndex, topics: ArrayLike<number>): (string | string[])[] {
+/** The partitions each topic searches (`languageRoute`). */
+function languageRoutes(data: TowerData, index: PartitionedIndex, topics: ArrayLike<number>): string[][] {
   const keys = index.keys();
-  return Array.from(topics, (t) => {
-    const language = data.dataset.topics[t].language;
-    return language !== '' && keys.includes(language) ? language : language === '' ? keys : [];
-  });
+  return Array.from(topics, (t) => languageRoute(data.dataset.topics[t].language, keys));
 }
 
 /**
