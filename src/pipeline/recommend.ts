@@ -6,11 +6,11 @@ import { join } from 'node:path';
 import { PartitionedIndex } from '../ann/partitioned.ts';
 import { buildLexicalIndex, lexicalSearch, lexicalSearchParallel, type Candidates, type LexicalIndex } from '../retrieval/lexical.ts';
 import { externalNeuralSearch, fuseCandidates, neuralSearch, retrievalExplanation, topicQueries, sentenceCosines, sentenceIndex, sentenceSearch, withUnplaced, type ExternalSearch, type FusedCandidates } from '../retrieval/neural.ts';
-import { buildTowerData, type TowerData } from '../models/tower-data.ts';
+import { buildTowerData, type PretrainedVectors, type TowerData } from '../models/tower-data.ts';
 import type { TwoTowerModel } from '../models/two-tower.ts';
 import { loadModel, type ModelMeta } from '../models/artifact.ts';
 import { RecommendationTableBuilder, type RecommendationTable } from '../io/table.ts';
-import { linkContext, loadReranker, RERANKER_DIR, rerankTable, type LinkContext } from './rerank.ts';
+import { linkContext, loadReranker, RERANKER_DIR, rerankContext, rerankTable, type LinkContext } from './rerank.ts';
 import type { DecisionRule } from '../rerank/threshold.ts';
 import type { Dataset } from '../data/types.ts';
 import { DataError } from '../errors.ts';
@@ -82,6 +82,11 @@ export function modelContext(dataset: Dataset, heldOut: readonly string[]): Link
   return linkContext(dataset, dataset.links.map((l, t) => (hidden.has(t) ? new Uint32Array(0) : l)));
 }
 
+/** The pretrained sentence vectors the towers read, if any (not the token ids of a fine-tuned encoder). */
+export function sentenceVectors(data: TowerData): PretrainedVectors | undefined {
+  return data.pretrained && !data.pretrained.tokens ? data.pretrained : undefined;
+}
+
 /** Fused neural + lexical (+ sentence-vector) candidates for topic rows. */
 export async function retrieve(retriever: Retriever, topics: Uint32Array, options: RetrieveOptions = {}): Promise<FusedCandidates[]> {
   const { model, meta, index, lexical, data } = retriever;
@@ -99,7 +104,7 @@ export async function retrieve(retriever: Retriever, topics: Uint32Array, option
   const placed = unplaced > 0 ? options.placed ?? modelContext(dataset, meta.heldOut).popularity : undefined;
   if (placed) neural = deep.map((list) => withUnplaced(list, topK, unplaced, placed));
   // Sentence vectors the towers read (not token ids of a fine-tuned encoder): a third candidate list and the reranker's cosine.
-  const sentence = data.pretrained && !data.pretrained.tokens ? data.pretrained : undefined;
+  const sentence = sentenceVectors(data);
   // Models saved before retrieval.sentenceTopK existed have no such key.
   const sentenceTopK = sentence ? config.retrieval.sentenceTopK ?? 0 : 0;
   let sentenceLists: Candidates[] | undefined;
@@ -206,8 +211,9 @@ export async function recommendTopics(modelDir: string, dataset: Dataset, forest
   if (job.stage === 'retrieve') return { meta, table: retrievalTable(dataset, topics, candidates), candidates, seconds: { retrieve: (t1 - t0) / 1000, rerank: 0 } };
   const { reranker, rule } = await loadReranker(modelDir);
   try {
+    const pairContext = rerankContext(context, reranker, sentenceVectors(retriever.data), modelDir);
     const maxCandidates = job.rerankCandidates ?? meta.config.rerank.candidates ?? 0;
-    const reranked = await rerankTable(dataset, forest, context, reranker, rule, topics, candidates, topK, {
+    const reranked = await rerankTable(dataset, forest, pairContext, reranker, rule, topics, candidates, topK, {
       onProgress: job.onProgress && ((done, total) => job.onProgress!('rerank', done, total)),
       workers: job.rerankWorkers,
       dir: join(modelDir, RERANKER_DIR),

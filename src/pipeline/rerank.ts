@@ -15,12 +15,18 @@
  *   8  number of t's siblings that link c
  *   9  log(1 + number of topics that link c): content popularity
  *  10  c's language equals t's (0/1)
+ *  11  cosine of the pretrained encoder's sentence vectors (0 without one)
+ *  12  log(1 + rank in the sentence-vector list), log(1 + K + 1) when absent
  * Links are the ones visible to the stage (held-out topics' links hidden).
+ * With `rerank.sentenceProduct` and a pretrained encoder, the elementwise
+ * product of the two sentence vectors follows (one value per dimension).
  */
 import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CrossEncoder, type TrainReport } from '../rerank/cross-encoder.ts';
+import { RerankerEnsemble } from '../rerank/ensemble.ts';
+import { rocAuc } from '../rerank/auc.ts';
 import { applyDecisionRule, packCandidates, parseDecisionRule, searchDecisionRule, type DecisionRule } from '../rerank/threshold.ts';
 import { siblingsOf } from '../graph/forest.ts';
 import { topicText, contentText } from '../text/documents.ts';
@@ -34,8 +40,9 @@ import { retrievalExplanation, type FusedCandidates } from '../retrieval/neural.
 import type { RerankConfig } from '../rerank/config.ts';
 import type { Dataset } from '../data/types.ts';
 import { hasLink } from '../data/links.ts';
-import { rngFor, shuffleInPlace, type Rng } from '../random.ts';
+import { deriveSeed, rngFor, shuffleInPlace, type Rng } from '../random.ts';
 import type { TopicForest } from '../graph/forest.ts';
+import type { PretrainedVectors } from '../models/tower-data.ts';
 
 export const FEATURE_NAMES = [
   'retrieval_cosine', 'lexical_cosine', 'found_neural', 'found_lexical', 'log_neural_rank', 'log_lexical_rank',
@@ -48,12 +55,19 @@ export interface LinkContext {
   links: Uint32Array[];
   /** Topics linking each content item. [content] */
   popularity: Uint32Array;
+  /** Sentence vectors whose elementwise product joins the side features (rerank.sentenceProduct). */
+  product?: PretrainedVectors;
 }
 
-export function linkContext(dataset: Dataset, links: Uint32Array[]): LinkContext {
+export function linkContext(dataset: Dataset, links: Uint32Array[], product?: PretrainedVectors): LinkContext {
   const popularity = new Uint32Array(dataset.content.length);
   for (const list of links) for (const c of list) popularity[c]++;
-  return { links, popularity };
+  return { links, popularity, product };
+}
+
+/** Side-feature values per pair under `context`: the named features, then the sentence-vector product. */
+export function featureWidth(context?: LinkContext): number {
+  return FEATURES + (context?.product?.dim ?? 0);
 }
 
 /** The linking parent or siblings of a candidate, for the explanation column. */
@@ -65,17 +79,20 @@ export function linkingTopics(dataset: Dataset, forest: TopicForest, context: Li
   return out;
 }
 
-/** Side features of every candidate of topic `t`. [n * FEATURES] */
+/** Side features of every candidate of topic `t`. [n * featureWidth(context)] */
 export function pairFeatures(dataset: Dataset, forest: TopicForest, context: LinkContext, t: number, candidates: FusedCandidates, k: number): Float32Array {
   const n = candidates.rows.length;
-  const out = new Float32Array(n * FEATURES);
+  const width = featureWidth(context);
+  const out = new Float32Array(n * width);
+  const product = context.product;
+  const q = product?.topics.subarray(t * product.dim, (t + 1) * product.dim);
   const parent = forest.parent[t];
   const siblings = siblingsOf(forest, t);
   const language = dataset.topics[t].language;
   const absent = Math.log(k + 2);
   for (let j = 0; j < n; j++) {
     const c = candidates.rows[j];
-    const f = out.subarray(j * FEATURES, (j + 1) * FEATURES);
+    const f = out.subarray(j * width, (j + 1) * width);
     const neural = candidates.neuralRank[j] > 0;
     const lexical = candidates.lexicalRank[j] > 0;
     f[0] = neural ? candidates.neural[j] : 0;
@@ -93,6 +110,10 @@ export function pairFeatures(dataset: Dataset, forest: TopicForest, context: Lin
     f[10] = language === '' || dataset.content[c].language === language ? 1 : 0;
     f[11] = candidates.sentence ? candidates.sentence[j] : 0;
     f[12] = candidates.sentenceRank?.[j] ? Math.log(1 + candidates.sentenceRank[j]) : absent;
+    if (product && q) {
+      const v = product.content.subarray(c * product.dim, (c + 1) * product.dim);
+      for (let d = 0; d < product.dim; d++) f[FEATURES + d] = q[d] * v[d];
+    }
   }
   return out;
 }
@@ -101,17 +122,19 @@ export function pairFeatures(dataset: Dataset, forest: TopicForest, context: Lin
  * The pair set of some topics' candidates (labels from `gold` when given).
  * `context` is the links the features may read: one for all topics, or one per topic.
  */
-export function buildPairs(reranker: CrossEncoder, dataset: Dataset, forest: TopicForest, context: LinkContext | readonly LinkContext[], topics: Uint32Array, candidates: FusedCandidates[], k: number, gold?: Uint32Array[]) {
+export function buildPairs(reranker: Pick<RerankerEnsemble, 'tokenize'>, dataset: Dataset, forest: TopicForest, context: LinkContext | readonly LinkContext[], topics: Uint32Array, candidates: FusedCandidates[], k: number, gold?: Uint32Array[]) {
   const total = candidates.reduce((s, c) => s + c.rows.length, 0);
+  const contexts = Array.isArray(context) ? (context as readonly LinkContext[]) : undefined;
+  const width = featureWidth(contexts ? contexts[0] : (context as LinkContext));
   const topicIndex = new Uint32Array(total);
   const contentIndex = new Uint32Array(total);
-  const features = new Float32Array(total * FEATURES);
+  const features = new Float32Array(total * width);
   const labels = gold ? new Uint8Array(total) : undefined;
   // Only the texts the pairs read are tokenised: topics by position, content by a local table.
   const contentRows = new Map<number, number>();
   let at = 0;
   candidates.forEach((list, i) => {
-    features.set(pairFeatures(dataset, forest, Array.isArray(context) ? context[i] : (context as LinkContext), topics[i], list, k), at * FEATURES);
+    features.set(pairFeatures(dataset, forest, contexts ? contexts[i] : (context as LinkContext), topics[i], list, k), at * width);
     for (let j = 0; j < list.rows.length; j++, at++) {
       const c = list.rows[j];
       let local = contentRows.get(c);
@@ -153,7 +176,7 @@ export interface RerankTrainInput {
 }
 
 export interface RerankTrainResult {
-  reranker: CrossEncoder;
+  reranker: RerankerEnsemble;
   rule: DecisionRule;
   /** Mean F2 of the rule on the tuning topics, and of the best fixed top-k of the fused lists there. */
   tuneF2: number;
@@ -165,30 +188,47 @@ export async function trainReranker(input: RerankTrainInput): Promise<RerankTrai
   const { dataset, forest, context, config, topK, log } = input;
   // The topic (breadcrumb and description) gets at most 40 tokens and never more than half the pair.
   const maxTopicTokens = Math.max(1, Math.min(40, Math.floor((config.maxLength - 3) / 2)));
-  const reranker = new CrossEncoder(FEATURES, { hidden: config.hidden, layers: config.layers, heads: config.heads, maxLength: config.maxLength, maxTopicTokens, seed: input.seed });
-  if (input.encoderTable) {
-    const words = new Set<string>();
-    for (const t of dataset.topics) for (const w of wordTokens(`${t.title} ${t.description}`)) words.add(w);
-    for (const c of dataset.content) for (const w of wordTokens(`${c.title} ${c.description}`)) words.add(w);
-    reranker.initTokenEmbeddings(input.encoderTable.table, input.encoderTable.rows, input.encoderTable.cols, words);
-  }
+  const members = config.members ?? 1;
+  const words = input.encoderTable ? corpusWords(dataset) : undefined;
+  // Member 0 keeps the run's seed, so a one-member ensemble is the single cross-encoder.
+  const newMember = (m: number) => {
+    const model = new CrossEncoder(featureWidth(context), { hidden: config.hidden, layers: config.layers, heads: config.heads, maxLength: config.maxLength, maxTopicTokens, seed: m === 0 ? input.seed : deriveSeed(input.seed, `rerank/member/${m}`) });
+    if (input.encoderTable) model.initTokenEmbeddings(input.encoderTable.table, input.encoderTable.rows, input.encoderTable.cols, words);
+    return model;
+  };
+  const first = newMember(0);
   const gold = (topics: Uint32Array) => Array.from(topics, (t) => dataset.links[t]);
-  let train = buildPairs(reranker, dataset, forest, context, input.trainTopics, input.trainCandidates, topK, gold(input.trainTopics));
+  let train = buildPairs(first, dataset, forest, context, input.trainTopics, input.trainCandidates, topK, gold(input.trainTopics));
   const extra = input.crossFitted;
   if (extra && extra.topics.length > 0) {
     const topics = Uint32Array.from([...input.trainTopics, ...extra.topics]);
     const contexts = [...Array.from(input.trainTopics, () => context), ...extra.contexts];
-    const all = buildPairs(reranker, dataset, forest, contexts, topics, [...input.trainCandidates, ...extra.candidates], topK, gold(topics));
+    const all = buildPairs(first, dataset, forest, contexts, topics, [...input.trainCandidates, ...extra.candidates], topK, gold(topics));
     train = keepNegatives(all, input.trainTopics.length, config.crossFitNegatives, rngFor(input.seed, 'rerank/negatives'));
   }
-  log(`reranker: ${train.topicIndex.length} training pairs from ${input.trainTopics.length + (extra?.topics.length ?? 0)} topics (${train.labels!.reduce((s, v) => s + v, 0)} positive)`);
-  const tune = buildPairs(reranker, dataset, forest, context, input.tuneTopics, input.tuneCandidates, topK, gold(input.tuneTopics));
+  log(`reranker: ${train.topicIndex.length} training pairs from ${input.trainTopics.length + (extra?.topics.length ?? 0)} topics (${train.labels!.reduce((s, v) => s + v, 0)} positive)${members > 1 ? `, ${members} members` : ''}`);
+  const tune = buildPairs(first, dataset, forest, context, input.tuneTopics, input.tuneCandidates, topK, gold(input.tuneTopics));
   const t0 = performance.now();
-  const report = await reranker.train(train, { epochs: config.epochs, learningRate: config.learningRate }, {
-    validation: tune,
-    onEpoch: (e) => log(`reranker epoch ${e.epoch}/${config.epochs}: loss ${e.trainLoss.toFixed(4)}, tuning-topic AUC ${e.validationAuc?.toFixed(4)} (${((performance.now() - t0) / 1000).toFixed(0)} s)`),
-  });
+  const trained: CrossEncoder[] = [];
+  const reports: TrainReport[] = [];
+  try {
+    for (let m = 0; m < members; m++) {
+      const model = m === 0 ? first : newMember(m);
+      trained.push(model);
+      const who = members > 1 ? ` (member ${m + 1}/${members})` : '';
+      reports.push(await model.train(train, { epochs: config.epochs, learningRate: config.learningRate }, {
+        validation: tune,
+        onEpoch: (e) => log(`reranker epoch ${e.epoch}/${config.epochs}${who}: loss ${e.trainLoss.toFixed(4)}, tuning-topic AUC ${e.validationAuc?.toFixed(4)} (${((performance.now() - t0) / 1000).toFixed(0)} s)`),
+      }));
+    }
+  } catch (error) {
+    for (const m of trained) m.dispose();
+    if (trained.length === 0) first.dispose();
+    throw error;
+  }
+  const reranker = new RerankerEnsemble(trained);
   const probabilities = reranker.score(tune);
+  if (members > 1) log(`reranker ensemble: tuning-topic AUC ${rocAuc(probabilities, tune.labels!).toFixed(4)}`);
   let at = 0;
   const perTopic = input.tuneCandidates.map((list, i) => {
     const scores = probabilities.subarray(at, at + list.rows.length);
@@ -198,7 +238,15 @@ export async function trainReranker(input: RerankTrainInput): Promise<RerankTrai
   });
   const search = searchDecisionRule(packCandidates(perTopic));
   log(`decision rule: threshold ${search.rule.threshold.toFixed(3)}, margin ${search.rule.margin}, cap ${search.rule.cap}: F2 ${search.f2.toFixed(4)} on ${search.topics} tuning topics`);
-  return { reranker, rule: search.rule, tuneF2: search.f2, report, pairs: train.topicIndex.length };
+  return { reranker, rule: search.rule, tuneF2: search.f2, report: reports[0], pairs: train.topicIndex.length };
+}
+
+/** The lowercased words of every topic and content text: the rows a token embedding needs. */
+function corpusWords(dataset: Dataset): Set<string> {
+  const words = new Set<string>();
+  for (const t of dataset.topics) for (const w of wordTokens(`${t.title} ${t.description}`)) words.add(w);
+  for (const c of dataset.content) for (const w of wordTokens(`${c.title} ${c.description}`)) words.add(w);
+  return words;
 }
 
 /**
@@ -221,8 +269,9 @@ export function keepNegatives<P extends { topicIndex: Uint32Array; contentIndex:
     for (const p of list.slice(perTopic)) drop[p] = 1;
   }
   const keep = Uint32Array.from({ length: labels.length }, (_, p) => p).filter((p) => !drop[p]);
-  const features = new Float32Array(keep.length * FEATURES);
-  keep.forEach((p, i) => features.set(pairs.features.subarray(p * FEATURES, (p + 1) * FEATURES), i * FEATURES));
+  const width = labels.length > 0 ? pairs.features.length / labels.length : FEATURES;
+  const features = new Float32Array(keep.length * width);
+  keep.forEach((p, i) => features.set(pairs.features.subarray(p * width, (p + 1) * width), i * width));
   return {
     ...pairs,
     topicIndex: Uint32Array.from(keep, (p) => pairs.topicIndex[p]),
@@ -246,7 +295,7 @@ export function hasReranker(modelDir: string): boolean {
   return existsSync(join(modelDir, RERANKER_DIR, RULE_FILE));
 }
 
-export async function loadReranker(modelDir: string): Promise<{ reranker: CrossEncoder; rule: DecisionRule }> {
+export async function loadReranker(modelDir: string): Promise<{ reranker: RerankerEnsemble; rule: DecisionRule }> {
   const dir = join(modelDir, RERANKER_DIR);
   if (!hasReranker(modelDir)) {
     throw new ArtifactError(`${modelDir}: the model has no reranker.`, "Retrain with the rerank stage enabled (config rerank.enabled), or pass --stage retrieve.");
@@ -255,7 +304,24 @@ export async function loadReranker(modelDir: string): Promise<{ reranker: CrossE
   if (JSON.stringify(stored.features) !== JSON.stringify(FEATURE_NAMES)) {
     throw new ArtifactError(`${dir}: the reranker was trained with other side features (${stored.features?.join(', ')}).`, "Retrain with 'trellis train'.");
   }
-  return { reranker: await CrossEncoder.load(dir), rule: parseDecisionRule(stored.rule, join(dir, RULE_FILE)) };
+  return { reranker: await RerankerEnsemble.load(dir), rule: parseDecisionRule(stored.rule, join(dir, RULE_FILE)) };
+}
+
+/**
+ * `context` with the sentence vectors a loaded reranker reads (its side
+ * features beyond the named ones are their product), or an ArtifactError
+ * when the model has none of that size.
+ */
+export function rerankContext(context: LinkContext, reranker: Pick<RerankerEnsemble, 'featureCount'>, vectors: PretrainedVectors | undefined, modelDir: string): LinkContext {
+  const dim = reranker.featureCount - FEATURES;
+  if (dim === 0) return { ...context, product: undefined };
+  if (!vectors || vectors.dim !== dim) {
+    throw new ArtifactError(
+      `${join(modelDir, RERANKER_DIR)}: the reranker reads the product of ${dim}-d sentence vectors, but the model's encoder gives ${vectors ? `${vectors.dim}-d vectors` : 'none'}.`,
+      "Retrain with 'trellis train'.",
+    );
+  }
+  return { ...context, product: vectors };
 }
 
 /** Topics scored per reranker call: bounds the memory of the pairs and paces `onProgress`. */
@@ -294,7 +360,7 @@ export function headOf(c: FusedCandidates, n: number): FusedCandidates {
  * the reranker's probability of every (possibly cut) candidate.
  */
 export async function rerankTable(
-  dataset: Dataset, forest: TopicForest, context: LinkContext, reranker: CrossEncoder, rule: DecisionRule,
+  dataset: Dataset, forest: TopicForest, context: LinkContext, reranker: RerankerEnsemble, rule: DecisionRule,
   topics: Uint32Array, given: FusedCandidates[], topK: number, options: RerankOptions = {},
 ): Promise<{ table: RecommendationTable; probabilities: Float32Array[]; candidates: FusedCandidates[] }> {
   const { onProgress } = options;

@@ -22,7 +22,7 @@ import { trainTwoTower, type EpochReport } from '../models/train.ts';
 import { contentChecksum, makeModelId, saveModel, MODEL_FORMAT, type ModelMeta } from '../models/artifact.ts';
 import { buildContentIndex, type FusedCandidates } from '../retrieval/neural.ts';
 import { deriveSeed, rngFor, shuffleInPlace } from '../random.ts';
-import { retrieve, type Retriever } from './recommend.ts';
+import { retrieve, sentenceVectors, type Retriever } from './recommend.ts';
 import { linkContext, saveReranker, trainReranker, type LinkContext, type RerankTrainInput } from './rerank.ts';
 import type { RunConfig } from '../config.ts';
 import type { Dataset } from '../data/types.ts';
@@ -82,7 +82,7 @@ async function crossFit(input: { job: TrainJob; data: TowerData; lexical: Lexica
     });
     try {
       const index = await buildContentIndex(result.model, data, config.index, seed);
-      const context = linkContext(dataset, links);
+      const context = linkContext(dataset, links, productVectors(config, data));
       const candidates = await retrieve({ model: result.model, meta, index, lexical, data }, fold, { placed: context.popularity });
       out.topics.push(...fold);
       out.candidates.push(...candidates);
@@ -93,6 +93,11 @@ async function crossFit(input: { job: TrainJob; data: TowerData; lexical: Lexica
     log(`cross-fit fold ${f + 1}/${folds}: ${fold.length} topics, retriever trained without their links (validation recall@${config.training.recallK} ${result.bestRecall.toFixed(4)}) in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
   }
   return { topics: Uint32Array.from(out.topics), candidates: out.candidates, contexts: out.contexts };
+}
+
+/** The sentence vectors whose product the reranker reads (rerank.sentenceProduct with a pretrained encoder). */
+function productVectors(config: RunConfig, data: TowerData) {
+  return config.rerank.sentenceProduct ? sentenceVectors(data) : undefined;
 }
 
 /** Links training may see: all, or all but the held-out topics'. */
@@ -194,7 +199,7 @@ export async function runTraining(job: TrainJob): Promise<TrainSummary> {
     const trainTopics = Uint32Array.from(order.slice(0, cut)).sort();
     const tuneTopics = Uint32Array.from(order.slice(cut)).sort();
     const crossFitted = config.rerank.crossFit > 1 ? await crossFit({ job, data, lexical, meta, validation }) : undefined;
-    const context = linkContext(dataset, validation.trainLinks);
+    const context = linkContext(dataset, validation.trainLinks, productVectors(config, data));
     const reranked = await trainReranker({
       dataset,
       forest,

@@ -31,6 +31,19 @@ export interface RerankConfig {
    * --rerank-candidates` overrides it.
    */
   candidates: number;
+  /**
+   * With a pretrained encoder: append the elementwise product of the topic's
+   * and the candidate's sentence vectors (one value per dimension) to the
+   * side features, so the reranker can weigh the dimensions that separate
+   * hard candidates. Ignored with the hashed encoder. Default false.
+   */
+  sentenceProduct: boolean;
+  /**
+   * Cross-encoders trained on the same pairs from different seeds; a pair's
+   * probability is the mean of theirs (./ensemble.ts). Training and scoring
+   * time grow with the count. Default 1.
+   */
+  members: number;
 }
 
 export const DEFAULT_RERANK_CONFIG: Readonly<RerankConfig> = Object.freeze({
@@ -45,5 +58,7 @@ export const DEFAULT_RERANK_CONFIG: Readonly<RerankConfig> = Object.freeze({
   crossFit: 0,
   crossFitNegatives: 20,
   candidates: 0,
+  sentenceProduct: false,
+  members: 1,
 });
 

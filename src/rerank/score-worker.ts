@@ -4,10 +4,10 @@
  * folder once, and scores the pair sets it is sent.
  */
 import { initRuntime } from '../models/runtime.ts';
-import { CrossEncoder } from './cross-encoder.ts';
+import { RerankerEnsemble } from './ensemble.ts';
 import type { PairSet } from './tokens.ts';
 
-let cached: { dir: string; model: CrossEncoder } | undefined;
+let cached: { dir: string; model: RerankerEnsemble } | undefined;
 
 /** Runs in a worker: the probabilities of `pairs` under the reranker saved in `dir`. [N] */
 export async function scorePairs(input: { dir: string; pairs: PairSet }): Promise<Float32Array> {
@@ -15,7 +15,7 @@ export async function scorePairs(input: { dir: string; pairs: PairSet }): Promis
   if (cached?.dir !== input.dir) {
     cached?.model.dispose();
     cached = undefined;
-    cached = { dir: input.dir, model: await CrossEncoder.load(input.dir) };
+    cached = { dir: input.dir, model: await RerankerEnsemble.load(input.dir) };
   }
   return cached.model.score(input.pairs);
 }

@@ -1,11 +1,14 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { syntheticDataset } from '../../src/data/synthetic.ts';
 import { writeDataset } from '../../src/index.ts';
-import { keepNegatives } from '../../src/pipeline/rerank.ts';
-import { FEATURES } from '../../src/pipeline/rerank.ts';
+import { featureWidth, FEATURES, keepNegatives, linkContext, pairFeatures, rerankContext } from '../../src/pipeline/rerank.ts';
+import { buildForest } from '../../src/graph/forest.ts';
+import { CrossEncoder } from '../../src/rerank/cross-encoder.ts';
+import { ArtifactError } from '../../src/errors.ts';
+import { initRuntime } from '../../src/models/runtime.ts';
 import { rngFor } from '../../src/random.ts';
 import { runCli, tempDir } from '../helpers.ts';
 
@@ -42,7 +45,7 @@ test('keepNegatives keeps every positive, at most k negatives per sampled topic,
   assert.equal(keepNegatives(pairs, 1, 0, rngFor(1, 'test')), pairs, '0 keeps everything');
 });
 
-test('rerank.crossFit trains one retriever per fold and adds their out-of-fold candidates to the reranker', async () => {
+test('rerank.crossFit trains one retriever per fold and adds their out-of-fold candidates to the reranker; rerank.members trains a seed ensemble', async () => {
   const data = join(tmp, 'data');
   await writeDataset(data, syntheticDataset({ channels: 2, branching: 4, depth: 2, contentPerLeaf: 5, seed: 11 }));
   const base = {
@@ -56,7 +59,7 @@ test('rerank.crossFit trains one retriever per fold and adds their out-of-fold c
   const pairsOf = (stderr: string) => Number(/reranker: (\d+) training pairs from (\d+) topics/.exec(stderr)?.[1]);
   const topicsOf = (stderr: string) => Number(/reranker: (\d+) training pairs from (\d+) topics/.exec(stderr)?.[2]);
   writeFileSync(join(tmp, 'plain.json'), JSON.stringify(base));
-  writeFileSync(join(tmp, 'cf.json'), JSON.stringify({ ...base, rerank: { ...base.rerank, crossFit: 2, crossFitNegatives: 4 } }));
+  writeFileSync(join(tmp, 'cf.json'), JSON.stringify({ ...base, rerank: { ...base.rerank, crossFit: 2, crossFitNegatives: 4, members: 2 } }));
   const plain = runCli(['train', '--data', data, '--model', join(tmp, 'plain'), '--holdout', '0.25', '--config', join(tmp, 'plain.json'), '--backend', 'wasm']);
   assert.equal(plain.status, 0, plain.stderr);
   const cf = runCli(['train', '--data', data, '--model', join(tmp, 'cf'), '--holdout', '0.25', '--config', join(tmp, 'cf.json'), '--backend', 'wasm']);
@@ -65,7 +68,45 @@ test('rerank.crossFit trains one retriever per fold and adds their out-of-fold c
   assert.match(cf.stderr, /cross-fit fold 2\/2: \d+ topics/);
   assert.ok(topicsOf(cf.stderr) > 3 * topicsOf(plain.stderr), `${topicsOf(cf.stderr)} vs ${topicsOf(plain.stderr)} training topics`);
   assert.ok(pairsOf(cf.stderr) > pairsOf(plain.stderr));
+  assert.match(cf.stderr, /reranker epoch 1\/1 \(member 2\/2\)/);
+  assert.ok(existsSync(join(tmp, 'cf', 'reranker', 'member-1', 'weights.bin')));
+  assert.ok(!existsSync(join(tmp, 'plain', 'reranker', 'member-1')));
   const rec = runCli(['recommend', '--data', data, '--model', join(tmp, 'cf'), '--topics', 'held-out', '--out', join(tmp, 'cf.csv')]);
   assert.equal(rec.status, 0, rec.stderr);
   assert.ok(JSON.parse(rec.stdout).reranked.f2 > 0);
+});
+
+test('pairFeatures appends the elementwise product of the sentence vectors; rerankContext refuses vectors of another size', async () => {
+  const dataset = syntheticDataset({ channels: 1, branching: 2, depth: 1, contentPerLeaf: 2, seed: 5 });
+  const forest = buildForest(dataset);
+  const dim = 3;
+  const product = {
+    dim,
+    topics: Float32Array.from({ length: dataset.topics.length * dim }, (_, i) => i + 1),
+    content: Float32Array.from({ length: dataset.content.length * dim }, (_, i) => 0.5 * (i % 5)),
+  };
+  const rows = Uint32Array.from([2, 0]);
+  const n = rows.length;
+  const candidates = { rows, fused: new Float32Array(n), neural: new Float32Array(n), lexical: new Float32Array(n), neuralRank: new Int32Array(n), lexicalRank: new Int32Array(n) };
+  const t = 1;
+  const plain = linkContext(dataset, dataset.links);
+  const withProduct = linkContext(dataset, dataset.links, product);
+  assert.equal(featureWidth(withProduct), FEATURES + dim);
+  const f0 = pairFeatures(dataset, forest, plain, t, candidates, 10);
+  const f = pairFeatures(dataset, forest, withProduct, t, candidates, 10);
+  assert.equal(f.length, n * (FEATURES + dim));
+  rows.forEach((c, j) => {
+    const at = j * (FEATURES + dim);
+    assert.deepEqual(Array.from(f.subarray(at, at + FEATURES)), Array.from(f0.subarray(j * FEATURES, (j + 1) * FEATURES)), 'named features unchanged');
+    for (let d = 0; d < dim; d++) assert.equal(f[at + FEATURES + d], product.topics[t * dim + d] * product.content[c * dim + d]);
+  });
+  await initRuntime('wasm');
+  const reranker = new CrossEncoder(FEATURES + dim, { hidden: 8, heads: 2, layers: 1, ffn: 8, headHidden: 8, vocabSize: 16, maxLength: 16, maxTopicTokens: 6 });
+  try {
+    assert.equal(rerankContext(plain, reranker, product, 'm').product, product);
+    assert.throws(() => rerankContext(plain, reranker, undefined, 'm'), (e: Error) => e instanceof ArtifactError && /product of 3-d sentence vectors.*gives none/.test(e.message));
+    assert.throws(() => rerankContext(plain, reranker, { ...product, dim: 4 }, 'm'), /gives 4-d vectors/);
+  } finally {
+    reranker.dispose();
+  }
 });

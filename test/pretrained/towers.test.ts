@@ -10,6 +10,7 @@ import { cpSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } fr
 import { join } from 'node:path';
 import { syntheticDataset } from '../../src/data/synthetic.ts';
 import { writeDataset } from '../../src/index.ts';
+import { FEATURES } from '../../src/pipeline/rerank.ts';
 import { REPO, runCli, tempDir } from '../helpers.ts';
 
 const { dir: tmp, cleanup } = tempDir();
@@ -124,4 +125,22 @@ test('--encoder DIR selects the pretrained encoder; a wrong directory is one lin
   const ok = runCli(['train', '--data', data, '--model', join(tmp, 'm-enc'), '--encoder', encoderDir, '--config', config('enc', { model: '', kind: 'hashed' }), '--backend', 'wasm']);
   assert.equal(ok.status, 0, ok.stderr);
   assert.equal(JSON.parse(readFileSync(join(tmp, 'm-enc', 'model.json'), 'utf8')).pretrained.dim, 32);
+});
+
+test('rerank.sentenceProduct gives the reranker one side feature per sentence-vector dimension, and recommend reads them back', async () => {
+  // Enough topics for the reranker's own training and tuning topics.
+  const data = join(tmp, 'data-product');
+  await writeDataset(data, syntheticDataset({ channels: 2, branching: 4, depth: 2, contentPerLeaf: 4, seed: 3 }));
+  const path = join(tmp, 'product.json');
+  const base = JSON.parse(readFileSync(config('product-base', {}), 'utf8'));
+  writeFileSync(path, JSON.stringify({ ...base, rerank: { enabled: true, epochs: 1, hidden: 16, layers: 1, heads: 2, maxLength: 32, sentenceProduct: true } }));
+  const model = join(tmp, 'model-product');
+  const r = runCli(['train', '--data', data, '--model', model, '--holdout', '0.25', '--config', path, '--backend', 'wasm']);
+  assert.equal(r.status, 0, r.stderr);
+  const reranker = JSON.parse(readFileSync(join(model, 'reranker', 'model.json'), 'utf8'));
+  assert.equal(reranker.featureCount, FEATURES + 32, 'the 13 named features and the product of two 32-d vectors');
+  const out = join(tmp, 'product.csv');
+  const rec = runCli(['recommend', '--data', data, '--model', model, '--topics', 'held-out', '--out', out]);
+  assert.equal(rec.status, 0, rec.stderr);
+  assert.ok(readFileSync(out, 'utf8').trim().split('\n').length > 1);
 });

@@ -12,6 +12,7 @@ import { encodePairs, tokenizeTexts, CLS_ID, SEP_ID, UNK_ID, RESERVED_IDS, type 
 import { encoderProjection, tokenEmbeddingsFromEncoder } from '../../src/rerank/token-init.ts';
 import { add, batchMatMul, dense, gatherRows, gelu, layerNorm2d, maskedSoftmax } from '../../src/models/ops.ts';
 import { rocAuc } from '../../src/rerank/auc.ts';
+import { RerankerEnsemble } from '../../src/rerank/ensemble.ts';
 import { tempDir } from '../helpers.ts';
 
 /** A small model for the tests that do not need the default size. */
@@ -362,4 +363,33 @@ test('bad input is refused at the entry with a one-line message', async () => {
   } finally {
     model.dispose();
   }
+});
+
+test('an ensemble scores the mean of its members, saves and loads them all, and refuses members that read other pairs', async () => {
+  const a = new CrossEncoder(2, SMALL);
+  const b = new CrossEncoder(2, { ...SMALL, seed: 8 });
+  const pairs = pairSet(a);
+  await a.train(pairs, { epochs: 2 });
+  await b.train(pairs, { epochs: 2 });
+  const ensemble = new RerankerEnsemble([a, b]);
+  const pa = a.score(pairs);
+  const pb = b.score(pairs);
+  const mean = ensemble.score(pairs);
+  assert.ok(pa.some((p, i) => Math.abs(p - pb[i]) > 1e-4), 'the two seeds give different members');
+  mean.forEach((p, i) => assert.ok(Math.abs(p - (pa[i] + pb[i]) / 2) < 1e-6));
+  const dir = join(dirs.dir, 'ensemble');
+  await ensemble.save(dir);
+  const loaded = await RerankerEnsemble.load(dir);
+  assert.equal(loaded.members.length, 2);
+  loaded.score(pairs).forEach((p, i) => assert.ok(Math.abs(p - mean[i]) < 1e-6));
+  loaded.dispose();
+  // A one-member folder is a plain cross-encoder folder.
+  const single = await RerankerEnsemble.load(join(dir, 'member-1'));
+  single.score(pairs).forEach((p, i) => assert.ok(Math.abs(p - pb[i]) < 1e-6));
+  single.dispose();
+  const other = new CrossEncoder(3, SMALL);
+  assert.throws(() => new RerankerEnsemble([a, other]), /member 1 has .*"features":3/);
+  assert.throws(() => new RerankerEnsemble([]), /at least one/);
+  other.dispose();
+  ensemble.dispose();
 });
