@@ -191,7 +191,7 @@ async function childRun(work: string, modelDir: string, size: number, seed: numb
     // 'all' (-1): every topic, on one worker thread per core, then the final CSV; else a timed sample of leaf topics.
     const all = rerankTopics < 0;
     const chosen = all ? topics : Uint32Array.from(shuffleInPlace(Array.from(leaves), rngFor(seed, 'bench-scale/rerank')).slice(0, rerankTopics)).sort();
-    const { reranker, rule } = await loadReranker(modelDir);
+    const { reranker, rule, compete } = await loadReranker(modelDir);
     try {
       const pairs = Array.from(chosen, (t) => Math.min(rerankCandidates || Infinity, candidates[t].rows.length)).reduce((s, n) => s + n, 0);
       let next = 0.1;
@@ -201,7 +201,7 @@ async function childRun(work: string, modelDir: string, size: number, seed: numb
         process.stderr.write(`[${NAME}] rerank: ${done} of ${total} topics\n`);
       };
       const result = await stage(all ? 'rerank' : 'rerank sample', () => rerankTable(dataset, forest, linkContext(dataset, dataset.links), reranker, rule, chosen, Array.from(chosen, (t) => candidates[t]), meta.config.retrieval.topK, {
-        dir: join(modelDir, RERANKER_DIR), workers: all ? 0 : 1, maxCandidates: rerankCandidates, onProgress,
+        dir: join(modelDir, RERANKER_DIR), workers: all ? 0 : 1, maxCandidates: rerankCandidates, onProgress, compete,
       }), () => ({ items: chosen.length, unit: 'topics', note: `${pairs} pairs${rerankCandidates ? `, the first ${rerankCandidates} fused candidates per topic` : ''}${all ? `, ${cpus().length} worker threads` : ''}` }));
       const s = stages[stages.length - 1].seconds;
       if (all) await stage('export final csv', () => writeRecommendations(join(dir, 'final.csv'), result.table, { ...exportMeta, config: { ...meta.config, stage: 'full' } }), () => ({ items: result.table.length, unit: 'rows' }));

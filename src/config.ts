@@ -69,6 +69,7 @@ function validate(scope: string, c: RunConfig): RunConfig {
   need(c.rerank.crossFit <= 1 || c.encoder.fineTuneLayers === 0, 'rerank.crossFit', 'off (0) when encoder.fineTuneLayers is set', c.rerank.crossFit);
   need(Number.isInteger(c.rerank.candidates) && c.rerank.candidates >= 0, 'rerank.candidates', 'a non-negative integer (0 = all)', c.rerank.candidates);
   need(Number.isInteger(c.rerank.members) && c.rerank.members >= 1 && c.rerank.members <= 16, 'rerank.members', 'an integer from 1 to 16', c.rerank.members);
+  need(Number.isFinite(c.rerank.compete) && c.rerank.compete >= 0 && c.rerank.compete <= 8, 'rerank.compete', 'a number from 0 to 8 (0 = off)', c.rerank.compete);
   need(typeof c.rerank.sentenceProduct === 'boolean', 'rerank.sentenceProduct', 'true or false', c.rerank.sentenceProduct);
   need(Number.isInteger(c.rerank.crossFitNegatives) && c.rerank.crossFitNegatives >= 0, 'rerank.crossFitNegatives', 'a non-negative integer', c.rerank.crossFitNegatives);
   need(Number.isInteger(c.index.shardRows) && c.index.shardRows >= 0, 'index.shardRows', 'a non-negative integer (0 = never shard)', c.index.shardRows);

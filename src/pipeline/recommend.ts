@@ -188,6 +188,8 @@ export interface RecommendResult {
   candidates: FusedCandidates[];
   /** Reranker probabilities per topic, aligned with `candidates` (full stage only). */
   probabilities?: Float32Array[];
+  /** The scores the decision rule cut, aligned with `probabilities` (they differ with content competition). */
+  scores?: Float32Array[];
   /** The decision rule that cut the reranked lists (full stage only). */
   rule?: DecisionRule;
   seconds: { retrieve: number; rerank: number };
@@ -209,7 +211,7 @@ export async function recommendTopics(modelDir: string, dataset: Dataset, forest
   const topK = job.topK ?? meta.config.retrieval.topK;
   const t1 = performance.now();
   if (job.stage === 'retrieve') return { meta, table: retrievalTable(dataset, topics, candidates), candidates, seconds: { retrieve: (t1 - t0) / 1000, rerank: 0 } };
-  const { reranker, rule } = await loadReranker(modelDir);
+  const { reranker, rule, compete } = await loadReranker(modelDir);
   try {
     const pairContext = rerankContext(context, reranker, sentenceVectors(retriever.data), modelDir);
     const maxCandidates = job.rerankCandidates ?? meta.config.rerank.candidates ?? 0;
@@ -218,12 +220,13 @@ export async function recommendTopics(modelDir: string, dataset: Dataset, forest
       workers: job.rerankWorkers,
       dir: join(modelDir, RERANKER_DIR),
       maxCandidates,
+      compete,
     });
-    const { table, probabilities } = reranked;
+    const { table, probabilities, scores } = reranked;
     candidates = reranked.candidates;
     const t2 = performance.now();
-    job.log?.(`reranked ${candidates.reduce((s, c) => s + c.rows.length, 0)} candidates${maxCandidates ? ` (the first ${maxCandidates} per topic)` : ''} in ${((t2 - t1) / 1000).toFixed(1)} s; kept ${table.length} (threshold ${rule.threshold.toFixed(3)}, margin ${rule.margin}, cap ${rule.cap})`);
-    return { meta, table, candidates, probabilities, rule, seconds: { retrieve: (t1 - t0) / 1000, rerank: (t2 - t1) / 1000 } };
+    job.log?.(`reranked ${candidates.reduce((s, c) => s + c.rows.length, 0)} candidates${maxCandidates ? ` (the first ${maxCandidates} per topic)` : ''} in ${((t2 - t1) / 1000).toFixed(1)} s; kept ${table.length} (threshold ${rule.threshold.toFixed(3)}, margin ${rule.margin}, cap ${rule.cap}${compete > 0 ? `, content competition ${compete} over ${topics.length} topics` : ''})`);
+    return { meta, table, candidates, probabilities, scores, rule, seconds: { retrieve: (t1 - t0) / 1000, rerank: (t2 - t1) / 1000 } };
   } finally {
     reranker.dispose();
   }

@@ -27,6 +27,7 @@ import { join } from 'node:path';
 import { CrossEncoder, type TrainReport } from '../rerank/cross-encoder.ts';
 import { RerankerEnsemble } from '../rerank/ensemble.ts';
 import { rocAuc } from '../rerank/auc.ts';
+import { competeScores } from '../rerank/compete.ts';
 import { applyDecisionRule, packCandidates, parseDecisionRule, searchDecisionRule, type DecisionRule } from '../rerank/threshold.ts';
 import { siblingsOf } from '../graph/forest.ts';
 import { topicText, contentText } from '../text/documents.ts';
@@ -178,6 +179,8 @@ export interface RerankTrainInput {
 export interface RerankTrainResult {
   reranker: RerankerEnsemble;
   rule: DecisionRule;
+  /** Content-side competition exponent the rule was tuned with (0 = off; ../rerank/compete.ts). */
+  compete: number;
   /** Mean F2 of the rule on the tuning topics, and of the best fixed top-k of the fused lists there. */
   tuneF2: number;
   report: TrainReport;
@@ -229,16 +232,22 @@ export async function trainReranker(input: RerankTrainInput): Promise<RerankTrai
   const reranker = new RerankerEnsemble(trained);
   const probabilities = reranker.score(tune);
   if (members > 1) log(`reranker ensemble: tuning-topic AUC ${rocAuc(probabilities, tune.labels!).toFixed(4)}`);
+  const compete = config.compete ?? 0;
+  const perTopic = input.tuneCandidates.map((list) => list.rows);
+  const scores = competeScores(splitByTopic(probabilities, perTopic), perTopic, compete);
+  const labels = splitByTopic(tune.labels!, perTopic);
+  const search = searchDecisionRule(packCandidates(scores.map((s, i) => ({ scores: s, labels: labels[i], goldCount: dataset.links[input.tuneTopics[i]].length }))));
+  log(`decision rule: threshold ${search.rule.threshold.toFixed(3)}, margin ${search.rule.margin}, cap ${search.rule.cap}${compete > 0 ? `, content competition ${compete}` : ''}: F2 ${search.f2.toFixed(4)} on ${search.topics} tuning topics`);
+  return { reranker, rule: search.rule, compete, tuneF2: search.f2, report: reports[0], pairs: train.topicIndex.length };
+}
+
+/** `values` cut into consecutive per-topic views, one per row list. */
+function splitByTopic<A extends Float32Array | Uint8Array>(values: A, rows: readonly ArrayLike<number>[]): A[] {
   let at = 0;
-  const perTopic = input.tuneCandidates.map((list, i) => {
-    const scores = probabilities.subarray(at, at + list.rows.length);
-    const labels = tune.labels!.subarray(at, at + list.rows.length);
-    at += list.rows.length;
-    return { scores, labels, goldCount: dataset.links[input.tuneTopics[i]].length };
+  return rows.map((r) => {
+    at += r.length;
+    return values.subarray(at - r.length, at) as A;
   });
-  const search = searchDecisionRule(packCandidates(perTopic));
-  log(`decision rule: threshold ${search.rule.threshold.toFixed(3)}, margin ${search.rule.margin}, cap ${search.rule.cap}: F2 ${search.f2.toFixed(4)} on ${search.topics} tuning topics`);
-  return { reranker, rule: search.rule, tuneF2: search.f2, report: reports[0], pairs: train.topicIndex.length };
 }
 
 /** The lowercased words of every topic and content text: the rows a token embedding needs. */
@@ -288,23 +297,28 @@ export async function saveReranker(modelDir: string, result: RerankTrainResult):
   const dir = join(modelDir, RERANKER_DIR);
   await rm(dir, { recursive: true, force: true });
   await result.reranker.save(dir);
-  await writeFileAtomic(join(dir, RULE_FILE), async (sink) => sink.write(JSON.stringify({ rule: result.rule, tuneF2: result.tuneF2, features: FEATURE_NAMES })));
+  await writeFileAtomic(join(dir, RULE_FILE), async (sink) => sink.write(JSON.stringify({ rule: result.rule, compete: result.compete, tuneF2: result.tuneF2, features: FEATURE_NAMES })));
 }
 
 export function hasReranker(modelDir: string): boolean {
   return existsSync(join(modelDir, RERANKER_DIR, RULE_FILE));
 }
 
-export async function loadReranker(modelDir: string): Promise<{ reranker: RerankerEnsemble; rule: DecisionRule }> {
+export async function loadReranker(modelDir: string): Promise<{ reranker: RerankerEnsemble; rule: DecisionRule; compete: number }> {
   const dir = join(modelDir, RERANKER_DIR);
   if (!hasReranker(modelDir)) {
     throw new ArtifactError(`${modelDir}: the model has no reranker.`, "Retrain with the rerank stage enabled (config rerank.enabled), or pass --stage retrieve.");
   }
-  const stored = JSON.parse(await readFile(join(dir, RULE_FILE), 'utf8')) as { rule: unknown; features: string[] };
+  const stored = JSON.parse(await readFile(join(dir, RULE_FILE), 'utf8')) as { rule: unknown; compete?: unknown; features: string[] };
   if (JSON.stringify(stored.features) !== JSON.stringify(FEATURE_NAMES)) {
     throw new ArtifactError(`${dir}: the reranker was trained with other side features (${stored.features?.join(', ')}).`, "Retrain with 'trellis train'.");
   }
-  return { reranker: await RerankerEnsemble.load(dir), rule: parseDecisionRule(stored.rule, join(dir, RULE_FILE)) };
+  // Models saved before content competition existed have no `compete`: off.
+  const compete = stored.compete ?? 0;
+  if (typeof compete !== 'number' || !(compete >= 0 && Number.isFinite(compete))) {
+    throw new ArtifactError(`${join(dir, RULE_FILE)}: compete must be a number >= 0 (got ${JSON.stringify(stored.compete)}).`, "Retrain with 'trellis train'.");
+  }
+  return { reranker: await RerankerEnsemble.load(dir), rule: parseDecisionRule(stored.rule, join(dir, RULE_FILE)), compete };
 }
 
 /**
@@ -340,6 +354,12 @@ export interface RerankOptions {
   dir?: string;
   /** Rerank only each topic's first N fused candidates (0 = all). The others are not recommended. */
   maxCandidates?: number;
+  /**
+   * Content-side competition exponent among `topics` before the decision
+   * rule (../rerank/compete.ts); the table's `score` is the competed score,
+   * its `rerank` stage the probability. Default 0 (off).
+   */
+  compete?: number;
 }
 
 /** Below this many chunks of topics, worker start-up costs more than it saves. */
@@ -362,7 +382,7 @@ export function headOf(c: FusedCandidates, n: number): FusedCandidates {
 export async function rerankTable(
   dataset: Dataset, forest: TopicForest, context: LinkContext, reranker: RerankerEnsemble, rule: DecisionRule,
   topics: Uint32Array, given: FusedCandidates[], topK: number, options: RerankOptions = {},
-): Promise<{ table: RecommendationTable; probabilities: Float32Array[]; candidates: FusedCandidates[] }> {
+): Promise<{ table: RecommendationTable; probabilities: Float32Array[]; scores: Float32Array[]; candidates: FusedCandidates[] }> {
   const { onProgress } = options;
   const candidates = options.maxCandidates ? given.map((c) => headOf(c, options.maxCandidates!)) : given;
   const starts = chunkStarts(topics.length, RERANK_CHUNK);
@@ -402,15 +422,16 @@ export async function rerankTable(
       at += c.rows.length;
     }
   });
+  const final = competeScores(probabilities, candidates.map((c) => c.rows), options.compete ?? 0);
   const builder = new RecommendationTableBuilder(['retrieval', 'lexical', 'fused', 'rerank'], Array.from(topics, (t) => dataset.topics[t].id), dataset.content.map((c) => c.id));
   candidates.forEach((c, i) => {
     const p = probabilities[i];
-    const kept = applyDecisionRule(rule, p);
+    const kept = applyDecisionRule(rule, final[i]);
     kept.forEach((j, rank) => {
       const linking = linkingTopics(dataset, forest, context, topics[i], c.rows[j]);
       const explanation = [retrievalExplanation(c, j), ...linking.slice(0, 2)].join('; ');
-      builder.add({ topic: i, content: c.rows[j], rank: rank + 1, score: p[j], stages: { retrieval: c.neural[j], lexical: c.lexical[j], fused: c.fused[j], rerank: p[j] }, explanation });
+      builder.add({ topic: i, content: c.rows[j], rank: rank + 1, score: final[i][j], stages: { retrieval: c.neural[j], lexical: c.lexical[j], fused: c.fused[j], rerank: p[j] }, explanation });
     });
   });
-  return { table: builder.build(), probabilities, candidates };
+  return { table: builder.build(), probabilities, scores: final, candidates };
 }

@@ -26,6 +26,8 @@ export interface RecommendRun {
   candidates: FusedCandidates[];
   /** Reranker probabilities per topic, aligned with `candidates` (absent without a reranker). */
   probabilities?: Float32Array[];
+  /** The scores the decision rule cut (default: `probabilities`; they differ with content competition). */
+  scores?: Float32Array[];
   /** The decision rule the recommendations were cut with (absent without a reranker). */
   rule?: { threshold: number; margin: number; cap: number };
   /** Gold content rows per topic id; absent when the topics have no known answers. */
@@ -143,7 +145,7 @@ export function evaluationSection(run: RecommendRun, scores: StageScores): Evalu
   if (scores.reranked && probabilities) {
     summary.push(row('reranked order', scores.reranked));
     summary.push({ stage: 'final (decision rule)', recall10: NaN, recall50: NaN, recall100: NaN, f2: scores.reranked.f2, cut: `P ${scores.reranked.precision.toFixed(3)}, R ${scores.reranked.recall.toFixed(3)}` });
-    threshold = { thresholds: THRESHOLDS, ...thresholdCurve(ids, candidates, probabilities, answers, THRESHOLDS) };
+    threshold = { thresholds: THRESHOLDS, ...thresholdCurve(ids, candidates, run.scores ?? probabilities, answers, THRESHOLDS) };
     if (run.rule) threshold.rule = { ...run.rule, f2: scores.reranked.f2 };
   }
   return {

@@ -135,7 +135,7 @@ export async function renderReport(report: RunReport): Promise<string> {
   // F2 against threshold
   parts.push(`<h2 id="threshold">F2 against threshold</h2>`);
   if (e?.threshold) {
-    parts.push(figure(await renderSvg(thresholdSpec(e.threshold)), 'Mean F2 of the held-out topics when each keeps the reranked candidates whose probability reaches the threshold. The diamond is the decision rule learned on validation topics (threshold, relative margin and cap), scored on these topics.'));
+    parts.push(figure(await renderSvg(thresholdSpec(e.threshold)), 'Mean F2 of the held-out topics when each keeps the reranked candidates whose score reaches the threshold (the reranker probability, after content competition when the model uses it). The diamond is the decision rule learned on validation topics (threshold, relative margin and cap), scored on these topics.'));
   } else parts.push(missing(e?.thresholdMissing ?? report.evaluationMissing ?? 'No answers to score against.'));
 
   // Groups

@@ -44,6 +44,14 @@ export interface RerankConfig {
    * time grow with the count. Default 1.
    */
   members: number;
+  /**
+   * Content-side competition before the decision rule (./compete.ts): each
+   * probability is scaled by (p / the item's best p over the topics scored
+   * together)^compete, so an item most topics want less goes to the topic
+   * that wants it most. 0 (the default) turns it off; the value is stored
+   * with the rule, which is tuned on scores competed the same way.
+   */
+  compete: number;
 }
 
 export const DEFAULT_RERANK_CONFIG: Readonly<RerankConfig> = Object.freeze({
@@ -60,5 +68,6 @@ export const DEFAULT_RERANK_CONFIG: Readonly<RerankConfig> = Object.freeze({
   candidates: 0,
   sentenceProduct: false,
   members: 1,
+  compete: 0,
 });
 

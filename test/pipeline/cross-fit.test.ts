@@ -1,6 +1,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { syntheticDataset } from '../../src/data/synthetic.ts';
 import { writeDataset } from '../../src/index.ts';
@@ -45,7 +45,7 @@ test('keepNegatives keeps every positive, at most k negatives per sampled topic,
   assert.equal(keepNegatives(pairs, 1, 0, rngFor(1, 'test')), pairs, '0 keeps everything');
 });
 
-test('rerank.crossFit trains one retriever per fold and adds their out-of-fold candidates to the reranker; rerank.members trains a seed ensemble', async () => {
+test('rerank.crossFit trains one retriever per fold and adds their out-of-fold candidates to the reranker; rerank.members trains a seed ensemble; rerank.compete is stored with the rule', async () => {
   const data = join(tmp, 'data');
   await writeDataset(data, syntheticDataset({ channels: 2, branching: 4, depth: 2, contentPerLeaf: 5, seed: 11 }));
   const base = {
@@ -59,7 +59,7 @@ test('rerank.crossFit trains one retriever per fold and adds their out-of-fold c
   const pairsOf = (stderr: string) => Number(/reranker: (\d+) training pairs from (\d+) topics/.exec(stderr)?.[1]);
   const topicsOf = (stderr: string) => Number(/reranker: (\d+) training pairs from (\d+) topics/.exec(stderr)?.[2]);
   writeFileSync(join(tmp, 'plain.json'), JSON.stringify(base));
-  writeFileSync(join(tmp, 'cf.json'), JSON.stringify({ ...base, rerank: { ...base.rerank, crossFit: 2, crossFitNegatives: 4, members: 2 } }));
+  writeFileSync(join(tmp, 'cf.json'), JSON.stringify({ ...base, rerank: { ...base.rerank, crossFit: 2, crossFitNegatives: 4, members: 2, compete: 1 } }));
   const plain = runCli(['train', '--data', data, '--model', join(tmp, 'plain'), '--holdout', '0.25', '--config', join(tmp, 'plain.json'), '--backend', 'wasm']);
   assert.equal(plain.status, 0, plain.stderr);
   const cf = runCli(['train', '--data', data, '--model', join(tmp, 'cf'), '--holdout', '0.25', '--config', join(tmp, 'cf.json'), '--backend', 'wasm']);
@@ -71,9 +71,22 @@ test('rerank.crossFit trains one retriever per fold and adds their out-of-fold c
   assert.match(cf.stderr, /reranker epoch 1\/1 \(member 2\/2\)/);
   assert.ok(existsSync(join(tmp, 'cf', 'reranker', 'member-1', 'weights.bin')));
   assert.ok(!existsSync(join(tmp, 'plain', 'reranker', 'member-1')));
+  assert.match(cf.stderr, /decision rule: .*content competition 1: F2/);
+  const ruleFile = join(tmp, 'cf', 'reranker', 'decision-rule.json');
+  assert.equal(JSON.parse(readFileSync(ruleFile, 'utf8')).compete, 1);
+  assert.equal(JSON.parse(readFileSync(join(tmp, 'plain', 'reranker', 'decision-rule.json'), 'utf8')).compete, 0);
   const rec = runCli(['recommend', '--data', data, '--model', join(tmp, 'cf'), '--topics', 'held-out', '--out', join(tmp, 'cf.csv')]);
   assert.equal(rec.status, 0, rec.stderr);
+  assert.match(rec.stderr, /content competition 1 over \d+ topics/);
   assert.ok(JSON.parse(rec.stdout).reranked.f2 > 0);
+  // A stored rule with a broken competition exponent is refused in one line.
+  const stored = readFileSync(ruleFile, 'utf8');
+  writeFileSync(ruleFile, JSON.stringify({ ...JSON.parse(stored), compete: 'high' }));
+  const broken = runCli(['recommend', '--data', data, '--model', join(tmp, 'cf'), '--topics', 'held-out', '--out', join(tmp, 'broken.csv')]);
+  writeFileSync(ruleFile, stored);
+  assert.notEqual(broken.status, 0);
+  assert.match(broken.stderr, /decision-rule\.json: compete must be a number >= 0/);
+  assert.ok(!existsSync(join(tmp, 'broken.csv')));
 });
 
 test('pairFeatures appends the elementwise product of the sentence vectors; rerankContext refuses vectors of another size', async () => {

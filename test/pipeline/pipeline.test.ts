@@ -114,6 +114,19 @@ test('reranking on worker threads gives the same probabilities and table as on t
       assert.deepEqual(Array.from(c.rows), Array.from(candidates[i].rows.subarray(0, 3)));
       assert.equal(head.probabilities[i].length, c.rows.length);
     });
+    // Content competition: each row's score is p * p / (the item's best p over all topics), its rerank stage p.
+    const best = new Map<number, number>();
+    here.probabilities.forEach((p, i) => p.forEach((v, j) => best.set(candidates[i].rows[j], Math.max(best.get(candidates[i].rows[j]) ?? 0, v))));
+    const competed = await rerankTable(dataset, forest, context, reranker, rule, topics, candidates, 10, { workers: 1, compete: 1 });
+    const stage = competed.table.stages.get('rerank')!;
+    let lowered = 0;
+    for (let r = 0; r < competed.table.length; r++) {
+      const p = stage[r];
+      const expected = (p * p) / best.get(competed.table.content[r])!;
+      assert.ok(Math.abs(competed.table.score[r] - expected) < 1e-6, `row ${r}: score ${competed.table.score[r]}, expected ${expected}`);
+      if (expected < p - 1e-6) lowered++;
+    }
+    assert.ok(lowered > 0, 'some item is wanted by more than one topic');
   } finally {
     reranker.dispose();
   }

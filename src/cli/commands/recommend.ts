@@ -91,7 +91,7 @@ export const recommend: Command = {
     const result = await recorder.stage('recommend', () => recommendTopics(modelDir, dataset, forest, topics, { stage, topK, rerankCandidates, log, ann, onProgress: stepProgress('topics', { 'pretrained encoding': 'texts' }) }));
     recorder.record('load model and retrieve', result.seconds.retrieve, 'recommend');
     if (stage === 'full') recorder.record('rerank', result.seconds.rerank, 'recommend');
-    const { table, candidates, probabilities } = result;
+    const { table, candidates, probabilities, scores: cut } = result;
     await recorder.stage('export', () => writeRecommendations(out, table, { modelId: result.meta.modelId, seed: result.meta.seed, config: { ...result.meta.config, stage } }));
     log(`wrote ${table.length} recommendations for ${topics.length} topics to ${out} in ${recorder.stages.at(-1)!.seconds.toFixed(1)} s`);
     recorder.output('recommendations', out);
@@ -102,7 +102,7 @@ export const recommend: Command = {
     const answers = topicsArg === 'held-out' ? answersOf(dataset, topics) : undefined;
     const ids = Array.from(topics, (t) => dataset.topics[t].id);
     const scores = answers ? await recorder.stage('score', () => scoreStages(ids, answers, candidates, probabilities ? { table, probabilities } : undefined)) : undefined;
-    await recorder.recommendations({ dataset, forest, topics, table, candidates, probabilities, rule: result.rule, answers }, scores,
+    await recorder.recommendations({ dataset, forest, topics, table, candidates, probabilities, scores: cut, rule: result.rule, answers }, scores,
       meta.heldOut.length
         ? "These topics have no answers hidden from the model, so there is nothing to score against: pass --topics held-out to score the model's held-out topics."
         : 'The model was trained without --holdout, so no topics have answers hidden from it: nothing to score against. Train with --holdout F and recommend with --topics held-out for these plots.');
