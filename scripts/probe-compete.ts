@@ -40,11 +40,16 @@ await runScript(NAME, {
   const data = values.data as string | undefined;
   const modelDir = values.model as string | undefined;
   if (!data || !modelDir) throw new UsageError(`${NAME}: --data and --model are required.`);
-  const gammas = String(values.gammas).split(',').map(Number);
-  if (gammas.some((g) => !(g >= 0))) throw new UsageError(`${NAME}: --gammas must be numbers >= 0 (got ${values.gammas}).`);
+  const entries = String(values.gammas).split(',');
+  const gammas = entries.map(Number);
+  if (entries.some((e) => e.trim() === '') || gammas.some((g) => !(g >= 0 && Number.isFinite(g)))) {
+    throw new UsageError(`${NAME}: --gammas must be a comma-separated list of numbers >= 0 (got ${values.gammas}).`);
+  }
   const repeats = Number(values.repeats);
+  if (!(Number.isInteger(repeats) && repeats >= 1)) throw new UsageError(`${NAME}: --repeats must be a positive integer (got ${values.repeats}).`);
   const tuneCount = Number(values.tune);
   const seed = Number(values.seed);
+  if (!Number.isSafeInteger(seed)) throw new UsageError(`${NAME}: --seed must be an integer (got ${values.seed}).`);
   const meta = await readModelMeta(modelDir);
   if (meta.heldOut.length === 0) throw new UsageError(`${NAME}: the model in ${modelDir} has no held-out topics (train it with --holdout).`);
   if (!(Number.isInteger(tuneCount) && tuneCount >= 2 && tuneCount < meta.heldOut.length)) throw new UsageError(`${NAME}: --tune must be an integer from 2 to ${meta.heldOut.length - 1}.`);

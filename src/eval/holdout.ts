@@ -59,6 +59,7 @@ export function scoreStages(
   ids: string[],
   answers: Map<string, Uint32Array>,
   candidates: FusedCandidates[],
+  /** The recommendations, and the scores that order each topic's reranked candidates (the reranker's probabilities, after content competition when it is on). */
   final?: { table: RecommendationTable; probabilities: Float32Array[] },
 ): StageScores {
   const scores: StageScores = {

@@ -199,46 +199,45 @@ export async function trainReranker(input: RerankTrainInput): Promise<RerankTrai
     if (input.encoderTable) model.initTokenEmbeddings(input.encoderTable.table, input.encoderTable.rows, input.encoderTable.cols, words);
     return model;
   };
-  const first = newMember(0);
-  const gold = (topics: Uint32Array) => Array.from(topics, (t) => dataset.links[t]);
-  let train = buildPairs(first, dataset, forest, context, input.trainTopics, input.trainCandidates, topK, gold(input.trainTopics));
-  const extra = input.crossFitted;
-  if (extra && extra.topics.length > 0) {
-    const topics = Uint32Array.from([...input.trainTopics, ...extra.topics]);
-    const contexts = [...Array.from(input.trainTopics, () => context), ...extra.contexts];
-    const all = buildPairs(first, dataset, forest, contexts, topics, [...input.trainCandidates, ...extra.candidates], topK, gold(topics));
-    train = keepNegatives(all, input.trainTopics.length, config.crossFitNegatives, rngFor(input.seed, 'rerank/negatives'));
-  }
-  log(`reranker: ${train.topicIndex.length} training pairs from ${input.trainTopics.length + (extra?.topics.length ?? 0)} topics (${train.labels!.reduce((s, v) => s + v, 0)} positive)${members > 1 ? `, ${members} members` : ''}`);
-  const tune = buildPairs(first, dataset, forest, context, input.tuneTopics, input.tuneCandidates, topK, gold(input.tuneTopics));
-  const t0 = performance.now();
-  const trained: CrossEncoder[] = [];
-  const reports: TrainReport[] = [];
+  // Every member built so far, disposed if anything below fails.
+  const trained: CrossEncoder[] = [newMember(0)];
   try {
+    const first = trained[0];
+    const gold = (topics: Uint32Array) => Array.from(topics, (t) => dataset.links[t]);
+    let train = buildPairs(first, dataset, forest, context, input.trainTopics, input.trainCandidates, topK, gold(input.trainTopics));
+    const extra = input.crossFitted;
+    if (extra && extra.topics.length > 0) {
+      const topics = Uint32Array.from([...input.trainTopics, ...extra.topics]);
+      const contexts = [...Array.from(input.trainTopics, () => context), ...extra.contexts];
+      const all = buildPairs(first, dataset, forest, contexts, topics, [...input.trainCandidates, ...extra.candidates], topK, gold(topics));
+      train = keepNegatives(all, input.trainTopics.length, config.crossFitNegatives, rngFor(input.seed, 'rerank/negatives'));
+    }
+    log(`reranker: ${train.topicIndex.length} training pairs from ${input.trainTopics.length + (extra?.topics.length ?? 0)} topics (${train.labels!.reduce((s, v) => s + v, 0)} positive)${members > 1 ? `, ${members} members` : ''}`);
+    const tune = buildPairs(first, dataset, forest, context, input.tuneTopics, input.tuneCandidates, topK, gold(input.tuneTopics));
+    const t0 = performance.now();
+    const reports: TrainReport[] = [];
     for (let m = 0; m < members; m++) {
-      const model = m === 0 ? first : newMember(m);
-      trained.push(model);
+      if (m > 0) trained.push(newMember(m));
       const who = members > 1 ? ` (member ${m + 1}/${members})` : '';
-      reports.push(await model.train(train, { epochs: config.epochs, learningRate: config.learningRate }, {
+      reports.push(await trained[m].train(train, { epochs: config.epochs, learningRate: config.learningRate }, {
         validation: tune,
         onEpoch: (e) => log(`reranker epoch ${e.epoch}/${config.epochs}${who}: loss ${e.trainLoss.toFixed(4)}, tuning-topic AUC ${e.validationAuc?.toFixed(4)} (${((performance.now() - t0) / 1000).toFixed(0)} s)`),
       }));
     }
+    const reranker = new RerankerEnsemble(trained);
+    const probabilities = reranker.score(tune);
+    if (members > 1) log(`reranker ensemble: tuning-topic AUC ${rocAuc(probabilities, tune.labels!).toFixed(4)}`);
+    const compete = config.compete ?? 0;
+    const perTopic = input.tuneCandidates.map((list) => list.rows);
+    const scores = competeScores(splitByTopic(probabilities, perTopic), perTopic, compete);
+    const labels = splitByTopic(tune.labels!, perTopic);
+    const search = searchDecisionRule(packCandidates(scores.map((s, i) => ({ scores: s, labels: labels[i], goldCount: dataset.links[input.tuneTopics[i]].length }))));
+    log(`decision rule: threshold ${search.rule.threshold.toFixed(3)}, margin ${search.rule.margin}, cap ${search.rule.cap}${compete > 0 ? `, content competition ${compete}` : ''}: F2 ${search.f2.toFixed(4)} on ${search.topics} tuning topics`);
+    return { reranker, rule: search.rule, compete, tuneF2: search.f2, report: reports[0], pairs: train.topicIndex.length };
   } catch (error) {
     for (const m of trained) m.dispose();
-    if (trained.length === 0) first.dispose();
     throw error;
   }
-  const reranker = new RerankerEnsemble(trained);
-  const probabilities = reranker.score(tune);
-  if (members > 1) log(`reranker ensemble: tuning-topic AUC ${rocAuc(probabilities, tune.labels!).toFixed(4)}`);
-  const compete = config.compete ?? 0;
-  const perTopic = input.tuneCandidates.map((list) => list.rows);
-  const scores = competeScores(splitByTopic(probabilities, perTopic), perTopic, compete);
-  const labels = splitByTopic(tune.labels!, perTopic);
-  const search = searchDecisionRule(packCandidates(scores.map((s, i) => ({ scores: s, labels: labels[i], goldCount: dataset.links[input.tuneTopics[i]].length }))));
-  log(`decision rule: threshold ${search.rule.threshold.toFixed(3)}, margin ${search.rule.margin}, cap ${search.rule.cap}${compete > 0 ? `, content competition ${compete}` : ''}: F2 ${search.f2.toFixed(4)} on ${search.topics} tuning topics`);
-  return { reranker, rule: search.rule, compete, tuneF2: search.f2, report: reports[0], pairs: train.topicIndex.length };
 }
 
 /** `values` cut into consecutive per-topic views, one per row list. */
@@ -384,6 +383,12 @@ export async function rerankTable(
   topics: Uint32Array, given: FusedCandidates[], topK: number, options: RerankOptions = {},
 ): Promise<{ table: RecommendationTable; probabilities: Float32Array[]; scores: Float32Array[]; candidates: FusedCandidates[] }> {
   const { onProgress } = options;
+  if (featureWidth(context) !== reranker.featureCount) {
+    throw new ArtifactError(
+      `the reranker reads ${reranker.featureCount} side features per pair, but the pair context gives ${featureWidth(context)}.`,
+      'Build the context with rerankContext (a model trained with rerank.sentenceProduct needs its encoder\'s sentence vectors).',
+    );
+  }
   const candidates = options.maxCandidates ? given.map((c) => headOf(c, options.maxCandidates!)) : given;
   const starts = chunkStarts(topics.length, RERANK_CHUNK);
   const scores: Float32Array[] = new Array(starts.length);

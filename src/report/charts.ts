@@ -84,18 +84,18 @@ export function recallSpec(curves: readonly RecallCurve[]): TopLevelSpec {
   } as TopLevelSpec;
 }
 
-/** Mean F2 against the probability threshold, with the learned decision rule marked. */
+/** Mean F2 against the score threshold (the reranker probability, after content competition when on), with the learned decision rule marked. */
 export function thresholdSpec(curve: ThresholdCurve): TopLevelSpec {
   const values = curve.thresholds.flatMap((threshold, i) => [
-    { threshold, f2: curve.f2[i], rule: 'p >= threshold' },
-    { threshold, f2: curve.f2AtLeastOne[i], rule: 'p >= threshold, at least the top one' },
+    { threshold, f2: curve.f2[i], rule: 'score >= threshold' },
+    { threshold, f2: curve.f2AtLeastOne[i], rule: 'score >= threshold, at least the top one' },
   ]);
   const layers: unknown[] = [
     {
       data: { values },
       mark: { type: 'line', strokeWidth: 2 },
       encoding: {
-        x: { field: 'threshold', type: 'quantitative', title: 'reranker probability threshold', scale: { domain: [0, 1] } },
+        x: { field: 'threshold', type: 'quantitative', title: 'score threshold (reranker probability, after content competition when on)', scale: { domain: [0, 1] } },
         y: { field: 'f2', type: 'quantitative', title: 'mean F2', scale: { domain: [0, 1] } },
         color: { field: 'rule', type: 'nominal', title: 'kept per topic' },
       },

@@ -58,7 +58,7 @@ export function recallCurve(topicIds: readonly string[], lists: readonly { rows:
 }
 
 /**
- * Mean F2 when each topic keeps the candidates whose probability is at least
+ * Mean F2 when each topic keeps the candidates whose score (probability, competed when on) is at least
  * a threshold, for every threshold in `thresholds`. Gold items the retriever
  * missed still count against recall.
  */
@@ -138,7 +138,7 @@ export function evaluationSection(run: RecommendRun, scores: StageScores): Evalu
     { stage: 'neural', recall: recallCurve(ids, candidates.map((c) => sourceList(c, c.neuralRank)), answers, maxK) },
     { stage: 'fused', recall: recallCurve(ids, candidates, answers, maxK) },
   ];
-  if (probabilities) recallCurves.push({ stage: 'reranked', recall: recallCurve(ids, rerankedLists(candidates, probabilities), answers, maxK) });
+  if (probabilities) recallCurves.push({ stage: 'reranked', recall: recallCurve(ids, rerankedLists(candidates, run.scores ?? probabilities), answers, maxK) });
   const row = (stage: string, s: StageScores['lexical']) => ({ stage, recall10: s['recall@10'], recall50: s['recall@50'], recall100: s['recall@100'], f2: s.f2AtBestTopK, cut: `best fixed top-${s.bestTopK}` });
   const summary = [row('lexical (TF-IDF)', scores.lexical), row('neural (two-tower)', scores.neural), row('fused candidates', scores.fused)];
   let threshold: ThresholdCurve | undefined;

@@ -48,7 +48,7 @@ export interface RecallCurve {
   recall: number[];
 }
 
-/** Mean F2 of the reranked candidates kept by a probability threshold alone. */
+/** Mean F2 of the reranked candidates kept by a score threshold alone (the probability, after content competition when on). */
 export interface ThresholdCurve {
   thresholds: number[];
   /** Keep every candidate with p >= threshold (a topic may keep none: F2 0). */

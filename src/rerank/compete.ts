@@ -19,24 +19,30 @@ import { UsageError } from '../errors.ts';
 /**
  * Competed scores of every topic's candidates. `probabilities[i][j]` is the
  * probability of content item `rows[i][j]` for the i-th topic; the result has
- * the same shape. Items absent from every other topic keep their p.
+ * the same shape. Items absent from every other topic keep their p; with
+ * gamma 0 the probabilities themselves come back (not copied when they are
+ * Float32Arrays).
  */
 export function competeScores(probabilities: readonly ArrayLike<number>[], rows: readonly ArrayLike<number>[], gamma: number): Float32Array[] {
   if (!(gamma >= 0 && Number.isFinite(gamma))) throw new UsageError(`competeScores: gamma must be a finite number >= 0 (got ${gamma}).`);
   if (rows.length !== probabilities.length) throw new UsageError(`competeScores: one row list per topic is needed (got ${rows.length} for ${probabilities.length} topics).`);
-  const best = new Map<number, number>();
   probabilities.forEach((p, i) => {
     if (rows[i].length !== p.length) throw new UsageError(`competeScores: topic ${i} has ${p.length} probabilities but ${rows[i].length} rows.`);
+  });
+  if (gamma === 0) return probabilities.map((p) => (p instanceof Float32Array ? p : Float32Array.from(p)));
+  // Best probability per content item; a non-finite probability competes with nothing.
+  const best = new Map<number, number>();
+  probabilities.forEach((p, i) => {
     for (let j = 0; j < p.length; j++) {
       const c = rows[i][j];
-      if (!(p[j] <= (best.get(c) ?? -Infinity))) best.set(c, p[j]);
+      if (Number.isFinite(p[j]) && p[j] > (best.get(c) ?? 0)) best.set(c, p[j]);
     }
   });
   return probabilities.map((p, i) => {
     const out = new Float32Array(p.length);
     for (let j = 0; j < p.length; j++) {
-      const top = best.get(rows[i][j])!;
-      out[j] = gamma === 0 || top <= 0 ? p[j] : p[j] * Math.pow(p[j] / top, gamma);
+      const top = best.get(rows[i][j]);
+      out[j] = top === undefined || !Number.isFinite(p[j]) ? p[j] : p[j] * Math.pow(p[j] / top, gamma);
     }
     return out;
   });

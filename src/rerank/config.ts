@@ -35,7 +35,8 @@ export interface RerankConfig {
    * With a pretrained encoder: append the elementwise product of the topic's
    * and the candidate's sentence vectors (one value per dimension) to the
    * side features, so the reranker can weigh the dimensions that separate
-   * hard candidates. Ignored with the hashed encoder. Default false.
+   * hard candidates. Ignored without sentence vectors (the hashed encoder, or
+   * a pretrained one with encoder.fineTuneLayers). Default false.
    */
   sentenceProduct: boolean;
   /**
@@ -47,8 +48,8 @@ export interface RerankConfig {
   /**
    * Content-side competition before the decision rule (./compete.ts): each
    * probability is scaled by (p / the item's best p over the topics scored
-   * together)^compete, so an item most topics want less goes to the topic
-   * that wants it most. 0 (the default) turns it off; the value is stored
+   * together)^compete, so an item several topics want goes to the one that
+   * wants it most. 0 (the default) turns it off; the value is stored
    * with the rule, which is tuned on scores competed the same way.
    */
   compete: number;

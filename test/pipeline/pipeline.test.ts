@@ -10,6 +10,7 @@ import { loadDataset } from '../../src/data/lecr.ts';
 import { buildForest } from '../../src/graph/forest.ts';
 import { loadRetriever, modelContext, retrieve } from '../../src/pipeline/recommend.ts';
 import { loadReranker, RERANKER_DIR, rerankTable } from '../../src/pipeline/rerank.ts';
+import { applyDecisionRule } from '../../src/rerank/threshold.ts';
 
 const { dir: tmp, cleanup } = tempDir();
 after(cleanup);
@@ -127,6 +128,18 @@ test('reranking on worker threads gives the same probabilities and table as on t
       if (expected < p - 1e-6) lowered++;
     }
     assert.ok(lowered > 0, 'some item is wanted by more than one topic');
+    // The decision rule cut the competed scores: each topic keeps exactly what the rule keeps of them, in their order.
+    let row = 0;
+    competed.scores.forEach((s, i) => {
+      const kept = Array.from(applyDecisionRule(rule, s), (j) => candidates[i].rows[j]);
+      const got: number[] = [];
+      while (row < competed.table.length && competed.table.topic[row] === i) got.push(competed.table.content[row++]);
+      assert.deepEqual(got, kept, `topic ${i}`);
+    });
+    assert.equal(row, competed.table.length);
+    // A pair context of another feature width is refused before any scoring.
+    const wide = { ...context, product: { dim: 3, topics: new Float32Array(3 * dataset.topics.length), content: new Float32Array(3 * dataset.content.length) } };
+    await assert.rejects(rerankTable(dataset, forest, wide, reranker, rule, topics, candidates, 10, { workers: 1 }), /reads \d+ side features per pair, but the pair context gives \d+/);
   } finally {
     reranker.dispose();
   }

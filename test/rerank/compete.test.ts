@@ -49,3 +49,9 @@ test('rerank.compete defaults to 0 (off) and must be a number from 0 to 8', () =
   refused(9, /rerank\.compete must be a number from 0 to 8/);
   refused('on', /rerank\.compete must be a number/);
 });
+
+test('a NaN probability stays where it is and does not spread to other topics', () => {
+  const out = competeScores([Float32Array.of(Number.NaN), Float32Array.of(0.4)], [[3], [3]], 1);
+  assert.ok(Number.isNaN(out[0][0]));
+  close(out[1], [0.4]);
+});

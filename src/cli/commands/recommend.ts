@@ -50,6 +50,8 @@ export const recommend: Command = {
   },
   details: [
     'With --topics held-out, prints recall@K and F2 of the held-out topics as JSON on stdout.',
+    'A model trained with rerank.compete > 0 lets the topics of one run compete for content items, so a',
+    "topic's recommendations depend on the other topics given: recommend a channel's topics together.",
     '',
     REPORT_DETAILS,
     'The held-out plots need --topics held-out (other topics have no answers hidden from the model);',
@@ -101,7 +103,7 @@ export const recommend: Command = {
     recorder.training(result.meta, `from the model's training, ${modelDir}`);
     const answers = topicsArg === 'held-out' ? answersOf(dataset, topics) : undefined;
     const ids = Array.from(topics, (t) => dataset.topics[t].id);
-    const scores = answers ? await recorder.stage('score', () => scoreStages(ids, answers, candidates, probabilities ? { table, probabilities } : undefined)) : undefined;
+    const scores = answers ? await recorder.stage('score', () => scoreStages(ids, answers, candidates, probabilities ? { table, probabilities: cut ?? probabilities } : undefined)) : undefined;
     await recorder.recommendations({ dataset, forest, topics, table, candidates, probabilities, scores: cut, rule: result.rule, answers }, scores,
       meta.heldOut.length
         ? "These topics have no answers hidden from the model, so there is nothing to score against: pass --topics held-out to score the model's held-out topics."
