@@ -223,8 +223,8 @@ async function runChild(dir: string, variant: string, extra: object, backend: st
   const stage = config.rerank.enabled ? 'full' : 'retrieve';
   const result = await recommendTopics(modelDir, dataset, forest, split.heldOut, { stage, log: (line) => log(`${variant}: ${line}`) });
   const ids = Array.from(split.heldOut, (t) => dataset.topics[t].id);
-  const scores = scoreStages(ids, answersOf(dataset, split.heldOut), result.candidates, result.probabilities ? { table: result.table, probabilities: result.scores ?? result.probabilities } : undefined);
-  const cuts = bestCuts(ids, answersOf(dataset, split.heldOut), result.candidates, result.scores ?? result.probabilities);
+  const scores = scoreStages(ids, answersOf(dataset, split.heldOut), result.candidates, result.scores ? { table: result.table, scores: result.scores } : undefined);
+  const cuts = bestCuts(ids, answersOf(dataset, split.heldOut), result.candidates, result.scores);
   const rssRecommend = maxRssMB();
 
   // The content index alone: the saved HNSW index at efSearch 128 against exact search over the same vectors.

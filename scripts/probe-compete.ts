@@ -63,17 +63,20 @@ await runScript(NAME, {
   const gold = Array.from(topics, (t) => new Set(dataset.links[t]));
   const labels = rows.map((r, i) => Array.from(r, (c) => (gold[i].has(c) ? 1 : 0)));
   const withGold = [...topics.keys()].filter((i) => gold[i].size > 0);
-  // Scores of `subset` (indices into topics) competed among `among` (indices), packed for the rule search.
-  const packed = (subset: number[], among: number[], gamma: number) => {
+  const pack = (subset: number[], scoreOf: (i: number) => Float32Array) => packCandidates(subset.map((i) => ({ scores: scoreOf(i), labels: labels[i], goldCount: gold[i].size })));
+  // Scores of topics (indices into `topics`) competed among `among` only.
+  const competedAmong = (among: number[], gamma: number) => {
     const competed = competeScores(among.map((i) => probabilities[i]), among.map((i) => rows[i]), gamma);
     const at = new Map(among.map((i, k) => [i, k]));
-    return packCandidates(subset.map((i) => ({ scores: competed[at.get(i)!], labels: labels[i], goldCount: gold[i].size })));
+    return (i: number) => competed[at.get(i)!];
   };
   console.log(`${withGold.length} held-out topics with links, ${probabilities.reduce((s, p) => s + p.length, 0)} reranked candidates\n`);
   console.log('| gamma | oracle rule | 2-fold CV | tune ' + tuneCount + ' -> rest |');
   console.log('|---:|---:|---:|---:|');
   for (const gamma of gammas) {
-    const oracle = searchDecisionRule(packed(withGold, withGold, gamma)).f2;
+    // Competition over every held-out topic, as `recommend --topics held-out` scores them.
+    const full = competedAmong(withGold, gamma);
+    const oracle = searchDecisionRule(pack(withGold, full)).f2;
     const rng = rngFor(seed, 'probe-compete');
     let cv = 0;
     let tuned = 0;
@@ -81,10 +84,10 @@ await runScript(NAME, {
       const order = shuffleInPlace([...withGold], rng);
       const half = order.length >> 1;
       for (const [a, b] of [[order.slice(0, half), order.slice(half)], [order.slice(half), order.slice(0, half)]]) {
-        cv += evaluateRule(searchDecisionRule(packed(a, withGold, gamma)).rule, packed(b, withGold, gamma)).f2 / 2;
+        cv += evaluateRule(searchDecisionRule(pack(a, full)).rule, pack(b, full)).f2 / 2;
       }
       const tune = order.slice(0, tuneCount);
-      tuned += evaluateRule(searchDecisionRule(packed(tune, tune, gamma)).rule, packed(order.slice(tuneCount), withGold, gamma)).f2;
+      tuned += evaluateRule(searchDecisionRule(pack(tune, competedAmong(tune, gamma))).rule, pack(order.slice(tuneCount), full)).f2;
     }
     console.log(`| ${gamma} | ${oracle.toFixed(4)} | ${(cv / repeats).toFixed(4)} | ${(tuned / repeats).toFixed(4)} |`);
   }

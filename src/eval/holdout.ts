@@ -60,7 +60,7 @@ export function scoreStages(
   answers: Map<string, Uint32Array>,
   candidates: FusedCandidates[],
   /** The recommendations, and the scores that order each topic's reranked candidates (the reranker's probabilities, after content competition when it is on). */
-  final?: { table: RecommendationTable; probabilities: Float32Array[] },
+  final?: { table: RecommendationTable; scores: Float32Array[] },
 ): StageScores {
   const scores: StageScores = {
     topics: ids.length,
@@ -71,9 +71,9 @@ export function scoreStages(
   };
   if (candidates.some((c) => c.sentenceRank)) scores.sentence = ranked(ids, candidates.map((c) => (c.sentenceRank ? sourceList(c, c.sentenceRank) : { rows: new Uint32Array(0) })), answers);
   if (final) {
-    const { table, probabilities } = final;
+    const { table, scores: ordered } = final;
     const sets = evaluateSets(predictedSets(table), answers);
-    scores.reranked = { f2: sets.f2, precision: sets.precision, recall: sets.recall, ...ranked(ids, rerankedLists(candidates, probabilities), answers) };
+    scores.reranked = { f2: sets.f2, precision: sets.precision, recall: sets.recall, ...ranked(ids, rerankedLists(candidates, ordered), answers) };
   }
   return scores;
 }

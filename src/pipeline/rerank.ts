@@ -419,14 +419,7 @@ export async function rerankTable(
       finished(i);
     });
   }
-  const probabilities: Float32Array[] = [];
-  starts.forEach((from, i) => {
-    let at = 0;
-    for (const c of candidates.slice(from, from + RERANK_CHUNK)) {
-      probabilities.push(scores[i].subarray(at, at + c.rows.length));
-      at += c.rows.length;
-    }
-  });
+  const probabilities = starts.flatMap((from, i) => splitByTopic(scores[i], candidates.slice(from, from + RERANK_CHUNK).map((c) => c.rows)));
   const final = competeScores(probabilities, candidates.map((c) => c.rows), options.compete ?? 0);
   const builder = new RecommendationTableBuilder(['retrieval', 'lexical', 'fused', 'rerank'], Array.from(topics, (t) => dataset.topics[t].id), dataset.content.map((c) => c.id));
   candidates.forEach((c, i) => {

@@ -72,7 +72,7 @@ function baseReport(runId: string): RunReport {
 before(async () => {
   run = syntheticRun();
   const ids = Array.from(run.topics, (t) => run.dataset.topics[t].id);
-  const scores = scoreStages(ids, run.answers!, run.candidates, { table: run.table, probabilities: run.probabilities! });
+  const scores = scoreStages(ids, run.answers!, run.candidates, { table: run.table, scores: run.probabilities! });
   const full = baseReport('20261123-191500-recommend');
   full.evaluation = evaluationSection(run, scores);
   full.examples = exampleTopics(run);
@@ -133,7 +133,7 @@ test('without answers: the page says so instead of plotting', () => {
 
 test('the evaluation matches the stage scores it came from', () => {
   const ids = Array.from(run.topics, (t) => run.dataset.topics[t].id);
-  const scores = scoreStages(ids, run.answers!, run.candidates, { table: run.table, probabilities: run.probabilities! });
+  const scores = scoreStages(ids, run.answers!, run.candidates, { table: run.table, scores: run.probabilities! });
   const e = evaluationSection(run, scores)!;
   const curve = (stage: string) => e.recallCurves.find((c) => c.stage === stage)!.recall;
   // recall@10 from the curve equals scoreStages' recall@10 of the same lists.

@@ -75,7 +75,7 @@ export const demo: Command = {
     recorder.output('model', modelDir);
     const ids = Array.from(split.heldOut, (t) => dataset.topics[t].id);
     const answers = answersOf(dataset, split.heldOut);
-    const s = await recorder.stage('score', () => scoreStages(ids, answers, result.candidates, result.probabilities ? { table: result.table, probabilities: result.scores ?? result.probabilities } : undefined));
+    const s = await recorder.stage('score', () => scoreStages(ids, answers, result.candidates, result.scores ? { table: result.table, scores: result.scores } : undefined));
     await recorder.recommendations({ dataset, forest, topics: split.heldOut, table: result.table, candidates: result.candidates, probabilities: result.probabilities, scores: result.scores, rule: result.rule, answers }, s, '');
     const rows: (string | number)[][] = [
       ['lexical (TF-IDF)', s.lexical['recall@10'], s.lexical['recall@50'], s.lexical.f2AtBestTopK, `top-${s.lexical.bestTopK}`],
