@@ -179,8 +179,8 @@ function rate(f: () => unknown, minSeconds = 2, minReps = 3): number {
 /** Each ranked stage's best fixed top-k cut with its precision and recall (scoreStages keeps only the F2). */
 function bestCuts(ids: string[], answers: Map<string, Uint32Array>, candidates: FusedCandidates[], probabilities?: Float32Array[]): Record<string, BestCut> {
   const lists: Record<string, { rows: Uint32Array }[]> = {
-    neural: candidates.map((c) => sourceList(c, c.neuralRank)),
-    lexical: candidates.map((c) => sourceList(c, c.lexicalRank)),
+    neural: candidates.map((c) => sourceList(c, 'neural')),
+    lexical: candidates.map((c) => sourceList(c, 'lexical')),
     fused: candidates,
   };
   if (probabilities) lists.reranked = rerankedLists(candidates, probabilities);

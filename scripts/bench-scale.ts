@@ -22,8 +22,11 @@
  *   index      HNSW build, one partition per language (hnswlib-node), split into shards of
  *              at most --shard-rows (default: the model's index.shardRows, else 250,000), built
  *              side by side on worker threads (`addGroupedParallel`), then save
- *   retrieve   every topic: query tower + HNSW top 50 + lexical top 50, fused (`retrieve`,
- *              the code behind `trellis recommend --stage retrieve`)
+ *   retrieve   every topic: query tower + HNSW + lexical lists, fused (`retrieve`, the code
+ *              behind `trellis recommend --stage retrieve`): --fusion learned (default, the
+ *              fusion fitted on the sample; lists 200 deep, the best 100 kept) or rrf (top 50 +
+ *              top 50 by reciprocal rank fusion). The catalogue's links are the answers, so no
+ *              stage reads them: the learned fusion's placement and link features see none.
  *   export     the fused lists as a table, written as .parquet and .csv
  *   rerank     the cross-encoder and decision rule (`rerankTable`, the rest of `--stage full`):
  *              on a sample of leaf topics (--rerank-topics N, one thread), or on every topic
@@ -54,7 +57,9 @@ import { embedContentParallel } from '../src/models/encode-worker.ts';
 import { buildLexicalIndex } from '../src/retrieval/lexical.ts';
 import { PartitionedIndex } from '../src/ann/partitioned.ts';
 import { runTraining } from '../src/pipeline/train.ts';
-import { retrievalTable, retrieve, type Retriever } from '../src/pipeline/recommend.ts';
+import { candidateDepth, retrievalTable, retrieve, type Retriever } from '../src/pipeline/recommend.ts';
+import { loadFusion } from '../src/retrieval/fusion.ts';
+import { sourceList } from '../src/eval/holdout.ts';
 import { linkContext, loadReranker, RERANKER_DIR, rerankTable } from '../src/pipeline/rerank.ts';
 import { writeRecommendations } from '../src/io/export.ts';
 import { evaluateSets, recallAtK } from '../src/eval/metrics.ts';
@@ -106,7 +111,7 @@ function stageRecorder(stages: Stage[]) {
 
 // --- child: train the model on a sample --------------------------------------
 
-async function childTrain(work: string, modelDir: string, trainContent: number, dim: number, epochs: number, seed: number): Promise<void> {
+async function childTrain(work: string, modelDir: string, trainContent: number, dim: number, epochs: number, seed: number, fusion: string): Promise<void> {
   const stages: Stage[] = [];
   const stage = stageRecorder(stages);
   const sampleDir = join(work, `sample-${trainContent}`);
@@ -117,7 +122,7 @@ async function childTrain(work: string, modelDir: string, trainContent: number, 
     return { dataset, forest: buildForest(dataset) };
   });
   const configFile = join(work, 'train-config.json');
-  const given = { encoder: { dim }, training: { epochs } };
+  const given = { encoder: { dim }, training: { epochs }, retrieval: { fusion } };
   writeFileSync(configFile, JSON.stringify(given, null, 1) + '\n');
   const config = resolveRunConfig(given, configFile);
   const runtime = await initRuntime();
@@ -165,20 +170,19 @@ async function childRun(work: string, modelDir: string, size: number, seed: numb
   vectors = undefined;
   await stage('save index', () => index.save(join(dir, 'index'), { modelId: meta.modelId, seed }), () => ({ items: index.size, unit: 'vectors' }));
 
-  const retriever: Retriever = { model, meta, index, lexical, data };
+  // Models saved before retrieval.fusion existed have no such key.
+  const fusion = meta.config.retrieval.fusion === 'learned' ? await loadFusion(modelDir) : undefined;
+  const retriever: Retriever = { model, meta, index, lexical, data, fusion };
   const topics = Uint32Array.from(dataset.topics.keys());
+  const visible = { links: dataset.topics.map(() => new Uint32Array(0)), popularity: new Uint32Array(dataset.content.length) };
   let split = '';
-  const candidates = await stage('retrieve', () => retrieve(retriever, topics, { log: (line) => (split = line) }), () => ({ items: topics.length, unit: 'topics', note: split.replace(/^.*\((.*)\)$/, '$1') }));
+  const candidates = await stage('retrieve', () => retrieve(retriever, topics, { visible, log: (line) => (split = line) }), () => ({ items: topics.length, unit: 'topics', note: split.replace(/^.*\((.*)\)$/, '$1') }));
 
   // Quality on the leaf topics (every topic is new to the model: it was trained on another sample).
   const leaves = topics.filter((t) => dataset.links[t].length > 0);
   const answers = new Map(Array.from(leaves, (t) => [dataset.topics[t].id, dataset.links[t]]));
   const fused = new Map(Array.from(leaves, (t) => [dataset.topics[t].id, candidates[t].rows]));
-  const neural = new Map(Array.from(leaves, (t) => {
-    const c = candidates[t];
-    const order = Array.from(c.rows.keys()).filter((j) => c.neuralRank[j] > 0).sort((a, b) => c.neuralRank[a] - c.neuralRank[b]);
-    return [dataset.topics[t].id, Uint32Array.from(order, (j) => c.rows[j])];
-  }));
+  const neural = new Map(Array.from(leaves, (t) => [dataset.topics[t].id, sourceList(candidates[t], 'neural').rows]));
   const quality = { topics: leaves.length, fused: recallAtK(fused, answers, [10, 50, 100]), neural: recallAtK(neural, answers, [10, 50]), meanFused: candidates.reduce((s, c) => s + c.rows.length, 0) / candidates.length };
 
   const table = await stage('table', () => retrievalTable(dataset, topics, candidates), (t) => ({ items: t.length, unit: 'rows' }));
@@ -200,7 +204,7 @@ async function childRun(work: string, modelDir: string, size: number, seed: numb
         next += 0.1;
         process.stderr.write(`[${NAME}] rerank: ${done} of ${total} topics\n`);
       };
-      const result = await stage(all ? 'rerank' : 'rerank sample', () => rerankTable(dataset, forest, linkContext(dataset, dataset.links), reranker, rule, chosen, Array.from(chosen, (t) => candidates[t]), meta.config.retrieval.topK, {
+      const result = await stage(all ? 'rerank' : 'rerank sample', () => rerankTable(dataset, forest, linkContext(dataset, dataset.links), reranker, rule, chosen, Array.from(chosen, (t) => candidates[t]), candidateDepth(meta.config.retrieval), {
         dir: join(modelDir, RERANKER_DIR), workers: all ? 0 : 1, maxCandidates: rerankCandidates, onProgress, compete,
       }), () => ({ items: chosen.length, unit: 'topics', note: `${pairs} pairs${rerankCandidates ? `, the first ${rerankCandidates} fused candidates per topic` : ''}${all ? `, ${cpus().length} worker threads` : ''}` }));
       const s = stages[stages.length - 1].seconds;
@@ -271,6 +275,7 @@ await runScript(NAME, {
   dim: { type: 'string', default: '128' },
   'rerank-topics': { type: 'string', default: '100' },
   'rerank-candidates': { type: 'string', default: '0' },
+  fusion: { type: 'string', default: 'learned' },
   'shard-rows': { type: 'string' },
   'heap-mb': { type: 'string', default: '8192' },
   'keep-data': { type: 'boolean', default: false },
@@ -288,7 +293,8 @@ await runScript(NAME, {
     return n;
   };
   mkdirSync(work, { recursive: true });
-  if (v.child === 'train') return childTrain(work, modelDir, num('train-content'), num('dim'), num('train-epochs'), seed);
+  if (v.fusion !== 'learned' && v.fusion !== 'rrf') throw new UsageError(`${NAME}: --fusion must be learned or rrf (got ${JSON.stringify(v.fusion)}).`);
+  if (v.child === 'train') return childTrain(work, modelDir, num('train-content'), num('dim'), num('train-epochs'), seed, v.fusion as string);
   const rerankTopics = () => (v['rerank-topics'] === 'all' ? -1 : num('rerank-topics'));
   if (v.child === 'run') return childRun(work, modelDir, num('size'), seed, rerankTopics(), num('rerank-candidates'), v['shard-rows'] === undefined ? undefined : num('shard-rows'), v['keep-data'] as boolean);
   if (v.child !== undefined) throw new UsageError(`${NAME}: --child must be train or run (got ${JSON.stringify(v.child)}).`);
@@ -313,7 +319,7 @@ await runScript(NAME, {
   let train = previous.find((r) => r.kind === 'train' && r.model === modelDir);
   if (!existsSync(join(modelDir, 'model.json'))) {
     process.stderr.write(`[${NAME}] training the model on a ${v['train-content']}-item sample into ${modelDir}\n`);
-    train = { ...(await runChild(['--child', 'train', ...common, '--train-content', v['train-content'] as string, '--train-epochs', v['train-epochs'] as string, '--dim', v.dim as string], Number(heap))), model: modelDir, machine };
+    train = { ...(await runChild(['--child', 'train', ...common, '--train-content', v['train-content'] as string, '--train-epochs', v['train-epochs'] as string, '--dim', v.dim as string, '--fusion', v.fusion as string], Number(heap))), model: modelDir, machine };
   }
   const runs: Record<string, any>[] = [];
   for (const size of sizes) {

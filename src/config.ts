@@ -78,6 +78,9 @@ function validate(scope: string, c: RunConfig): RunConfig {
   need(c.retrieval.unplacedTopK === 0 || (Number.isInteger(c.retrieval.unplacedDepth) && c.retrieval.unplacedDepth > c.retrieval.topK), 'retrieval.unplacedDepth', 'an integer larger than retrieval.topK', c.retrieval.unplacedDepth);
   need(Number.isInteger(c.retrieval.sentenceTopK) && c.retrieval.sentenceTopK >= 0, 'retrieval.sentenceTopK', 'a non-negative integer', c.retrieval.sentenceTopK);
   need(c.retrieval.sentenceTopK === 0 || (c.encoder.kind === 'pretrained' && c.encoder.fineTuneLayers === 0), 'retrieval.sentenceTopK', "0 unless encoder.kind is 'pretrained' and encoder.fineTuneLayers is 0", c.retrieval.sentenceTopK);
+  need(c.retrieval.fusion === 'rrf' || c.retrieval.fusion === 'learned', 'retrieval.fusion', "'rrf' or 'learned'", c.retrieval.fusion);
+  need(Number.isInteger(c.retrieval.fusionDepth) && c.retrieval.fusionDepth >= 1, 'retrieval.fusionDepth', 'a positive integer', c.retrieval.fusionDepth);
+  need(Number.isInteger(c.retrieval.fusedTopK) && c.retrieval.fusedTopK >= 1, 'retrieval.fusedTopK', 'a positive integer', c.retrieval.fusedTopK);
   return c;
 }
 

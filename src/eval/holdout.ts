@@ -33,8 +33,15 @@ function ranked(ids: string[], lists: { rows: Uint32Array }[], answers: Map<stri
   return { 'recall@10': m.recall['recall@10'], 'recall@50': m.recall['recall@50'], 'recall@100': m.recall['recall@100'], bestTopK: m.best.k, f2AtBestTopK: m.best.f2 };
 }
 
-/** One retriever's list, recovered from the fused candidates by its ranks. */
-export function sourceList(c: FusedCandidates, ranks: Int32Array): { rows: Uint32Array } {
+/**
+ * One retriever's list: its own rows when the candidates carry them (the
+ * learned fusion keeps only part of each list), else recovered from the
+ * fused candidates by its ranks (reciprocal rank fusion keeps every item).
+ */
+export function sourceList(c: FusedCandidates, source: 'neural' | 'lexical' | 'sentence'): { rows: Uint32Array } {
+  if (c.sources) return { rows: c.sources[source] ?? new Uint32Array(0) };
+  const ranks = { neural: c.neuralRank, lexical: c.lexicalRank, sentence: c.sentenceRank }[source];
+  if (!ranks) return { rows: new Uint32Array(0) };
   const order = Array.from(c.rows.keys()).filter((j) => ranks[j] > 0).sort((a, b) => ranks[a] - ranks[b]);
   return { rows: Uint32Array.from(order, (j) => c.rows[j]) };
 }
@@ -65,11 +72,11 @@ export function scoreStages(
   const scores: StageScores = {
     topics: ids.length,
     candidatesPerTopic: candidates.reduce((s, c) => s + c.rows.length, 0) / Math.max(1, ids.length),
-    neural: ranked(ids, candidates.map((c) => sourceList(c, c.neuralRank)), answers),
-    lexical: ranked(ids, candidates.map((c) => sourceList(c, c.lexicalRank)), answers),
+    neural: ranked(ids, candidates.map((c) => sourceList(c, 'neural')), answers),
+    lexical: ranked(ids, candidates.map((c) => sourceList(c, 'lexical')), answers),
     fused: ranked(ids, candidates, answers),
   };
-  if (candidates.some((c) => c.sentenceRank)) scores.sentence = ranked(ids, candidates.map((c) => (c.sentenceRank ? sourceList(c, c.sentenceRank) : { rows: new Uint32Array(0) })), answers);
+  if (candidates.some((c) => c.sentenceRank)) scores.sentence = ranked(ids, candidates.map((c) => sourceList(c, 'sentence')), answers);
   if (final) {
     const { table, scores: ordered } = final;
     const sets = evaluateSets(predictedSets(table), answers);

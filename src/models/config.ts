@@ -108,9 +108,26 @@ export interface RetrievalConfig {
    * topic's language, extended by `unplacedTopK` unplaced items like the
    * neural list. Needs encoder.kind 'pretrained' without fine-tuning. The
    * search is brute force: meant for catalogues up to ~10^5 items. 0 (default)
-   * turns it off.
+   * turns it off. With the learned fusion, any value above 0 turns the list on
+   * and it is searched `fusionDepth` deep.
    */
   sentenceTopK: number;
+  /**
+   * How the candidate lists become one: 'learned' (default), each list
+   * searched `fusionDepth` deep and the union ranked by a logistic regression
+   * over retrieval scores, ranks, placement (how many visible topics link the
+   * item), the topic's parent and sibling links, the item's cosine to the
+   * topic's siblings and parent, and hubness, fitted on the validation topics
+   * (src/retrieval/fusion.ts), the best `fusedTopK` kept; 'rrf', reciprocal
+   * rank fusion of the neural top `topK` and lexical top `lexicalTopK` (and
+   * the sentence list, and the unplaced candidates). `topK`, `unplacedTopK`
+   * and `unplacedDepth` apply to 'rrf' only.
+   */
+  fusion: 'rrf' | 'learned';
+  /** How deep each list is searched for the learned fusion. Default 200. */
+  fusionDepth: number;
+  /** Candidates per topic kept after the learned fusion. Default 100. */
+  fusedTopK: number;
 }
 
 export const DEFAULT_ENCODER_CONFIG: Readonly<EncoderConfig> = Object.freeze({
@@ -147,4 +164,4 @@ export const DEFAULT_TRAINING_CONFIG: Readonly<TrainingConfig> = Object.freeze({
   recallK: 50,
 });
 export const DEFAULT_INDEX_CONFIG: Readonly<IndexConfig> = Object.freeze({ kind: 'hnsw', M: 16, efConstruction: 200, efSearch: 128, shardRows: 250000 });
-export const DEFAULT_RETRIEVAL_CONFIG: Readonly<RetrievalConfig> = Object.freeze({ topK: 50, lexicalTopK: 50, unplacedTopK: 0, unplacedDepth: 200, sentenceTopK: 0 });
+export const DEFAULT_RETRIEVAL_CONFIG: Readonly<RetrievalConfig> = Object.freeze({ topK: 50, lexicalTopK: 50, unplacedTopK: 0, unplacedDepth: 200, sentenceTopK: 0, fusion: 'learned', fusionDepth: 200, fusedTopK: 100 });

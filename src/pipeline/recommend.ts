@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { PartitionedIndex } from '../ann/partitioned.ts';
 import { buildLexicalIndex, lexicalSearch, lexicalSearchParallel, type Candidates, type LexicalIndex } from '../retrieval/lexical.ts';
 import { externalNeuralSearch, fuseCandidates, neuralSearch, retrievalExplanation, topicQueries, sentenceCosines, sentenceIndex, sentenceSearch, withUnplaced, type ExternalSearch, type FusedCandidates } from '../retrieval/neural.ts';
-import { buildTowerData, type PretrainedVectors, type TowerData } from '../models/tower-data.ts';
+import { buildTowerData, embedContent, type PretrainedVectors, type TowerData } from '../models/tower-data.ts';
+import { fusionPool, hubness, loadFusion, HUB_EXACT_PAIRS, normalizeRowsInPlace, scorePool, type FusionModel, type FusionPool, type TowerVectors } from '../retrieval/fusion.ts';
+import type { RetrievalConfig } from '../models/config.ts';
 import type { TwoTowerModel } from '../models/two-tower.ts';
 import { loadModel, type ModelMeta } from '../models/artifact.ts';
 import { RecommendationTableBuilder, type RecommendationTable } from '../io/table.ts';
@@ -28,6 +30,10 @@ export interface Retriever {
   data: TowerData;
   /** The exact index over the pretrained sentence vectors (retrieval.sentenceTopK), built on first use. */
   sentenceIndex?: PartitionedIndex;
+  /** The fitted fusion (retrieval.fusion 'learned'): loaded with the model, or set by training once fitted. */
+  fusion?: FusionModel;
+  /** The towers' vectors the learned fusion reads, filled on first use. */
+  vectors?: TowerVectors;
 }
 
 /** Loads a trained model and its index for `dataset` (which must be the one it was trained on). */
@@ -47,7 +53,9 @@ export async function loadRetriever(modelDir: string, dataset: Dataset, forest: 
       checkPretrainedId(modelDir, meta.pretrained, features.info.id);
       attachPretrained(data, features.vectors, meta.config.encoder.bag);
     }
-    return { model, meta, index, lexical, data };
+    // Models saved before retrieval.fusion existed have no such key: reciprocal rank fusion.
+    const fusion = meta.config.retrieval.fusion === 'learned' ? await loadFusion(modelDir) : undefined;
+    return { model, meta, index, lexical, data, fusion };
   } catch (error) {
     model.dispose();
     throw error;
@@ -55,17 +63,22 @@ export async function loadRetriever(modelDir: string, dataset: Dataset, forest: 
 }
 
 export interface RetrieveOptions {
-  /** Neural candidates per topic (default: the model's retrieval.topK). */
+  /**
+   * Neural candidates per topic (default: the model's retrieval.topK); with
+   * the learned fusion, the fused candidates kept per topic (default: its
+   * retrieval.fusedTopK).
+   */
   topK?: number;
   /** Lexical candidates per topic (default: the model's retrieval.lexicalTopK). */
   lexicalTopK?: number;
   /** Search this index instead of the model's own HNSW index (e.g. Neo4j's vector index). */
   external?: ExternalSearch;
   /**
-   * Topics linking each content item, for `retrieval.unplacedTopK` (default:
-   * the dataset's links but the model's held-out topics'). [content]
+   * The links the unplaced candidates (`retrieval.unplacedTopK`) and the
+   * learned fusion's placement and graph features may read (default: the
+   * dataset's links but the model's held-out topics').
    */
-  placed?: ArrayLike<number>;
+  visible?: VisibleLinks;
   log?: (line: string) => void;
   /** Progress of the long loops: `step` ('lexical search', 'rerank') has `done` of `total` topics finished. */
   onProgress?: (step: string, done: number, total: number) => void;
@@ -75,6 +88,8 @@ export interface RetrieveOptions {
 const PROGRESS_CHUNK = 256;
 /** From this many topics on, lexical search runs on one worker thread per core. */
 const PARALLEL_LEXICAL = 4096;
+/** Topics whose learned-fusion pools are built at once. */
+const FUSION_CHUNK = 4096;
 
 /** The links a model could see: all but its held-out topics'. */
 export function modelContext(dataset: Dataset, heldOut: readonly string[]): LinkContext {
@@ -87,56 +102,154 @@ export function sentenceVectors(data: TowerData): PretrainedVectors | undefined 
   return data.pretrained && !data.pretrained.tokens ? data.pretrained : undefined;
 }
 
-/** Fused neural + lexical (+ sentence-vector) candidates for topic rows. */
-export async function retrieve(retriever: Retriever, topics: Uint32Array, options: RetrieveOptions = {}): Promise<FusedCandidates[]> {
-  const { model, meta, index, lexical, data } = retriever;
+/** Links a retrieval may read: per-topic link lists and per-content counts (a LinkContext). */
+export type VisibleLinks = Pick<LinkContext, 'links' | 'popularity'>;
+
+/** How deep the ranked lists behind the candidates go: the rank the reranker's features give an absent item. */
+export function candidateDepth(config: RetrievalConfig, topK = config.topK): number {
+  // Models saved before retrieval.fusion existed have no such key.
+  return config.fusion === 'learned' ? config.fusionDepth : topK;
+}
+
+/** Lexical top-k lists of topic rows, on worker threads for many topics. */
+async function lexicalLists(retriever: Retriever, topics: Uint32Array, k: number, options: RetrieveOptions): Promise<Candidates[]> {
+  const { lexical, data } = retriever;
   const { dataset, forest } = data;
-  const config = meta.config;
+  if (k === 0) return Array.from(topics, () => ({ rows: new Uint32Array(0), scores: new Float32Array(0) }));
+  options.onProgress?.('lexical search', 0, topics.length);
+  if (topics.length >= PARALLEL_LEXICAL) {
+    return lexicalSearchParallel(lexical, dataset, forest, topics, k, { onProgress: (done, total) => options.onProgress?.('lexical search', done, total) });
+  }
+  // Topic by topic, so chunks give the same lists as one call.
+  const lists: Candidates[] = [];
+  for (let at = 0; at < topics.length; at += PROGRESS_CHUNK) {
+    const chunk = topics.subarray(at, Math.min(topics.length, at + PROGRESS_CHUNK));
+    for (const list of lexicalSearch(lexical, dataset, forest, chunk, k)) lists.push(list);
+    options.onProgress?.('lexical search', at + chunk.length, topics.length);
+  }
+  return lists;
+}
+
+/** Neural top-`depth` lists of topic rows from the model's index (or an external one). */
+async function neuralLists(retriever: Retriever, topics: Uint32Array, depth: number, options: RetrieveOptions): Promise<Candidates[]> {
+  const { model, meta, index, data } = retriever;
+  const fanouts = meta.config.graphsage.fanouts;
+  return options.external
+    ? externalNeuralSearch(options.external, data, topics, topicQueries(model, data, topics, fanouts, meta.seed), depth)
+    : neuralSearch(model, data, index, topics, depth, fanouts, meta.seed);
+}
+
+/** Top-`k` lists over the pretrained sentence vectors (exact index built on first use). */
+function sentenceLists(retriever: Retriever, sentence: PretrainedVectors, topics: Uint32Array, k: number): Candidates[] {
+  retriever.sentenceIndex ??= sentenceIndex(sentence, retriever.data);
+  return sentenceSearch(sentence, retriever.data, retriever.sentenceIndex, topics, k);
+}
+
+/** Fused neural + lexical (+ sentence-vector) candidates for topic rows: reciprocal rank fusion or the learned fusion. */
+export async function retrieve(retriever: Retriever, topics: Uint32Array, options: RetrieveOptions = {}): Promise<FusedCandidates[]> {
+  const config = retriever.meta.config.retrieval;
+  if (config.fusion === 'learned') {
+    const fusion = retriever.fusion;
+    if (!fusion) throw new Error('retrieve: learned fusion without a fitted fusion model');
+    const keep = options.topK ?? config.fusedTopK;
+    // In chunks: a pool holds a few hundred items and their features per topic.
+    const out: FusedCandidates[] = [];
+    const seconds = { neural: 0, lexical: 0, fusion: 0 };
+    for (let at = 0; at < topics.length; at += FUSION_CHUNK) {
+      const pools = await fusionPools(retriever, topics.subarray(at, Math.min(topics.length, at + FUSION_CHUNK)), options, seconds);
+      for (const pool of pools) out.push(scorePool(pool, fusion, keep));
+    }
+    options.log?.(`retrieved candidates for ${topics.length} topics, ${config.fusionDepth} deep (${poolTimes(seconds, config.sentenceTopK > 0 && sentenceVectors(retriever.data) !== undefined)})`);
+    return out;
+  }
+  const { meta, data } = retriever;
   const t0 = performance.now();
-  const topK = options.topK ?? config.retrieval.topK;
+  const topK = options.topK ?? config.topK;
   // Models saved before retrieval.unplacedTopK existed have no such key.
-  const unplaced = config.retrieval.unplacedTopK ?? 0;
-  const depth = unplaced > 0 ? Math.max(topK, config.retrieval.unplacedDepth) : topK;
-  const deep = options.external
-    ? await externalNeuralSearch(options.external, data, topics, topicQueries(model, data, topics, config.graphsage.fanouts, meta.seed), depth)
-    : neuralSearch(model, data, index, topics, depth, config.graphsage.fanouts, meta.seed);
-  let neural = deep;
-  const placed = unplaced > 0 ? options.placed ?? modelContext(dataset, meta.heldOut).popularity : undefined;
-  if (placed) neural = deep.map((list) => withUnplaced(list, topK, unplaced, placed));
+  const unplaced = config.unplacedTopK ?? 0;
+  const depth = unplaced > 0 ? Math.max(topK, config.unplacedDepth) : topK;
+  let neural = await neuralLists(retriever, topics, depth, options);
+  const placed = unplaced > 0 ? (options.visible ?? modelContext(data.dataset, meta.heldOut)).popularity : undefined;
+  if (placed) neural = neural.map((list) => withUnplaced(list, topK, unplaced, placed));
   // Sentence vectors the towers read (not token ids of a fine-tuned encoder): a third candidate list and the reranker's cosine.
   const sentence = sentenceVectors(data);
   // Models saved before retrieval.sentenceTopK existed have no such key.
-  const sentenceTopK = sentence ? config.retrieval.sentenceTopK ?? 0 : 0;
-  let sentenceLists: Candidates[] | undefined;
+  const sentenceTopK = sentence ? config.sentenceTopK ?? 0 : 0;
+  let sentenceCandidates: Candidates[] | undefined;
   if (sentence && sentenceTopK > 0) {
-    retriever.sentenceIndex ??= sentenceIndex(sentence, data);
-    const lists = sentenceSearch(sentence, data, retriever.sentenceIndex, topics, placed ? Math.max(sentenceTopK, config.retrieval.unplacedDepth) : sentenceTopK);
-    sentenceLists = placed ? lists.map((list) => withUnplaced(list, sentenceTopK, unplaced, placed)) : lists;
+    const lists = sentenceLists(retriever, sentence, topics, placed ? Math.max(sentenceTopK, config.unplacedDepth) : sentenceTopK);
+    sentenceCandidates = placed ? lists.map((list) => withUnplaced(list, sentenceTopK, unplaced, placed)) : lists;
   }
   const t1 = performance.now();
-  const lexicalTopK = options.lexicalTopK ?? config.retrieval.lexicalTopK;
-  const empty = { rows: new Uint32Array(0), scores: new Float32Array(0) };
-  let lexicalLists: Candidates[];
-  if (lexicalTopK > 0 && topics.length >= PARALLEL_LEXICAL) {
-    options.onProgress?.('lexical search', 0, topics.length);
-    lexicalLists = await lexicalSearchParallel(lexical, dataset, forest, topics, lexicalTopK, { onProgress: (done, total) => options.onProgress?.('lexical search', done, total) });
-  } else if (lexicalTopK > 0) {
-    // Topic by topic, so chunks give the same lists as one call.
-    lexicalLists = [];
-    options.onProgress?.('lexical search', 0, topics.length);
-    for (let at = 0; at < topics.length; at += PROGRESS_CHUNK) {
-      const chunk = topics.subarray(at, Math.min(topics.length, at + PROGRESS_CHUNK));
-      for (const list of lexicalSearch(lexical, dataset, forest, chunk, lexicalTopK)) lexicalLists.push(list);
-      options.onProgress?.('lexical search', at + chunk.length, topics.length);
-    }
-  } else lexicalLists = Array.from(topics, () => empty);
+  const lexical = await lexicalLists(retriever, topics, options.lexicalTopK ?? config.lexicalTopK, options);
   const t2 = performance.now();
-  options.log?.(`retrieved candidates for ${topics.length} topics (neural ${((t1 - t0) / 1000).toFixed(1)} s${sentenceLists ? ' with sentence vectors' : ''}, lexical ${((t2 - t1) / 1000).toFixed(1)} s)`);
+  options.log?.(`retrieved candidates for ${topics.length} topics (neural ${((t1 - t0) / 1000).toFixed(1)} s${sentenceCandidates ? ' with sentence vectors' : ''}, lexical ${((t2 - t1) / 1000).toFixed(1)} s)`);
   return neural.map((list, i) => {
-    const fused = fuseCandidates(list, lexicalLists[i], sentenceLists?.[i]);
+    const fused = fuseCandidates(list, lexical[i], sentenceCandidates?.[i]);
     if (sentence) fused.sentence = sentenceCosines(sentence, topics[i], fused.rows);
     return fused;
   });
+}
+
+/**
+ * The learned fusion's pools of topic rows: every list searched
+ * `retrieval.fusionDepth` deep (lexical when lexicalTopK > 0, sentence
+ * vectors when sentenceTopK > 0), joined, with the fusion features.
+ */
+export async function fusionPools(retriever: Retriever, topics: Uint32Array, options: RetrieveOptions = {}, seconds?: { neural: number; lexical: number; fusion: number }): Promise<FusionPool[]> {
+  const { meta, data } = retriever;
+  const config = meta.config.retrieval;
+  const depth = config.fusionDepth;
+  const t0 = performance.now();
+  const neural = await neuralLists(retriever, topics, depth, options);
+  const sentence = sentenceVectors(data);
+  const sentenceCandidates = sentence && config.sentenceTopK > 0 ? sentenceLists(retriever, sentence, topics, depth) : undefined;
+  const t1 = performance.now();
+  const lexical = await lexicalLists(retriever, topics, options.lexicalTopK ?? (config.lexicalTopK > 0 ? depth : 0), options);
+  const t2 = performance.now();
+  const vectors = towerVectors(retriever, [neural, lexical, sentenceCandidates ?? []]);
+  const visible = options.visible ?? modelContext(data.dataset, meta.heldOut);
+  const context = { forest: data.forest, links: visible.links, popularity: visible.popularity, vectors };
+  const pools = neural.map((list, i) =>
+    fusionPool(topics[i], { neural: list, lexical: lexical[i], sentence: sentenceCandidates?.[i], sentenceCosines: sentence && ((rows) => sentenceCosines(sentence, topics[i], rows)) }, context, depth),
+  );
+  const spent = { neural: (t1 - t0) / 1000, lexical: (t2 - t1) / 1000, fusion: (performance.now() - t2) / 1000 };
+  if (seconds) for (const key of ['neural', 'lexical', 'fusion'] as const) seconds[key] += spent[key];
+  else options.log?.(`retrieved candidates for ${topics.length} topics, ${depth} deep (${poolTimes(spent, sentenceCandidates !== undefined)})`);
+  return pools;
+}
+
+function poolTimes(seconds: { neural: number; lexical: number; fusion: number }, sentence: boolean): string {
+  return `neural ${seconds.neural.toFixed(1)} s${sentence ? ' with sentence vectors' : ''}, lexical ${seconds.lexical.toFixed(1)} s, learned fusion ${seconds.fusion.toFixed(1)} s`;
+}
+
+/**
+ * The towers' vectors of every topic and of every content row in `lists`,
+ * with the rows' hubness (computed once per retriever and row).
+ */
+function towerVectors(retriever: Retriever, lists: readonly (readonly Candidates[])[]): TowerVectors {
+  const { model, meta, data } = retriever;
+  const dim = model.shape.encoder.dim;
+  const items = data.dataset.content.length;
+  if (!retriever.vectors) {
+    const all = Uint32Array.from(data.dataset.topics.keys());
+    const topics = normalizeRowsInPlace(topicQueries(model, data, all, meta.config.graphsage.fanouts, meta.seed), dim);
+    retriever.vectors = { dim, topics, content: new Float32Array(items * dim), hub: new Float32Array(items), ready: new Uint8Array(items) };
+  }
+  const vectors = retriever.vectors;
+  const missing = new Set<number>();
+  for (const per of lists) for (const list of per) for (const row of list.rows) if (!vectors.ready[row]) missing.add(row);
+  if (missing.size === 0) return vectors;
+  const rows = Uint32Array.from(missing).sort();
+  const content = normalizeRowsInPlace(embedContent(model, data, rows), dim);
+  // Exact or approximate by the catalogue's size, so that every call on it agrees.
+  const hub = hubness(vectors.topics, content, dim, items * (vectors.topics.length / dim) <= HUB_EXACT_PAIRS);
+  rows.forEach((row, i) => {
+    vectors.content.set(content.subarray(i * dim, (i + 1) * dim), row * dim);
+    vectors.hub[row] = hub[i];
+    vectors.ready[row] = 1;
+  });
+  return vectors;
 }
 
 /** The fused candidate lists as a recommendation table (stage scores: retrieval cosine, lexical TF-IDF, fused). */
@@ -200,7 +313,7 @@ export async function recommendTopics(modelDir: string, dataset: Dataset, forest
   const t0 = performance.now();
   const retriever = await loadRetriever(modelDir, dataset, forest, { log: job.log, onEncode: job.onProgress && ((done, total) => job.onProgress!('pretrained encoding', done, total)) });
   const context = modelContext(dataset, retriever.meta.heldOut);
-  const retrieveJob = { ...job, placed: context.popularity };
+  const retrieveJob = { ...job, visible: context };
   let candidates: FusedCandidates[];
   try {
     candidates = job.ann === 'neo4j' ? await retrieveInNeo4j(retriever, topics, retrieveJob) : await retrieve(retriever, topics, retrieveJob);
@@ -208,7 +321,7 @@ export async function recommendTopics(modelDir: string, dataset: Dataset, forest
     retriever.model.dispose();
   }
   const meta = retriever.meta;
-  const topK = job.topK ?? meta.config.retrieval.topK;
+  const topK = candidateDepth(meta.config.retrieval, job.topK);
   const t1 = performance.now();
   if (job.stage === 'retrieve') return { meta, table: retrievalTable(dataset, topics, candidates), candidates, seconds: { retrieve: (t1 - t0) / 1000, rerank: 0 } };
   const { reranker, rule, compete } = await loadReranker(modelDir);

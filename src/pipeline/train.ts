@@ -7,8 +7,10 @@
  *   3. hold out a validation share of the training topics for early stopping;
  *   4. train the two-tower model (GraphSAGE topic tower, in-batch softmax);
  *   5. embed all content and build the ANN index;
- *   6. save model, index and a summary in the model folder;
- *   7. train the cross-encoder reranker on the validation topics' candidates
+ *   6. fit the learned fusion of the candidate lists on the validation
+ *      topics (retrieval.fusion 'learned');
+ *   7. save model, index, fusion and a summary in the model folder;
+ *   8. train the cross-encoder reranker on the validation topics' candidates
  *      and tune the F2 decision rule (rerank.enabled).
  */
 import { join } from 'node:path';
@@ -22,7 +24,8 @@ import { trainTwoTower, type EpochReport } from '../models/train.ts';
 import { contentChecksum, makeModelId, saveModel, MODEL_FORMAT, type ModelMeta } from '../models/artifact.ts';
 import { buildContentIndex, type FusedCandidates } from '../retrieval/neural.ts';
 import { deriveSeed, rngFor, shuffleInPlace } from '../random.ts';
-import { retrieve, sentenceVectors, type Retriever } from './recommend.ts';
+import { candidateDepth, fusionPools, retrieve, sentenceVectors, type Retriever } from './recommend.ts';
+import { fitFusion, saveFusion, FUSION_FEATURE_NAMES, type FusionModel } from '../retrieval/fusion.ts';
 import { linkContext, saveReranker, trainReranker, type LinkContext, type RerankTrainInput } from './rerank.ts';
 import type { RunConfig } from '../config.ts';
 import type { Dataset } from '../data/types.ts';
@@ -56,11 +59,12 @@ export interface TrainSummary {
 /**
  * Out-of-fold candidates for the cross-encoder: the training topics in
  * `rerank.crossFit` folds; per fold, a two-tower model trained without the
- * fold's links retrieves the fold's candidates, which therefore look like
- * those of unseen topics. The fold's links are hidden from its features too.
+ * fold's links retrieves the fold's candidates (joined by the final model's
+ * learned fusion, if any), which therefore look like those of unseen topics.
+ * The fold's links are hidden from its features too.
  */
-async function crossFit(input: { job: TrainJob; data: TowerData; lexical: LexicalIndex; meta: ModelMeta; validation: Split }): Promise<NonNullable<RerankTrainInput['crossFitted']>> {
-  const { job, data, lexical, meta, validation } = input;
+async function crossFit(input: { job: TrainJob; data: TowerData; lexical: LexicalIndex; meta: ModelMeta; validation: Split; fusion?: FusionModel }): Promise<NonNullable<RerankTrainInput['crossFitted']>> {
+  const { job, data, lexical, meta, validation, fusion } = input;
   const { config, seed, dataset, log } = job;
   const folds = config.rerank.crossFit;
   const order = shuffleInPlace(Array.from(validation.train), rngFor(seed, 'rerank/cross-fit'));
@@ -83,7 +87,7 @@ async function crossFit(input: { job: TrainJob; data: TowerData; lexical: Lexica
     try {
       const index = await buildContentIndex(result.model, data, config.index, seed);
       const context = linkContext(dataset, links, productVectors(config, data));
-      const candidates = await retrieve({ model: result.model, meta, index, lexical, data }, fold, { placed: context.popularity });
+      const candidates = await retrieve({ model: result.model, meta, index, lexical, data, fusion }, fold, { visible: context });
       out.topics.push(...fold);
       out.candidates.push(...candidates);
       out.contexts.push(...Array.from(fold, () => context));
@@ -98,6 +102,43 @@ async function crossFit(input: { job: TrainJob; data: TowerData; lexical: Lexica
 /** The sentence vectors whose product the reranker reads (rerank.sentenceProduct with a pretrained encoder). */
 function productVectors(config: RunConfig, data: TowerData) {
   return config.rerank.sentenceProduct ? sentenceVectors(data) : undefined;
+}
+
+/** Validation topics the learned fusion needs at least, as the reranker does. */
+const MIN_FUSION_TOPICS = 4;
+/** Validation topics the learned fusion is fitted on at most (a seeded sample beyond). */
+const MAX_FUSION_TOPICS = 2000;
+
+/**
+ * Fits the learned fusion (retrieval.fusion 'learned') on the pools of the
+ * validation topics (the towers never trained on their links, and their
+ * links are hidden from the features), labelled with their links in `gold`.
+ * Undefined, with a log line, when there is too little to fit on: the model
+ * then joins its lists by reciprocal rank fusion.
+ */
+async function fitLearnedFusion(retriever: Retriever, validation: Split, gold: readonly Uint32Array[], log: (line: string) => void): Promise<FusionModel | undefined> {
+  const t0 = performance.now();
+  // 13 weights need few topics; a sample bounds the time and memory of the fit on big trees.
+  const topics = validation.heldOut.length <= MAX_FUSION_TOPICS ? validation.heldOut : Uint32Array.from(shuffleInPlace(Array.from(validation.heldOut), rngFor(retriever.meta.seed, 'fusion/fit')).slice(0, MAX_FUSION_TOPICS)).sort();
+  const skip = (why: string) => (log(`learned fusion: skipped, ${why}; candidates are joined by reciprocal rank fusion`), undefined);
+  if (topics.length < MIN_FUSION_TOPICS) return skip(`${topics.length} validation topics are too few to fit it on (need ${MIN_FUSION_TOPICS})`);
+  const pools = await fusionPools(retriever, topics, { visible: linkContext(retriever.data.dataset, validation.trainLinks) });
+  let positives = 0;
+  let recall = 0;
+  const labelled = pools.map((pool, i) => {
+    const links = new Set(gold[topics[i]]);
+    const labels = Uint8Array.from(pool.candidates.rows, (row) => (links.has(row) ? 1 : 0));
+    const found = labels.reduce((s, v) => s + v, 0);
+    positives += found;
+    recall += links.size ? found / links.size : 0;
+    return { features: pool.features, labels };
+  });
+  if (positives === 0) return skip(`the validation topics' candidate pools hold none of their links`);
+  const fusion = fitFusion(labelled);
+  const depth = retriever.meta.config.retrieval.fusionDepth;
+  const weights = FUSION_FEATURE_NAMES.map((name, f) => `${name} ${fusion.weights[f].toFixed(2)}`).join(', ');
+  log(`learned fusion fitted on ${topics.length} topics in ${((performance.now() - t0) / 1000).toFixed(1)} s: pools of ${(labelled.reduce((s, p) => s + p.labels.length, 0) / topics.length).toFixed(0)} items (lists ${depth} deep) holding ${(recall / topics.length).toFixed(4)} of the links; weights ${weights}`);
+  return fusion;
 }
 
 /** Links training may see: all, or all but the held-out topics'. */
@@ -184,7 +225,14 @@ export async function runTraining(job: TrainJob): Promise<TrainSummary> {
     ...(pretrained ? { pretrained } : {}),
     createdAt: new Date().toISOString(),
   };
+  const retriever: Retriever = { model: result.model, meta, index, lexical, data };
+  if (config.retrieval.fusion === 'learned') {
+    retriever.fusion = await fitLearnedFusion(retriever, validation, links, log);
+    // Saved as what it is: a model without a fitted fusion joins by reciprocal rank fusion.
+    if (!retriever.fusion) meta.config = { ...config, retrieval: { ...config.retrieval, fusion: 'rrf' } };
+  }
   await saveModel(modelDir, result.model, meta);
+  if (retriever.fusion) await saveFusion(modelDir, retriever.fusion, { topics: Math.min(validation.heldOut.length, MAX_FUSION_TOPICS) });
   const t4 = performance.now();
   let rerankSeconds = 0;
   if (config.rerank.enabled && validation.heldOut.length < 4) {
@@ -193,24 +241,23 @@ export async function runTraining(job: TrainJob): Promise<TrainSummary> {
     // The cross-encoder learns from the candidates of the validation topics: the
     // retriever never trained on them, so their candidates look like the ones it
     // will see at recommend time. One share trains it, the rest tunes the decision rule.
-    const retriever: Retriever = { model: result.model, meta, index, lexical, data };
     const order = shuffleInPlace(Array.from(validation.heldOut), rngFor(seed, 'rerank/split'));
     const cut = Math.max(1, Math.min(order.length - 1, Math.round(order.length * config.rerank.trainShare)));
     const trainTopics = Uint32Array.from(order.slice(0, cut)).sort();
     const tuneTopics = Uint32Array.from(order.slice(cut)).sort();
-    const crossFitted = config.rerank.crossFit > 1 ? await crossFit({ job, data, lexical, meta, validation }) : undefined;
+    const crossFitted = config.rerank.crossFit > 1 ? await crossFit({ job, data, lexical, meta, validation, fusion: retriever.fusion }) : undefined;
     const context = linkContext(dataset, validation.trainLinks, productVectors(config, data));
     const reranked = await trainReranker({
       dataset,
       forest,
       context,
       trainTopics,
-      trainCandidates: await retrieve(retriever, trainTopics, { placed: context.popularity }),
+      trainCandidates: await retrieve(retriever, trainTopics, { visible: context }),
       crossFitted,
       tuneTopics,
-      tuneCandidates: await retrieve(retriever, tuneTopics, { placed: context.popularity }),
+      tuneCandidates: await retrieve(retriever, tuneTopics, { visible: context }),
       config: config.rerank,
-      topK: config.retrieval.topK,
+      topK: candidateDepth(meta.config.retrieval),
       seed,
       encoderTable: { table: result.model.encoder.embedding.table, rows: config.encoder.vocab, cols: config.encoder.dim },
       log,

@@ -134,8 +134,8 @@ export function evaluationSection(run: RecommendRun, scores: StageScores): Evalu
   // K up to the longest candidate list (the fused union of both retrievers), at most 100.
   const maxK = Math.max(1, Math.min(100, candidates.reduce((m, c) => Math.max(m, c.rows.length), 0)));
   const recallCurves = [
-    { stage: 'lexical', recall: recallCurve(ids, candidates.map((c) => sourceList(c, c.lexicalRank)), answers, maxK) },
-    { stage: 'neural', recall: recallCurve(ids, candidates.map((c) => sourceList(c, c.neuralRank)), answers, maxK) },
+    { stage: 'lexical', recall: recallCurve(ids, candidates.map((c) => sourceList(c, 'lexical')), answers, maxK) },
+    { stage: 'neural', recall: recallCurve(ids, candidates.map((c) => sourceList(c, 'neural')), answers, maxK) },
     { stage: 'fused', recall: recallCurve(ids, candidates, answers, maxK) },
   ];
   if (probabilities) recallCurves.push({ stage: 'reranked', recall: recallCurve(ids, rerankedLists(candidates, run.scores ?? probabilities), answers, maxK) });

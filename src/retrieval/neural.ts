@@ -94,7 +94,16 @@ export interface FusedCandidates {
   sentenceRank?: Int32Array;
   /** Cosine of the pretrained encoder's own sentence vectors (pretrained encoders only). [n] */
   sentence?: Float32Array;
+  /**
+   * Each retriever's own ranked list (its first SOURCE_ROWS rows) when the
+   * candidates keep only part of the lists (the learned fusion): the
+   * retrievers are scored on these, not on what the fusion kept.
+   */
+  sources?: { neural: Uint32Array; lexical: Uint32Array; sentence?: Uint32Array };
 }
+
+/** Rows of each retriever's list kept in `FusedCandidates.sources`: enough for recall@100. */
+export const SOURCE_ROWS = 100;
 
 /**
  * Union of ranked lists (neural, lexical and optionally the sentence-vector

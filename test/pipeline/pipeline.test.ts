@@ -25,7 +25,8 @@ const TINY_CONFIG = {
   graphsage: { aggregator: 'mean', fanouts: [3, 2] },
   training: { epochs: 3, batchSize: 16, patience: 3 },
   index: { M: 8, efConstruction: 50, efSearch: 50 },
-  retrieval: { topK: 10, lexicalTopK: 10 },
+  // Lists as short as the catalogue is small (160 items): a 100-item pool would be most of it.
+  retrieval: { topK: 10, lexicalTopK: 10, fusionDepth: 20, fusedTopK: 15 },
   rerank: { epochs: 2, hidden: 16, layers: 1, heads: 2, maxLength: 32 },
 };
 

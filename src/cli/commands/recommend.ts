@@ -38,7 +38,7 @@ export const recommend: Command = {
     model: SHARED_OPTIONS.model,
     out: { ...SHARED_OPTIONS.out, description: 'output: .csv (LECR topic_id,content_ids), .arrow or .parquet (one row per recommendation)' },
     topics: { type: 'string', description: "topics to recommend for: a CSV with a topic_id column, or 'held-out' (the topics the model was trained without); default: sample_submission.csv, else every topic", valueName: 'FILE' },
-    'top-k': { type: 'string', description: 'neural candidates per topic (default: the model config, 50); the output keeps the fused union', valueName: 'K' },
+    'top-k': { type: 'string', description: "neural candidates per topic (default: the model config, 50); the output keeps the fused union. With learned fusion (retrieval.fusion 'learned'): the fused candidates kept per topic (default: retrieval.fusedTopK, 100)", valueName: 'K' },
     stage: { type: 'string', description: "'full' (default when the model has a reranker): retrieve, rerank, apply the F2 decision rule; 'retrieve': stop after retrieval (fused neural + lexical candidates)", valueName: 'STAGE' },
     'rerank-candidates': { type: 'string', description: "rerank only each topic's first N fused candidates, the rest are not recommended (default: the model config rerank.candidates, 0 = all); the cost knob for very large runs", valueName: 'N' },
     ann: { type: 'string', description: "nearest-neighbour index: 'hnsw' (default, the model's own) or 'neo4j' (write the content embeddings to the Neo4j graph and search its vector index)", valueName: 'KIND' },
@@ -71,7 +71,9 @@ export const recommend: Command = {
     if (stage === 'full' && !hasReranker(modelDir)) {
       throw new UsageError(`trellis recommend: the model in ${modelDir} has no reranker, so --stage full cannot run.`, 'Pass --stage retrieve, or retrain with rerank.enabled.');
     }
-    const topK = intOption(args, 'recommend', 'top-k', meta.config.retrieval.topK, 1, 10000);
+    // Models saved before retrieval.fusion existed have no such key.
+    const learned = meta.config.retrieval.fusion === 'learned';
+    const topK = intOption(args, 'recommend', 'top-k', learned ? meta.config.retrieval.fusedTopK : meta.config.retrieval.topK, 1, 10000);
     const rerankCandidates = intOption(args, 'recommend', 'rerank-candidates', meta.config.rerank.candidates ?? 0, 0, 100000);
     const runtime = await initRuntime(optionalString(args, 'backend'));
     log(runtime.message);

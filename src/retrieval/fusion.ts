@@ -1,0 +1,335 @@
+/**
+ * Learned fusion of the candidate lists (retrieval.fusion 'learned'): instead
+ * of reciprocal rank fusion over two 50-item lists, each retriever is searched
+ * `fusionDepth` deep, and every item of the union is scored by a logistic
+ * regression over what the retrievers and the topic graph say about it:
+ *
+ *   0  neural cosine of topic and item (query and candidate towers)
+ *   1  log(1 + neural rank), log(depth + 2) when absent
+ *   2  lexical TF-IDF cosine (the list's lowest when absent)
+ *   3  log(1 + lexical rank), likewise
+ *   4  cosine of the pretrained sentence vectors (0 without a pretrained encoder)
+ *   5  log(1 + rank in the sentence-vector list), likewise (retrieval.sentenceTopK)
+ *   6  unplaced: no visible topic links the item (0/1)
+ *   7  log(1 + number of visible topics that link the item)
+ *   8  the topic's parent links the item (0/1)
+ *   9  log(1 + number of the topic's siblings that link the item)
+ *  10  hubness: mean cosine of the item to its 5 nearest topics of the whole
+ *      tree (query tower), as in CSLS (Conneau et al., ICLR 2018); items close
+ *      to many topics crowd every list.
+ *  11  sibling margin: the neural cosine minus the item's best cosine to the
+ *      topic's siblings (0 without siblings): an item that fits a sibling
+ *      better most likely belongs there.
+ *  12  cosine of the item to the topic's parent (0 for a root).
+ *
+ * The regression is fitted at training time on the validation topics (the
+ * towers never trained on their links, and their links are hidden from the
+ * placement and graph features), and the best `fusedTopK` items are kept.
+ * Catalogues differ in the sign of the placement features: in a curriculum
+ * most items sit under one topic, so an item no topic holds yet is a likely
+ * answer for a new topic; in a tag taxonomy popular items are. The fit learns
+ * which.
+ */
+import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { siblingsOf, type TopicForest } from '../graph/forest.ts';
+import { hasLink } from '../data/links.ts';
+import { BruteForceIndex } from '../ann/brute-force.ts';
+import { HnswIndex } from '../ann/hnsw.ts';
+import { writeFileAtomic } from '../io/atomic.ts';
+import { ArtifactError } from '../errors.ts';
+import type { Candidates } from './lexical.ts';
+import { SOURCE_ROWS, type FusedCandidates } from './neural.ts';
+
+export const FUSION_FEATURE_NAMES = [
+  'neural_cosine', 'log_neural_rank', 'lexical_cosine', 'log_lexical_rank', 'sentence_cosine', 'log_sentence_rank',
+  'unplaced', 'log_popularity', 'parent_links', 'log_sibling_links', 'hubness', 'sibling_margin', 'parent_cosine',
+] as const;
+export const FUSION_FEATURES = FUSION_FEATURE_NAMES.length;
+
+/** Nearest topics whose mean cosine is an item's hubness. */
+export const HUB_NEIGHBOURS = 5;
+
+/** A fitted fusion: score = bias + sum of weight * feature (a logit). */
+export interface FusionModel {
+  weights: number[];
+  bias: number;
+}
+
+/** The links the placement and graph features may read, and the towers' vectors. */
+export interface FusionContext {
+  forest: TopicForest;
+  links: Uint32Array[];
+  /** Visible topics linking each content item. [content] */
+  popularity: ArrayLike<number>;
+  /** Unit-length vectors from the two towers. */
+  vectors: TowerVectors;
+}
+
+/**
+ * Unit-length query-tower vectors of every topic, and the candidate-tower
+ * vectors and hubness of the content rows computed so far (`ready`).
+ */
+export interface TowerVectors {
+  dim: number;
+  /** [topics * dim] */
+  topics: Float32Array;
+  /** [content * dim], valid where `ready` is 1. */
+  content: Float32Array;
+  /** [content] */
+  hub: Float32Array;
+  /** [content] */
+  ready: Uint8Array;
+}
+
+/** Scales each row of a row-major matrix to unit length (zero rows stay zero), in place. */
+export function normalizeRowsInPlace(vectors: Float32Array, dim: number): Float32Array {
+  for (let at = 0; at < vectors.length; at += dim) {
+    let norm = 0;
+    for (let d = 0; d < dim; d++) norm += vectors[at + d] * vectors[at + d];
+    if (norm > 0) for (let d = 0, s = 1 / Math.sqrt(norm); d < dim; d++) vectors[at + d] *= s;
+  }
+  return vectors;
+}
+
+function dot(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let d = 0; d < a.length; d++) s += a[d] * b[d];
+  return s;
+}
+
+/** One topic's deep lists, and the exact sentence cosines of any rows when a pretrained encoder exists. */
+export interface FusionLists {
+  neural: Candidates;
+  lexical: Candidates;
+  sentence?: Candidates;
+  sentenceCosines?: (rows: Uint32Array) => Float32Array;
+}
+
+/** The union of one topic's lists with the fusion features of every item. */
+export interface FusionPool {
+  candidates: FusedCandidates;
+  /** Row-major features. [n * FUSION_FEATURES] */
+  features: Float32Array;
+}
+
+/**
+ * The union of topic `t`'s deep lists (`depth` is how deep each was
+ * searched) with their features; `context.vectors` must hold every content
+ * row of the lists. The pool's `fused` scores are 0 until `scorePool`.
+ */
+export function fusionPool(t: number, lists: FusionLists, context: FusionContext, depth: number): FusionPool {
+  const order: number[] = [];
+  const slot = new Map<number, number>();
+  const sources = [lists.neural, lists.lexical, lists.sentence];
+  const ranks = [[], [], []] as number[][];
+  const scores = [[], [], []] as number[][];
+  sources.forEach((list, l) => {
+    if (!list) return;
+    list.rows.forEach((row, i) => {
+      let j = slot.get(row);
+      if (j === undefined) {
+        slot.set(row, (j = order.length));
+        order.push(row);
+        for (let m = 0; m < 3; m++) (ranks[m].push(0), scores[m].push(NaN));
+      }
+      ranks[l][j] = i + 1;
+      scores[l][j] = list.scores[i];
+    });
+  });
+  const rows = Uint32Array.from(order);
+  const n = rows.length;
+  // An item the lexical list did not reach scores at most the list's last cosine.
+  const lexicalFloor = lists.lexical.scores.length ? lists.lexical.scores[lists.lexical.scores.length - 1] : 0;
+  const { vectors } = context;
+  const topicVector = (s: number) => vectors.topics.subarray(s * vectors.dim, (s + 1) * vectors.dim);
+  const sentence = lists.sentenceCosines?.(rows);
+  const absent = Math.log(depth + 2);
+  const parent = context.forest.parent[t];
+  const siblings = siblingsOf(context.forest, t);
+  const q = topicVector(t);
+  const parentVector = parent >= 0 ? topicVector(parent) : undefined;
+  const siblingVectors = Array.from(siblings, topicVector);
+  const features = new Float32Array(n * FUSION_FEATURES);
+  for (let j = 0; j < n; j++) {
+    const c = rows[j];
+    const f = features.subarray(j * FUSION_FEATURES, (j + 1) * FUSION_FEATURES);
+    if (!vectors.ready[c]) throw new Error(`fusionPool: no vector for content row ${c}`);
+    const v = vectors.content.subarray(c * vectors.dim, (c + 1) * vectors.dim);
+    const cosine = dot(q, v);
+    f[0] = cosine;
+    f[1] = ranks[0][j] ? Math.log(1 + ranks[0][j]) : absent;
+    f[2] = ranks[1][j] ? scores[1][j] : lexicalFloor;
+    f[3] = ranks[1][j] ? Math.log(1 + ranks[1][j]) : absent;
+    f[4] = sentence ? sentence[j] : 0;
+    f[5] = ranks[2][j] ? Math.log(1 + ranks[2][j]) : absent;
+    f[6] = context.popularity[c] === 0 ? 1 : 0;
+    f[7] = Math.log(1 + context.popularity[c]);
+    f[8] = parent >= 0 && hasLink(context.links[parent], c) ? 1 : 0;
+    let siblingLinks = 0;
+    for (const s of siblings) if (hasLink(context.links[s], c)) siblingLinks++;
+    f[9] = Math.log(1 + siblingLinks);
+    f[10] = vectors.hub[c];
+    let best = -Infinity;
+    for (const s of siblingVectors) best = Math.max(best, dot(s, v));
+    f[11] = siblingVectors.length ? cosine - best : 0;
+    f[12] = parentVector ? dot(parentVector, v) : 0;
+  }
+  const candidates: FusedCandidates = {
+    rows,
+    fused: new Float32Array(n),
+    neural: Float32Array.from(scores[0]),
+    lexical: Float32Array.from(scores[1]),
+    neuralRank: Int32Array.from(ranks[0]),
+    lexicalRank: Int32Array.from(ranks[1]),
+  };
+  if (lists.sentence) candidates.sentenceRank = Int32Array.from(ranks[2]);
+  if (sentence) candidates.sentence = sentence;
+  candidates.sources = { neural: lists.neural.rows.slice(0, SOURCE_ROWS), lexical: lists.lexical.rows.slice(0, SOURCE_ROWS) };
+  if (lists.sentence) candidates.sources.sentence = lists.sentence.rows.slice(0, SOURCE_ROWS);
+  return { candidates, features };
+}
+
+/** The pool's items ordered by the fusion's score (the `fused` field), cut to the best `keep`. */
+export function scorePool(pool: FusionPool, model: FusionModel, keep: number): FusedCandidates {
+  const { candidates: c, features } = pool;
+  const n = c.rows.length;
+  const logits = new Float32Array(n);
+  for (let j = 0; j < n; j++) {
+    let z = model.bias;
+    for (let f = 0; f < FUSION_FEATURES; f++) z += model.weights[f] * features[j * FUSION_FEATURES + f];
+    logits[j] = z;
+  }
+  const order = Array.from(logits.keys()).sort((a, b) => logits[b] - logits[a] || c.rows[a] - c.rows[b]).slice(0, keep);
+  const out: FusedCandidates = {
+    rows: Uint32Array.from(order, (j) => c.rows[j]),
+    fused: Float32Array.from(order, (j) => logits[j]),
+    neural: Float32Array.from(order, (j) => c.neural[j]),
+    lexical: Float32Array.from(order, (j) => c.lexical[j]),
+    neuralRank: Int32Array.from(order, (j) => c.neuralRank[j]),
+    lexicalRank: Int32Array.from(order, (j) => c.lexicalRank[j]),
+  };
+  if (c.sentenceRank) out.sentenceRank = Int32Array.from(order, (j) => c.sentenceRank![j]);
+  if (c.sentence) out.sentence = Float32Array.from(order, (j) => c.sentence![j]);
+  if (c.sources) out.sources = c.sources;
+  return out;
+}
+
+/**
+ * Up to this many (content item, topic) pairs in a catalogue, hubness is
+ * exact (Khan 1.3e7, Debian 5.5e7); above, it searches an HNSW index of the
+ * topics (a 100,000-item catalogue with 9,990 topics: 1e9 pairs).
+ */
+export const HUB_EXACT_PAIRS = 1e8;
+
+/**
+ * Hubness of content rows: the mean cosine of each row's vector to its
+ * HUB_NEIGHBOURS nearest topic vectors, by exact search or (`exact` false)
+ * by HNSW (hnswlib, seeded). [rows]
+ */
+export function hubness(topicVectors: Float32Array, contentVectors: Float32Array, dim: number, exact = true): Float32Array {
+  const topics = topicVectors.length / dim;
+  const index = exact ? new BruteForceIndex(dim, { capacity: Math.max(1, topics) }) : new HnswIndex(dim, { m: 16, efConstruction: 100, efSearch: 64, seed: 1, capacity: topics });
+  index.add(topicVectors, Uint32Array.from({ length: topics }, (_, i) => i));
+  const k = Math.min(HUB_NEIGHBOURS, topics);
+  return Float32Array.from(index.searchBatch(contentVectors, k), (r) => (r.scores.length ? r.scores.reduce((s, v) => s + v, 0) / r.scores.length : 0));
+}
+
+export interface FitOptions {
+  /** Full-batch Adam steps. Default 300. */
+  steps?: number;
+  /** Adam step size on standardised features. Default 0.1. */
+  learningRate?: number;
+  /** L2 penalty on the standardised weights. Default 1e-4. */
+  l2?: number;
+}
+
+/**
+ * Logistic regression of `labels` (1: the item is a link of the topic) on the
+ * pools' features, by full-batch Adam on standardised features (a convex,
+ * problem of 13 weights: deterministic, and seconds in plain JS). Constant
+ * features get weight 0.
+ */
+export function fitFusion(pools: readonly { features: Float32Array; labels: Uint8Array }[], options: FitOptions = {}): FusionModel {
+  const { steps = 300, learningRate = 0.1, l2 = 1e-4 } = options;
+  const F = FUSION_FEATURES;
+  const mean = new Float64Array(F);
+  const scale = new Float64Array(F);
+  let n = 0;
+  for (const p of pools) {
+    for (let j = 0; j < p.labels.length; j++, n++) {
+      for (let f = 0; f < F; f++) {
+        const v = p.features[j * F + f];
+        mean[f] += v;
+        scale[f] += v * v;
+      }
+    }
+  }
+  if (n === 0) throw new RangeError('fitFusion: no candidates to fit on');
+  const used: number[] = [];
+  for (let f = 0; f < F; f++) {
+    mean[f] /= n;
+    const variance = scale[f] / n - mean[f] * mean[f];
+    scale[f] = Math.sqrt(Math.max(variance, 0));
+    if (scale[f] > 1e-6) used.push(f);
+  }
+  const w = new Float64Array(F + 1);
+  const m1 = new Float64Array(F + 1);
+  const m2 = new Float64Array(F + 1);
+  const g = new Float64Array(F + 1);
+  const z = new Float64Array(F);
+  for (let step = 1; step <= steps; step++) {
+    g.fill(0);
+    for (const p of pools) {
+      for (let j = 0; j < p.labels.length; j++) {
+        let logit = w[F];
+        for (const f of used) logit += w[f] * (z[f] = (p.features[j * F + f] - mean[f]) / scale[f]);
+        const error = 1 / (1 + Math.exp(-logit)) - p.labels[j];
+        for (const f of used) g[f] += error * z[f];
+        g[F] += error;
+      }
+    }
+    for (const f of [...used, F]) {
+      const grad = g[f] / n + (f < F ? l2 * w[f] : 0);
+      m1[f] = 0.9 * m1[f] + 0.1 * grad;
+      m2[f] = 0.999 * m2[f] + 0.001 * grad * grad;
+      w[f] -= (learningRate * (m1[f] / (1 - 0.9 ** step))) / (Math.sqrt(m2[f] / (1 - 0.999 ** step)) + 1e-8);
+    }
+  }
+  // Back to the raw features' scale.
+  const weights = new Array<number>(F).fill(0);
+  let bias = w[F];
+  for (const f of used) {
+    weights[f] = w[f] / scale[f];
+    bias -= (w[f] * mean[f]) / scale[f];
+  }
+  return { weights, bias };
+}
+
+export const FUSION_FILE = 'fusion.json';
+
+export async function saveFusion(modelDir: string, model: FusionModel, info: Record<string, unknown> = {}): Promise<void> {
+  await writeFileAtomic(join(modelDir, FUSION_FILE), async (sink) => sink.write(JSON.stringify({ features: FUSION_FEATURE_NAMES, ...model, ...info })));
+}
+
+/** The fusion saved with a model, or an ArtifactError when it is missing, from other features or malformed. */
+export async function loadFusion(modelDir: string): Promise<FusionModel> {
+  const path = join(modelDir, FUSION_FILE);
+  const retrain = "Retrain with 'trellis train'.";
+  if (!existsSync(path)) throw new ArtifactError(`${path}: missing; the model's config asks for learned fusion (retrieval.fusion 'learned').`, retrain);
+  let stored: { features?: unknown; weights?: unknown; bias?: unknown };
+  try {
+    stored = JSON.parse(await readFile(path, 'utf8'));
+  } catch {
+    throw new ArtifactError(`${path}: not valid JSON.`, retrain);
+  }
+  if (JSON.stringify(stored.features) !== JSON.stringify(FUSION_FEATURE_NAMES)) {
+    throw new ArtifactError(`${path}: fitted on other features (${JSON.stringify(stored.features)}).`, retrain);
+  }
+  const { weights, bias } = stored;
+  if (!Array.isArray(weights) || weights.length !== FUSION_FEATURES || !weights.every((v) => typeof v === 'number' && Number.isFinite(v)) || typeof bias !== 'number' || !Number.isFinite(bias)) {
+    throw new ArtifactError(`${path}: weights must be ${FUSION_FEATURES} finite numbers and bias a finite number.`, retrain);
+  }
+  return { weights, bias };
+}
