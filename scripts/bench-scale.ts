@@ -317,7 +317,11 @@ await runScript(NAME, {
   const common = ['--work', work, '--model', modelDir, '--seed', String(seed)];
   const machine = { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGB: Math.round(totalmem() / 2 ** 30), node: process.version, commit: execSync('git rev-parse --short HEAD', { cwd: REPO }).toString().trim() };
   let train = previous.find((r) => r.kind === 'train' && r.model === modelDir);
-  if (!existsSync(join(modelDir, 'model.json'))) {
+  if (existsSync(join(modelDir, 'model.json'))) {
+    // Models saved before retrieval.fusion existed have no such key.
+    const trained = JSON.parse(readFileSync(join(modelDir, 'model.json'), 'utf8')).config.retrieval.fusion ?? 'rrf';
+    if (trained !== v.fusion) throw new UsageError(`${NAME}: the model in ${modelDir} was trained with --fusion ${trained}, not ${v.fusion}.`, 'Pass another --work or --model to train a new one.');
+  } else {
     process.stderr.write(`[${NAME}] training the model on a ${v['train-content']}-item sample into ${modelDir}\n`);
     train = { ...(await runChild(['--child', 'train', ...common, '--train-content', v['train-content'] as string, '--train-epochs', v['train-epochs'] as string, '--dim', v.dim as string, '--fusion', v.fusion as string], Number(heap))), model: modelDir, machine };
   }

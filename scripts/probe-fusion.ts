@@ -6,8 +6,7 @@
  * for each feature group refits the fusion on the validation pools with that
  * group left out and scores the held-out topics' fused lists: recall@10/50/100
  * and mean F2 at the best top-k. The `all` row is the same fit with every
- * feature. Cross-fitted pools are not used here (train adds them when
- * rerank.crossFit is on), so `all` can differ from the model's own fusion.
+ * feature, as `trellis train` fits it (so it matches the model's own fusion).
  * The reciprocal-rank-fusion row joins the neural and lexical top 50.
  *
  *   node --import tsx scripts/probe-fusion.ts --data data/khan --model MODEL

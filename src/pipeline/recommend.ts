@@ -7,7 +7,7 @@ import { PartitionedIndex } from '../ann/partitioned.ts';
 import { buildLexicalIndex, lexicalSearch, lexicalSearchParallel, type Candidates, type LexicalIndex } from '../retrieval/lexical.ts';
 import { externalNeuralSearch, fuseCandidates, neuralSearch, retrievalExplanation, topicQueries, sentenceCosines, sentenceIndex, sentenceSearch, withUnplaced, type ExternalSearch, type FusedCandidates } from '../retrieval/neural.ts';
 import { buildTowerData, embedContent, type PretrainedVectors, type TowerData } from '../models/tower-data.ts';
-import { fusionPool, hubness, loadFusion, HUB_EXACT_PAIRS, normalizeRowsInPlace, scorePool, type FusionModel, type FusionPool, type TowerVectors } from '../retrieval/fusion.ts';
+import { fusionPool, hubnessIn, topicIndex, loadFusion, HUB_EXACT_PAIRS, normalizeRowsInPlace, scorePool, type FusionModel, type FusionPool, type TowerVectors } from '../retrieval/fusion.ts';
 import type { RetrievalConfig } from '../models/config.ts';
 import type { TwoTowerModel } from '../models/two-tower.ts';
 import { loadModel, type ModelMeta } from '../models/artifact.ts';
@@ -156,7 +156,8 @@ export async function retrieve(retriever: Retriever, topics: Uint32Array, option
     const out: FusedCandidates[] = [];
     const seconds = { neural: 0, lexical: 0, fusion: 0 };
     for (let at = 0; at < topics.length; at += FUSION_CHUNK) {
-      const pools = await fusionPools(retriever, topics.subarray(at, Math.min(topics.length, at + FUSION_CHUNK)), options, seconds);
+      const onProgress = options.onProgress && ((step: string, done: number) => options.onProgress!(step, at + done, topics.length));
+      const pools = await fusionPools(retriever, topics.subarray(at, Math.min(topics.length, at + FUSION_CHUNK)), { ...options, onProgress }, seconds);
       for (const pool of pools) out.push(scorePool(pool, fusion, keep));
     }
     options.log?.(`retrieved candidates for ${topics.length} topics, ${config.fusionDepth} deep (${poolTimes(seconds, config.sentenceTopK > 0 && sentenceVectors(retriever.data) !== undefined)})`);
@@ -208,10 +209,18 @@ export async function fusionPools(retriever: Retriever, topics: Uint32Array, opt
   const lexical = await lexicalLists(retriever, topics, options.lexicalTopK ?? (config.lexicalTopK > 0 ? depth : 0), options);
   const t2 = performance.now();
   const vectors = towerVectors(retriever, [neural, lexical, sentenceCandidates ?? []]);
+  // The query vectors the neural lists were searched with: the neural cosine feature must be theirs.
+  const dim = vectors.dim;
+  const queries = normalizeRowsInPlace(topicQueries(retriever.model, data, topics, meta.config.graphsage.fanouts, meta.seed), dim);
   const visible = options.visible ?? modelContext(data.dataset, meta.heldOut);
   const context = { forest: data.forest, links: visible.links, popularity: visible.popularity, vectors };
   const pools = neural.map((list, i) =>
-    fusionPool(topics[i], { neural: list, lexical: lexical[i], sentence: sentenceCandidates?.[i], sentenceCosines: sentence && ((rows) => sentenceCosines(sentence, topics[i], rows)) }, context, depth),
+    fusionPool(
+      topics[i],
+      { neural: list, lexical: lexical[i], sentence: sentenceCandidates?.[i], sentenceCosines: sentence && ((rows) => sentenceCosines(sentence, topics[i], rows)), query: queries.subarray(i * dim, (i + 1) * dim) },
+      context,
+      depth,
+    ),
   );
   const spent = { neural: (t1 - t0) / 1000, lexical: (t2 - t1) / 1000, fusion: (performance.now() - t2) / 1000 };
   if (seconds) for (const key of ['neural', 'lexical', 'fusion'] as const) seconds[key] += spent[key];
@@ -243,7 +252,8 @@ function towerVectors(retriever: Retriever, lists: readonly (readonly Candidates
   const rows = Uint32Array.from(missing).sort();
   const content = normalizeRowsInPlace(embedContent(model, data, rows), dim);
   // Exact or approximate by the catalogue's size, so that every call on it agrees.
-  const hub = hubness(vectors.topics, content, dim, items * (vectors.topics.length / dim) <= HUB_EXACT_PAIRS);
+  vectors.index ??= topicIndex(vectors.topics, dim, items * (vectors.topics.length / dim) <= HUB_EXACT_PAIRS);
+  const hub = hubnessIn(vectors.index, content);
   rows.forEach((row, i) => {
     vectors.content.set(content.subarray(i * dim, (i + 1) * dim), row * dim);
     vectors.hub[row] = hub[i];

@@ -21,6 +21,9 @@
  *      topic's siblings (0 without siblings): an item that fits a sibling
  *      better most likely belongs there.
  *  12  cosine of the item to the topic's parent (0 for a root).
+ * Features 9 and 11 read the first MAX_SIBLINGS siblings only, which bounds
+ * their cost in flat taxonomies (Khan's widest node has 22 children,
+ * Debian's 56).
  *
  * The regression is fitted at training time on the validation topics (the
  * towers never trained on their links, and their links are hidden from the
@@ -50,6 +53,8 @@ export const FUSION_FEATURES = FUSION_FEATURE_NAMES.length;
 
 /** Nearest topics whose mean cosine is an item's hubness. */
 export const HUB_NEIGHBOURS = 5;
+/** Siblings the sibling features read at most. */
+export const MAX_SIBLINGS = 256;
 
 /** A fitted fusion: score = bias + sum of weight * feature (a logit). */
 export interface FusionModel {
@@ -81,6 +86,8 @@ export interface TowerVectors {
   hub: Float32Array;
   /** [content] */
   ready: Uint8Array;
+  /** The topics' index that hubness searches, built on first use. */
+  index?: BruteForceIndex | HnswIndex;
 }
 
 /** Scales each row of a row-major matrix to unit length (zero rows stay zero), in place. */
@@ -105,6 +112,12 @@ export interface FusionLists {
   lexical: Candidates;
   sentence?: Candidates;
   sentenceCosines?: (rows: Uint32Array) => Float32Array;
+  /**
+   * The unit-length query vector the neural list was searched with (default:
+   * the topic's row of `vectors.topics`; they differ when GraphSAGE samples
+   * the neighbourhood again).
+   */
+  query?: Float32Array;
 }
 
 /** The union of one topic's lists with the fusion features of every item. */
@@ -147,10 +160,13 @@ export function fusionPool(t: number, lists: FusionLists, context: FusionContext
   const sentence = lists.sentenceCosines?.(rows);
   const absent = Math.log(depth + 2);
   const parent = context.forest.parent[t];
-  const siblings = siblingsOf(context.forest, t);
-  const q = topicVector(t);
+  const siblings = siblingsOf(context.forest, t).subarray(0, MAX_SIBLINGS);
+  const q = lists.query ?? topicVector(t);
   const parentVector = parent >= 0 ? topicVector(parent) : undefined;
   const siblingVectors = Array.from(siblings, topicVector);
+  // How many siblings link each item, from their link lists (not a lookup per item and sibling).
+  const siblingLinks = new Map<number, number>();
+  for (const sibling of siblings) for (const c of context.links[sibling]) siblingLinks.set(c, (siblingLinks.get(c) ?? 0) + 1);
   const features = new Float32Array(n * FUSION_FEATURES);
   for (let j = 0; j < n; j++) {
     const c = rows[j];
@@ -167,9 +183,7 @@ export function fusionPool(t: number, lists: FusionLists, context: FusionContext
     f[6] = context.popularity[c] === 0 ? 1 : 0;
     f[7] = Math.log(1 + context.popularity[c]);
     f[8] = parent >= 0 && hasLink(context.links[parent], c) ? 1 : 0;
-    let siblingLinks = 0;
-    for (const s of siblings) if (hasLink(context.links[s], c)) siblingLinks++;
-    f[9] = Math.log(1 + siblingLinks);
+    f[9] = Math.log(1 + (siblingLinks.get(c) ?? 0));
     f[10] = vectors.hub[c];
     let best = -Infinity;
     for (const s of siblingVectors) best = Math.max(best, dot(s, v));
@@ -223,17 +237,23 @@ export function scorePool(pool: FusionPool, model: FusionModel, keep: number): F
  */
 export const HUB_EXACT_PAIRS = 1e8;
 
-/**
- * Hubness of content rows: the mean cosine of each row's vector to its
- * HUB_NEIGHBOURS nearest topic vectors, by exact search or (`exact` false)
- * by HNSW (hnswlib, seeded). [rows]
- */
-export function hubness(topicVectors: Float32Array, contentVectors: Float32Array, dim: number, exact = true): Float32Array {
+/** An index of the topic vectors for hubness: exact, or (`exact` false) HNSW (hnswlib, seeded). */
+export function topicIndex(topicVectors: Float32Array, dim: number, exact = true): BruteForceIndex | HnswIndex {
   const topics = topicVectors.length / dim;
   const index = exact ? new BruteForceIndex(dim, { capacity: Math.max(1, topics) }) : new HnswIndex(dim, { m: 16, efConstruction: 100, efSearch: 64, seed: 1, capacity: topics });
   index.add(topicVectors, Uint32Array.from({ length: topics }, (_, i) => i));
-  const k = Math.min(HUB_NEIGHBOURS, topics);
+  return index;
+}
+
+/** Hubness of content rows: the mean cosine of each row's vector to its HUB_NEIGHBOURS nearest topics in `index`. [rows] */
+export function hubnessIn(index: BruteForceIndex | HnswIndex, contentVectors: Float32Array): Float32Array {
+  const k = Math.min(HUB_NEIGHBOURS, index.size);
   return Float32Array.from(index.searchBatch(contentVectors, k), (r) => (r.scores.length ? r.scores.reduce((s, v) => s + v, 0) / r.scores.length : 0));
+}
+
+/** `hubnessIn` over a new index of `topicVectors`. [rows] */
+export function hubness(topicVectors: Float32Array, contentVectors: Float32Array, dim: number, exact = true): Float32Array {
+  return hubnessIn(topicIndex(topicVectors, dim, exact), contentVectors);
 }
 
 export interface FitOptions {

@@ -1,6 +1,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { syntheticDataset } from '../../src/data/synthetic.ts';
 import { writeDataset } from '../../src/index.ts';
@@ -31,6 +31,18 @@ test('learned fusion: fitted on the validation topics, saved with the model, ran
   const plain = runCli(['train', '--data', data, '--model', join(tmp, 'plain'), '--holdout', '0.25', '--config', join(tmp, 'retrieval-only.json'), '--backend', 'wasm']);
   assert.equal(plain.status, 0, plain.stderr);
   assert.equal(fittedOn(plain.stderr), validating(plain.stderr));
+  // A model saved before retrieval.fusion existed (no key, no fusion.json) joins its lists by reciprocal rank fusion.
+  const metaFile = join(tmp, 'plain', 'model.json');
+  const saved = JSON.parse(readFileSync(metaFile, 'utf8'));
+  delete saved.config.retrieval.fusion;
+  delete saved.config.retrieval.fusionDepth;
+  delete saved.config.retrieval.fusedTopK;
+  writeFileSync(metaFile, JSON.stringify(saved));
+  rmSync(join(tmp, 'plain', 'fusion.json'));
+  const old = runCli(['recommend', '--data', data, '--model', join(tmp, 'plain'), '--topics', 'held-out', '--out', join(tmp, 'old.csv')]);
+  assert.equal(old.status, 0, old.stderr);
+  assert.doesNotMatch(old.stderr, /deep/);
+  assert.ok(candidatesPerTopic(join(tmp, 'old.csv')).some((n) => n > 12), 'the union of the neural and lexical top 10, not the fusion\'s 12');
 
   writeFileSync(join(tmp, 'cf.json'), JSON.stringify({ ...base, rerank: { ...base.rerank, crossFit: 2 } }));
   const model = join(tmp, 'cf');

@@ -1,3 +1,4 @@
+import { loadFusion } from '../../retrieval/fusion.ts';
 import { readCsv } from '../../data/csv.ts';
 import { DataError, UsageError } from '../../errors.ts';
 import { answersOf } from '../../eval/split.ts';
@@ -73,6 +74,8 @@ export const recommend: Command = {
     }
     // Models saved before retrieval.fusion existed have no such key.
     const learned = meta.config.retrieval.fusion === 'learned';
+    // A missing or damaged fusion is refused before the data is loaded and encoded.
+    if (learned) await loadFusion(modelDir);
     const topK = intOption(args, 'recommend', 'top-k', learned ? meta.config.retrieval.fusedTopK : meta.config.retrieval.topK, 1, 10000);
     const rerankCandidates = intOption(args, 'recommend', 'rerank-candidates', meta.config.rerank.candidates ?? 0, 0, 100000);
     const runtime = await initRuntime(optionalString(args, 'backend'));
