@@ -51,7 +51,7 @@ import { loadDataset } from '../src/data/lecr.ts';
 import { syntheticTopicCount, writeSyntheticDataset, type SyntheticOptions } from '../src/data/synthetic.ts';
 import { buildForest } from '../src/graph/forest.ts';
 import { initRuntime } from '../src/models/runtime.ts';
-import { loadModel } from '../src/models/artifact.ts';
+import { loadModel, readModelMeta } from '../src/models/artifact.ts';
 import { buildTowerData } from '../src/models/tower-data.ts';
 import { embedContentParallel } from '../src/models/encode-worker.ts';
 import { buildLexicalIndex } from '../src/retrieval/lexical.ts';
@@ -319,7 +319,7 @@ await runScript(NAME, {
   let train = previous.find((r) => r.kind === 'train' && r.model === modelDir);
   if (existsSync(join(modelDir, 'model.json'))) {
     // Models saved before retrieval.fusion existed have no such key.
-    const trained = JSON.parse(readFileSync(join(modelDir, 'model.json'), 'utf8')).config.retrieval.fusion ?? 'rrf';
+    const trained = (await readModelMeta(modelDir)).config.retrieval.fusion ?? 'rrf';
     if (trained !== v.fusion) throw new UsageError(`${NAME}: the model in ${modelDir} was trained with --fusion ${trained}, not ${v.fusion}.`, 'Pass another --work or --model to train a new one.');
   } else {
     process.stderr.write(`[${NAME}] training the model on a ${v['train-content']}-item sample into ${modelDir}\n`);

@@ -4,10 +4,11 @@
  */
 import { join } from 'node:path';
 import { PartitionedIndex } from '../ann/partitioned.ts';
+import { normalizeRows } from '../ann/brute-force.ts';
 import { buildLexicalIndex, lexicalSearch, lexicalSearchParallel, type Candidates, type LexicalIndex } from '../retrieval/lexical.ts';
 import { externalNeuralSearch, fuseCandidates, neuralSearch, retrievalExplanation, topicQueries, sentenceCosines, sentenceIndex, sentenceSearch, withUnplaced, type ExternalSearch, type FusedCandidates } from '../retrieval/neural.ts';
 import { buildTowerData, embedContent, type PretrainedVectors, type TowerData } from '../models/tower-data.ts';
-import { fusionPool, hubnessIn, topicIndex, loadFusion, HUB_EXACT_PAIRS, normalizeRowsInPlace, scorePool, type FusionModel, type FusionPool, type TowerVectors } from '../retrieval/fusion.ts';
+import { fusionPool, hubnessIn, topicIndex, loadFusion, HUB_EXACT_PAIRS, scorePool, type FusionModel, type FusionPool, type TowerVectors } from '../retrieval/fusion.ts';
 import type { RetrievalConfig } from '../models/config.ts';
 import type { TwoTowerModel } from '../models/two-tower.ts';
 import { loadModel, type ModelMeta } from '../models/artifact.ts';
@@ -130,13 +131,16 @@ async function lexicalLists(retriever: Retriever, topics: Uint32Array, k: number
   return lists;
 }
 
-/** Neural top-`depth` lists of topic rows from the model's index (or an external one). */
-async function neuralLists(retriever: Retriever, topics: Uint32Array, depth: number, options: RetrieveOptions): Promise<Candidates[]> {
-  const { model, meta, index, data } = retriever;
-  const fanouts = meta.config.graphsage.fanouts;
-  return options.external
-    ? externalNeuralSearch(options.external, data, topics, topicQueries(model, data, topics, fanouts, meta.seed), depth)
-    : neuralSearch(model, data, index, topics, depth, fanouts, meta.seed);
+/** The query-tower vectors of topic rows (neighbourhoods sampled from the model's seed). [topics * D] */
+function queriesOf(retriever: Retriever, topics: Uint32Array): Float32Array {
+  const { model, meta, data } = retriever;
+  return topicQueries(model, data, topics, meta.config.graphsage.fanouts, meta.seed);
+}
+
+/** Neural top-`depth` lists of topic rows for their `queries`, from the model's index (or an external one). */
+async function neuralLists(retriever: Retriever, topics: Uint32Array, queries: Float32Array, depth: number, options: RetrieveOptions): Promise<Candidates[]> {
+  const { index, data } = retriever;
+  return options.external ? externalNeuralSearch(options.external, data, topics, queries, depth) : neuralSearch(data, index, topics, queries, depth);
 }
 
 /** Top-`k` lists over the pretrained sentence vectors (exact index built on first use). */
@@ -169,7 +173,7 @@ export async function retrieve(retriever: Retriever, topics: Uint32Array, option
   // Models saved before retrieval.unplacedTopK existed have no such key.
   const unplaced = config.unplacedTopK ?? 0;
   const depth = unplaced > 0 ? Math.max(topK, config.unplacedDepth) : topK;
-  let neural = await neuralLists(retriever, topics, depth, options);
+  let neural = await neuralLists(retriever, topics, queriesOf(retriever, topics), depth, options);
   const placed = unplaced > 0 ? (options.visible ?? modelContext(data.dataset, meta.heldOut)).popularity : undefined;
   if (placed) neural = neural.map((list) => withUnplaced(list, topK, unplaced, placed));
   // Sentence vectors the towers read (not token ids of a fine-tuned encoder): a third candidate list and the reranker's cosine.
@@ -202,22 +206,23 @@ export async function fusionPools(retriever: Retriever, topics: Uint32Array, opt
   const config = meta.config.retrieval;
   const depth = config.fusionDepth;
   const t0 = performance.now();
-  const neural = await neuralLists(retriever, topics, depth, options);
+  // One set of query vectors: the neural lists and the neural cosine feature must agree.
+  const queries = queriesOf(retriever, topics);
+  const neural = await neuralLists(retriever, topics, queries, depth, options);
   const sentence = sentenceVectors(data);
   const sentenceCandidates = sentence && config.sentenceTopK > 0 ? sentenceLists(retriever, sentence, topics, depth) : undefined;
   const t1 = performance.now();
   const lexical = await lexicalLists(retriever, topics, options.lexicalTopK ?? (config.lexicalTopK > 0 ? depth : 0), options);
   const t2 = performance.now();
   const vectors = towerVectors(retriever, [neural, lexical, sentenceCandidates ?? []]);
-  // The query vectors the neural lists were searched with: the neural cosine feature must be theirs.
   const dim = vectors.dim;
-  const queries = normalizeRowsInPlace(topicQueries(retriever.model, data, topics, meta.config.graphsage.fanouts, meta.seed), dim);
+  const unit = normalizeRows('learned fusion', queries, topics, dim);
   const visible = options.visible ?? modelContext(data.dataset, meta.heldOut);
   const context = { forest: data.forest, links: visible.links, popularity: visible.popularity, vectors };
   const pools = neural.map((list, i) =>
     fusionPool(
       topics[i],
-      { neural: list, lexical: lexical[i], sentence: sentenceCandidates?.[i], sentenceCosines: sentence && ((rows) => sentenceCosines(sentence, topics[i], rows)), query: queries.subarray(i * dim, (i + 1) * dim) },
+      { neural: list, lexical: lexical[i], sentence: sentenceCandidates?.[i], sentenceCosines: sentence && ((rows) => sentenceCosines(sentence, topics[i], rows)), query: unit.subarray(i * dim, (i + 1) * dim) },
       context,
       depth,
     ),
@@ -237,12 +242,12 @@ function poolTimes(seconds: { neural: number; lexical: number; fusion: number },
  * with the rows' hubness (computed once per retriever and row).
  */
 function towerVectors(retriever: Retriever, lists: readonly (readonly Candidates[])[]): TowerVectors {
-  const { model, meta, data } = retriever;
+  const { model, data } = retriever;
   const dim = model.shape.encoder.dim;
   const items = data.dataset.content.length;
   if (!retriever.vectors) {
     const all = Uint32Array.from(data.dataset.topics.keys());
-    const topics = normalizeRowsInPlace(topicQueries(model, data, all, meta.config.graphsage.fanouts, meta.seed), dim);
+    const topics = normalizeRows('learned fusion', queriesOf(retriever, all), all, dim);
     retriever.vectors = { dim, topics, content: new Float32Array(items * dim), hub: new Float32Array(items), ready: new Uint8Array(items) };
   }
   const vectors = retriever.vectors;
@@ -250,7 +255,7 @@ function towerVectors(retriever: Retriever, lists: readonly (readonly Candidates
   for (const per of lists) for (const list of per) for (const row of list.rows) if (!vectors.ready[row]) missing.add(row);
   if (missing.size === 0) return vectors;
   const rows = Uint32Array.from(missing).sort();
-  const content = normalizeRowsInPlace(embedContent(model, data, rows), dim);
+  const content = normalizeRows('learned fusion', embedContent(model, data, rows), rows, dim);
   // Exact or approximate by the catalogue's size, so that every call on it agrees.
   vectors.index ??= topicIndex(vectors.topics, dim, items * (vectors.topics.length / dim) <= HUB_EXACT_PAIRS);
   const hub = hubnessIn(vectors.index, content);

@@ -43,7 +43,7 @@ import { HnswIndex } from '../ann/hnsw.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { ArtifactError } from '../errors.ts';
 import type { Candidates } from './lexical.ts';
-import { SOURCE_ROWS, type FusedCandidates } from './neural.ts';
+import { joinLists, SOURCE_ROWS, type FusedCandidates } from './neural.ts';
 
 export const FUSION_FEATURE_NAMES = [
   'neural_cosine', 'log_neural_rank', 'lexical_cosine', 'log_lexical_rank', 'sentence_cosine', 'log_sentence_rank',
@@ -90,16 +90,6 @@ export interface TowerVectors {
   index?: BruteForceIndex | HnswIndex;
 }
 
-/** Scales each row of a row-major matrix to unit length (zero rows stay zero), in place. */
-export function normalizeRowsInPlace(vectors: Float32Array, dim: number): Float32Array {
-  for (let at = 0; at < vectors.length; at += dim) {
-    let norm = 0;
-    for (let d = 0; d < dim; d++) norm += vectors[at + d] * vectors[at + d];
-    if (norm > 0) for (let d = 0, s = 1 / Math.sqrt(norm); d < dim; d++) vectors[at + d] *= s;
-  }
-  return vectors;
-}
-
 function dot(a: Float32Array, b: Float32Array): number {
   let s = 0;
   for (let d = 0; d < a.length; d++) s += a[d] * b[d];
@@ -133,25 +123,7 @@ export interface FusionPool {
  * row of the lists. The pool's `fused` scores are 0 until `scorePool`.
  */
 export function fusionPool(t: number, lists: FusionLists, context: FusionContext, depth: number): FusionPool {
-  const order: number[] = [];
-  const slot = new Map<number, number>();
-  const sources = [lists.neural, lists.lexical, lists.sentence];
-  const ranks = [[], [], []] as number[][];
-  const scores = [[], [], []] as number[][];
-  sources.forEach((list, l) => {
-    if (!list) return;
-    list.rows.forEach((row, i) => {
-      let j = slot.get(row);
-      if (j === undefined) {
-        slot.set(row, (j = order.length));
-        order.push(row);
-        for (let m = 0; m < 3; m++) (ranks[m].push(0), scores[m].push(NaN));
-      }
-      ranks[l][j] = i + 1;
-      scores[l][j] = list.scores[i];
-    });
-  });
-  const rows = Uint32Array.from(order);
+  const { rows, ranks, scores } = joinLists([lists.neural, lists.lexical, lists.sentence]);
   const n = rows.length;
   // An item the lexical list did not reach scores at most the list's last cosine.
   const lexicalFloor = lists.lexical.scores.length ? lists.lexical.scores[lists.lexical.scores.length - 1] : 0;
@@ -190,15 +162,8 @@ export function fusionPool(t: number, lists: FusionLists, context: FusionContext
     f[11] = siblingVectors.length ? cosine - best : 0;
     f[12] = parentVector ? dot(parentVector, v) : 0;
   }
-  const candidates: FusedCandidates = {
-    rows,
-    fused: new Float32Array(n),
-    neural: Float32Array.from(scores[0]),
-    lexical: Float32Array.from(scores[1]),
-    neuralRank: Int32Array.from(ranks[0]),
-    lexicalRank: Int32Array.from(ranks[1]),
-  };
-  if (lists.sentence) candidates.sentenceRank = Int32Array.from(ranks[2]);
+  const candidates: FusedCandidates = { rows, fused: new Float32Array(n), neural: scores[0], lexical: scores[1], neuralRank: ranks[0], lexicalRank: ranks[1] };
+  if (lists.sentence) candidates.sentenceRank = ranks[2];
   if (sentence) candidates.sentence = sentence;
   candidates.sources = { neural: lists.neural.rows.slice(0, SOURCE_ROWS), lexical: lists.lexical.rows.slice(0, SOURCE_ROWS) };
   if (lists.sentence) candidates.sources.sentence = lists.sentence.rows.slice(0, SOURCE_ROWS);

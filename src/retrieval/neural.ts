@@ -52,9 +52,8 @@ export async function externalNeuralSearch(search: ExternalSearch, data: TowerDa
   });
 }
 
-/** Top-k content per topic row, within the topic's language (all languages for a topic without one). */
-export function neuralSearch(model: TwoTowerModel, data: TowerData, index: PartitionedIndex, topics: ArrayLike<number>, k: number, fanouts: readonly number[], seed: number): Candidates[] {
-  const queries = topicQueries(model, data, topics, fanouts, seed);
+/** Top-k content per topic row for its query vector (`topicQueries`), within the topic's language (all languages for a topic without one). */
+export function neuralSearch(data: TowerData, index: PartitionedIndex, topics: ArrayLike<number>, queries: Float32Array, k: number): Candidates[] {
   return index.searchBatch(queries, k, languageRoutes(data, index, topics)).map((r) => ({ rows: r.labels, scores: r.scores }));
 }
 
@@ -106,35 +105,53 @@ export interface FusedCandidates {
 export const SOURCE_ROWS = 100;
 
 /**
+ * The union of ranked lists: each item once, in order of first appearance,
+ * with its 1-based rank in each list (the list's own ranks when it has them;
+ * 0 when absent) and its score there (NaN when absent). Absent lists are
+ * empty columns.
+ */
+export function joinLists(lists: readonly (Candidates | undefined)[]): { rows: Uint32Array; ranks: Int32Array[]; scores: Float32Array[] } {
+  const order: number[] = [];
+  const slot = new Map<number, number>();
+  const entries: { list: number; at: number; rank: number; score: number }[] = [];
+  lists.forEach((list, l) => {
+    list?.rows.forEach((row, i) => {
+      let j = slot.get(row);
+      if (j === undefined) {
+        slot.set(row, (j = order.length));
+        order.push(row);
+      }
+      entries.push({ list: l, at: j, rank: list.ranks ? list.ranks[i] : i + 1, score: list.scores[i] });
+    });
+  });
+  const ranks = lists.map(() => new Int32Array(order.length));
+  const scores = lists.map(() => new Float32Array(order.length).fill(NaN));
+  for (const e of entries) {
+    ranks[e.list][e.at] = e.rank;
+    scores[e.list][e.at] = e.score;
+  }
+  return { rows: Uint32Array.from(order), ranks, scores };
+}
+
+/**
  * Union of ranked lists (neural, lexical and optionally the sentence-vector
  * list), ordered by reciprocal rank fusion (Cormack et al., SIGIR 2009): sum
  * over lists of 1 / (c + rank), c = 60, with each list's own ranks when it
  * has them.
  */
 export function fuseCandidates(neural: Candidates, lexical: Candidates, sentence?: Candidates, c = 60): FusedCandidates {
-  const lists = sentence ? [neural, lexical, sentence] : [neural, lexical];
-  const entries = new Map<number, { fused: number; neural: number; lexical: number; ranks: number[] }>();
-  lists.forEach((list, l) => {
-    list.rows.forEach((row, i) => {
-      let e = entries.get(row);
-      if (!e) entries.set(row, (e = { fused: 0, neural: NaN, lexical: NaN, ranks: [0, 0, 0] }));
-      const rank = list.ranks ? list.ranks[i] : i + 1;
-      e.fused += 1 / (c + rank);
-      e.ranks[l] = rank;
-      if (l === 0) e.neural = list.scores[i];
-      if (l === 1) e.lexical = list.scores[i];
-    });
-  });
-  const order = [...entries.entries()].sort((a, b) => b[1].fused - a[1].fused || a[0] - b[0]);
+  const joined = joinLists(sentence ? [neural, lexical, sentence] : [neural, lexical]);
+  const fusedScore = Array.from(joined.rows, (_, j) => joined.ranks.reduce((sum, ranks) => (ranks[j] > 0 ? sum + 1 / (c + ranks[j]) : sum), 0));
+  const order = Array.from(joined.rows.keys()).sort((a, b) => fusedScore[b] - fusedScore[a] || joined.rows[a] - joined.rows[b]);
   const fused: FusedCandidates = {
-    rows: Uint32Array.from(order, ([row]) => row),
-    fused: Float32Array.from(order, ([, e]) => e.fused),
-    neural: Float32Array.from(order, ([, e]) => e.neural),
-    lexical: Float32Array.from(order, ([, e]) => e.lexical),
-    neuralRank: Int32Array.from(order, ([, e]) => e.ranks[0]),
-    lexicalRank: Int32Array.from(order, ([, e]) => e.ranks[1]),
+    rows: Uint32Array.from(order, (j) => joined.rows[j]),
+    fused: Float32Array.from(order, (j) => fusedScore[j]),
+    neural: Float32Array.from(order, (j) => joined.scores[0][j]),
+    lexical: Float32Array.from(order, (j) => joined.scores[1][j]),
+    neuralRank: Int32Array.from(order, (j) => joined.ranks[0][j]),
+    lexicalRank: Int32Array.from(order, (j) => joined.ranks[1][j]),
   };
-  if (sentence) fused.sentenceRank = Int32Array.from(order, ([, e]) => e.ranks[2]);
+  if (sentence) fused.sentenceRank = Int32Array.from(order, (j) => joined.ranks[2][j]);
   return fused;
 }
 
