@@ -30,12 +30,8 @@ import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { runScript } from './script.ts';
 import { writeNpy } from './peer/npy.ts';
-import { UsageError } from '../src/errors.ts';
-import { BruteForceIndex } from '../src/ann/brute-force.ts';
-import { HnswIndex } from '../src/ann/hnsw.ts';
-import { recallAtK } from '../src/ann/search.ts';
-import { syntheticVectors } from '../src/ann/synthetic.ts';
-import type { SearchResult } from '../src/ann/types.ts';
+import { BruteForceIndex, HnswIndex, searchRecall, UsageError, type SearchResult } from '../src/index.ts';
+import { syntheticVectors } from '../src/internal.ts';
 
 const NAME = 'bench-ann-peer';
 const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -84,16 +80,11 @@ function timed<T>(run: () => T, minSeconds: number, repeats: number): { seconds:
 }
 
 async function trellisEmbeddings(modelDir: string, dataDir: string): Promise<VectorSet> {
-  const { loadDataset } = await import('../src/data/lecr.ts');
-  const { buildForest } = await import('../src/graph/forest.ts');
-  const { initRuntime } = await import('../src/models/runtime.ts');
-  const { embedContentParallel } = await import('../src/models/encode-worker.ts');
-  const { loadRetriever } = await import('../src/pipeline/recommend.ts');
-  const { topicQueries } = await import('../src/retrieval/neural.ts');
+  const { buildForest, embedContentParallel, initRuntime, loadDataset, loadRetriever, openModel, topicQueries } = await import('../src/index.ts');
   await initRuntime();
   const dataset = await loadDataset(dataDir);
   const forest = buildForest(dataset);
-  const retriever = await loadRetriever(modelDir, dataset, forest);
+  const retriever = await loadRetriever(await openModel(modelDir), dataset, forest);
   try {
     const base = await embedContentParallel(retriever.model, retriever.data);
     const topics = Uint32Array.from(dataset.topics.keys());
@@ -116,7 +107,7 @@ function trellisSide(set: VectorSet, m: number, efConstruction: number, seed: nu
   for (const ef of efs) {
     index.setEfSearch(ef);
     const { seconds: s, value } = timed(() => index.searchBatch(set.queries, k), minSeconds, repeats);
-    const point = { ef, recall: recallAtK(value, truth, k), queriesPerSecond: truth.length / s };
+    const point = { ef, recall: searchRecall(value, truth, k), queriesPerSecond: truth.length / s };
     process.stderr.write(`[${NAME}] trellis ef ${ef}: recall@${k} ${point.recall.toFixed(4)}, ${Math.round(point.queriesPerSecond)} q/s\n`);
     search.push(point);
   }

@@ -9,10 +9,8 @@
  * the machine for stable numbers.
  */
 import { parseArgs } from 'node:util';
-import { BruteForceIndex } from '../src/ann/brute-force.ts';
-import { HnswIndex } from '../src/ann/hnsw.ts';
-import { recallAtK } from '../src/ann/search.ts';
-import { syntheticVectors } from '../src/ann/synthetic.ts';
+import { BruteForceIndex, HnswIndex, searchRecall } from '../src/index.ts';
+import { syntheticVectors } from '../src/internal.ts';
 
 const { values } = parseArgs({
   options: {
@@ -73,7 +71,7 @@ for (const kind of values.data.split(',')) {
       t = performance.now();
       const found = index.searchBatch(queries, k);
       const qps = queryCount / ((performance.now() - t) / 1000);
-      print(`| ${label} | ${rows} x ${dim} | ${m} | ${efConstruction} | ${build.toFixed(1)} | ${(rows / build).toFixed(0)} | ${ef} | ${recallAtK(found, truth, k).toFixed(3)} | ${qps.toFixed(0)} |`);
+      print(`| ${label} | ${rows} x ${dim} | ${m} | ${efConstruction} | ${build.toFixed(1)} | ${(rows / build).toFixed(0)} | ${ef} | ${searchRecall(found, truth, k).toFixed(3)} | ${qps.toFixed(0)} |`);
     }
   }
 }

@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { runScript } from './script.ts';
-import { loadDataset, buildForest, splitTopics, answersOf, buildLexicalIndex, lexicalSearch, evaluateRanked, rankedById, formatTable } from '../src/index.ts';
+import { answersOf, buildForest, buildLexicalIndex, evaluateRanked, formatTable, lexicalSearch, loadDataset, rankedById, splitTopics } from '../src/index.ts';
 
 await runScript('bench-data', { data: { type: 'string', multiple: true } }, async (values) => {
   const dirs = (values.data as string[] | undefined) ?? ['data/khan', 'data/debian'].filter((d) => existsSync(d));

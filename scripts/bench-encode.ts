@@ -9,12 +9,7 @@
  */
 import { availableParallelism, loadavg } from 'node:os';
 import { runScript } from './script.ts';
-import { UsageError } from '../src/errors.ts';
-import { loadDataset } from '../src/data/lecr.ts';
-import { contentText } from '../src/text/documents.ts';
-import { initRuntime } from '../src/models/runtime.ts';
-import { PretrainedEncoder } from '../src/pretrained/encoder.ts';
-import { embedTexts } from '../src/pretrained/parallel.ts';
+import { contentText, embedTexts, initRuntime, loadDataset, PretrainedEncoder, UsageError } from '../src/index.ts';
 
 await runScript('bench-encode', {
   model: { type: 'string', default: 'models/pretrained/all-MiniLM-L6-v2' },

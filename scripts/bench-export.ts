@@ -13,10 +13,8 @@ import { parseArgs } from 'node:util';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mulberry32 } from '../src/random.ts';
-import { writeRecommendations, readRecommendations } from '../src/io/export.ts';
-import { encodeMetadata, recommendationSchema, recordBatches, type StringColumnMode } from '../src/io/arrow.ts';
-import { RecommendationTableBuilder, type RecommendationTable } from '../src/io/table.ts';
+import { mulberry32, readRecommendations, RecommendationTableBuilder, writeRecommendations, type RecommendationTable } from '../src/index.ts';
+import { encodeMetadata, recommendationSchema, recordBatches, type StringColumnMode } from '../src/internal.ts';
 
 const { values } = parseArgs({
   options: {

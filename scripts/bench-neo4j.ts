@@ -19,15 +19,8 @@ import { join } from 'node:path';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { runScript } from './script.ts';
-import { loadDataset } from '../src/data/lecr.ts';
-import type { Dataset } from '../src/data/types.ts';
-import {
-  Neo4jClient, pushDataset, pushRecommendations, readRecommendationFile, clearGraph, graphSnapshot, runNamedQuery, listNamedQueries,
-  pushEmbeddings, dropEmbeddings, Neo4jVectorIndex, totals, loadDatasetFromNeo4j, type PushReport,
-} from '../src/graph/neo4j.ts';
-import { syntheticVectors } from '../src/ann/synthetic.ts';
-import { BruteForceIndex } from '../src/ann/brute-force.ts';
-import { recallAtK } from '../src/ann/search.ts';
+import { BruteForceIndex, graphSnapshot, listNamedQueries, loadDataset, loadDatasetFromNeo4j, Neo4jClient, Neo4jVectorIndex, pushDataset, pushEmbeddings, pushRecommendations, searchRecall, runNamedQuery, type Dataset, type PushReport } from '../src/index.ts';
+import { clearGraph, dropEmbeddings, readRecommendationFile, syntheticVectors, totals } from '../src/internal.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 
@@ -273,7 +266,7 @@ async function benchVectors(client: Neo4jClient, runs: number, out: string[]): P
     let recall = 0;
     for (let r = 0; r < Math.min(runs, 5); r++) {
       t = performance.now();
-      recall = recallAtK(await index.searchBatch(q, k), truth, k);
+      recall = searchRecall(await index.searchBatch(q, k), truth, k);
       batch.push(performance.now() - t);
     }
     const single: number[] = [];

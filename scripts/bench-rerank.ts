@@ -18,13 +18,8 @@
  */
 import { loadavg } from 'node:os';
 import { runScript } from './script.ts';
-import { initRuntime } from '../src/models/runtime.ts';
-import { tf } from '../src/models/tf.ts';
-import { batchMatMul } from '../src/models/ops.ts';
-import { CrossEncoder, DEFAULT_CROSS_ENCODER_OPTIONS } from '../src/rerank/cross-encoder.ts';
-import type { PairSet } from '../src/rerank/tokens.ts';
-import { mulberry32, type Rng } from '../src/random.ts';
-import { UsageError } from '../src/errors.ts';
+import { CrossEncoder, DEFAULT_CROSS_ENCODER_OPTIONS, initRuntime, mulberry32, UsageError, type Rng } from '../src/index.ts';
+import { batchMatMul, tf, type PairSet } from '../src/internal.ts';
 
 const FEATURES = 8;
 

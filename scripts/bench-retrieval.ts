@@ -27,24 +27,8 @@ import { basename, join, resolve } from 'node:path';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { runScript } from './script.ts';
-import { UsageError } from '../src/errors.ts';
-import { resolveRunConfig } from '../src/config.ts';
-import { loadDataset } from '../src/data/lecr.ts';
-import { languageRoute } from '../src/retrieval/lexical.ts';
-import { buildForest } from '../src/graph/forest.ts';
-import { answersOf, splitTopics } from '../src/eval/split.ts';
-import { rerankedLists, scoreStages, sourceList, type RankedScores, type StageScores } from '../src/eval/holdout.ts';
-import { evaluateRanked, rankedById } from '../src/eval/metrics.ts';
-import type { FusedCandidates } from '../src/retrieval/neural.ts';
-import { initRuntime } from '../src/models/runtime.ts';
-import { embedContent, embedTopics } from '../src/models/tower-data.ts';
-import { runTraining } from '../src/pipeline/train.ts';
-import { loadRetriever, recommendTopics } from '../src/pipeline/recommend.ts';
-import { PartitionedIndex } from '../src/ann/partitioned.ts';
-import { HnswIndex } from '../src/ann/hnsw.ts';
-import { recallAtK } from '../src/ann/search.ts';
-import { rngFor } from '../src/random.ts';
-import type { SearchResult } from '../src/ann/types.ts';
+import { buildForest, embedContent, embedTopics, evaluateRanked, HnswIndex, initRuntime, loadContentIndex, loadDataset, loadRetriever, PartitionedIndex, rankedById, resolveRunConfig, rngFor, runHoldout, searchRecall, splitTopics, UsageError, type FusedCandidates, type SearchResult, type StageScores } from '../src/index.ts';
+import { languageRoute, rerankedLists, sourceList, type RankedScores } from '../src/internal.ts';
 
 const NAME = 'bench-retrieval';
 const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -213,26 +197,24 @@ async function runChild(dir: string, variant: string, extra: object, backend: st
   const runtime = await initRuntime(backend);
   log(`${variant}: ${runtime.message}`);
   const cpu0 = cpuNow();
-  const trained = await runTraining({
+  let cpuTrain = 0;
+  // The pipeline's own evaluation: train without the held-out topics' links, recommend for them, score every stage.
+  const { trained, folder, result, ids, answers, scores } = await runHoldout({
     dataset, forest, config, seed: HOLDOUT.seed, modelDir, split, splitSpec: { fraction: HOLDOUT.fraction, by: 'topic' }, backend: runtime.kind,
     log: (line) => log(`${variant}: ${line}`),
     onEpoch: (r, epochs) => log(`${variant}: epoch ${r.epoch + 1}/${epochs}: loss ${r.loss.toFixed(4)}, validation recall@${config.training.recallK} ${r.validationRecall.toFixed(4)}${r.best ? ' (best)' : ''} (${r.seconds.toFixed(1)} s, ${r.pairs} pairs)`),
+    onTrained: () => (cpuTrain = cpuNow() - cpu0),
   });
-  const cpuTrain = cpuNow() - cpu0;
-
-  const stage = config.rerank.enabled ? 'full' : 'retrieve';
-  const result = await recommendTopics(modelDir, dataset, forest, split.heldOut, { stage, log: (line) => log(`${variant}: ${line}`) });
-  const ids = Array.from(split.heldOut, (t) => dataset.topics[t].id);
-  const scores = scoreStages(ids, answersOf(dataset, split.heldOut), result.candidates, result.scores ? { table: result.table, scores: result.scores } : undefined);
-  const cuts = bestCuts(ids, answersOf(dataset, split.heldOut), result.candidates, result.scores);
+  const stage = result.rule ? 'full' : 'retrieve';
+  const cuts = bestCuts(ids, answers, result.candidates, result.scores);
   const rssRecommend = maxRssMB();
 
   // The content index alone: the saved HNSW index at efSearch 128 against exact search over the same vectors.
-  const retriever = await loadRetriever(modelDir, dataset, forest);
+  const retriever = await loadRetriever(folder, dataset, forest);
   let ann: RunResult['ann'];
   try {
     const { model, meta, data } = retriever;
-    const hnsw = PartitionedIndex.load(join(modelDir, 'index'), { dimension: meta.shape.encoder.dim, modelId: meta.modelId }, { efSearch: EF_SEARCH });
+    const hnsw = loadContentIndex(folder, { efSearch: EF_SEARCH });
     const te = performance.now();
     const queries = embedTopics(model, data, split.heldOut, config.graphsage.fanouts, rngFor(meta.seed, 'recommend/sample'));
     const embedSeconds = seconds(te);
@@ -254,7 +236,7 @@ async function runChild(dir: string, variant: string, extra: object, backend: st
       embedSeconds,
       hnswQueriesPerSecond: hnswRateK * split.heldOut.length,
       bruteForceQueriesPerSecond: exactRate * split.heldOut.length,
-      hnswRecallAt10: recallAtK(approx, truth, 10),
+      hnswRecallAt10: searchRecall(approx, truth, 10),
       partitions: keys.map((key) => {
         const part = hnsw.partition(key)!;
         return { key, kind: part instanceof HnswIndex ? 'hnsw' : 'brute-force', count: part.size };

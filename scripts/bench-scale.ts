@@ -44,27 +44,8 @@ import { join, resolve } from 'node:path';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { runScript } from './script.ts';
-import { UsageError } from '../src/errors.ts';
-import { resolveRunConfig } from '../src/config.ts';
-import { DEFAULT_INDEX_CONFIG } from '../src/models/config.ts';
-import { loadDataset } from '../src/data/lecr.ts';
-import { syntheticTopicCount, writeSyntheticDataset, type SyntheticOptions } from '../src/data/synthetic.ts';
-import { buildForest } from '../src/graph/forest.ts';
-import { initRuntime } from '../src/models/runtime.ts';
-import { loadModel, readModelMeta } from '../src/models/artifact.ts';
-import { buildTowerData } from '../src/models/tower-data.ts';
-import { embedContentParallel } from '../src/models/encode-worker.ts';
-import { buildLexicalIndex } from '../src/retrieval/lexical.ts';
-import { PartitionedIndex } from '../src/ann/partitioned.ts';
-import { runTraining } from '../src/pipeline/train.ts';
-import { candidateDepth, retrievalTable, retrieve, type Retriever } from '../src/pipeline/recommend.ts';
-import { loadFusion } from '../src/retrieval/fusion.ts';
-import { sourceList } from '../src/eval/holdout.ts';
-import { linkContext, loadReranker, RERANKER_DIR, rerankTable } from '../src/pipeline/rerank.ts';
-import { writeRecommendations } from '../src/io/export.ts';
-import { evaluateSets, recallAtK } from '../src/eval/metrics.ts';
-import { predictedSets } from '../src/eval/holdout.ts';
-import { deriveSeed, rngFor, shuffleInPlace } from '../src/random.ts';
+import { buildForest, buildLexicalIndex, buildTowerData, DEFAULT_INDEX_CONFIG, deriveSeed, embedContentParallel, evaluateSets, initRuntime, loadDataset, loadFusion, loadModel, loadReranker, openModel, FEATURE_NAMES, PartitionedIndex, readModelMeta, recallAtK, rerankTable, resolveRunConfig, retrievalTable, retrieve, rngFor, runTraining, shuffleInPlace, syntheticTopicCount, UsageError, writeRecommendations, writeSyntheticDataset, type Retriever, type SyntheticOptions } from '../src/index.ts';
+import { candidateDepth, linkContext, predictedSets, rerankerDir, sourceList } from '../src/internal.ts';
 
 const NAME = 'bench-scale';
 const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -195,7 +176,8 @@ async function childRun(work: string, modelDir: string, size: number, seed: numb
     // 'all' (-1): every topic, on one worker thread per core, then the final CSV; else a timed sample of leaf topics.
     const all = rerankTopics < 0;
     const chosen = all ? topics : Uint32Array.from(shuffleInPlace(Array.from(leaves), rngFor(seed, 'bench-scale/rerank')).slice(0, rerankTopics)).sort();
-    const { reranker, rule, compete } = await loadReranker(modelDir);
+    const folder = await openModel(modelDir);
+    const { reranker, rule, compete } = await loadReranker(folder, FEATURE_NAMES);
     try {
       const pairs = Array.from(chosen, (t) => Math.min(rerankCandidates || Infinity, candidates[t].rows.length)).reduce((s, n) => s + n, 0);
       let next = 0.1;
@@ -205,7 +187,7 @@ async function childRun(work: string, modelDir: string, size: number, seed: numb
         process.stderr.write(`[${NAME}] rerank: ${done} of ${total} topics\n`);
       };
       const result = await stage(all ? 'rerank' : 'rerank sample', () => rerankTable(dataset, forest, linkContext(dataset, dataset.links), reranker, rule, chosen, Array.from(chosen, (t) => candidates[t]), candidateDepth(meta.config.retrieval), {
-        dir: join(modelDir, RERANKER_DIR), workers: all ? 0 : 1, maxCandidates: rerankCandidates, onProgress, compete,
+        dir: rerankerDir(folder), workers: all ? 0 : 1, maxCandidates: rerankCandidates, onProgress, compete,
       }), () => ({ items: chosen.length, unit: 'topics', note: `${pairs} pairs${rerankCandidates ? `, the first ${rerankCandidates} fused candidates per topic` : ''}${all ? `, ${cpus().length} worker threads` : ''}` }));
       const s = stages[stages.length - 1].seconds;
       if (all) await stage('export final csv', () => writeRecommendations(join(dir, 'final.csv'), result.table, { ...exportMeta, config: { ...meta.config, stage: 'full' } }), () => ({ items: result.table.length, unit: 'rows' }));

@@ -10,8 +10,8 @@
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { UsageError } from '../src/errors.ts';
-import { checkInChromium } from '../src/report/chromium.ts';
+import { UsageError } from '../src/index.ts';
+import { checkInChromium } from '../src/internal.ts';
 import { runScript } from './script.ts';
 
 /** The report page a path names: the file itself, the index.html in a folder, or the newest report under reports/. */

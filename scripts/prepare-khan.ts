@@ -3,7 +3,7 @@
  * Usage: npx tsx scripts/prepare-khan.ts [--source DIR] [--out DIR]
  */
 import { runScript } from './script.ts';
-import { prepareSource } from '../src/data/prepare.ts';
+import { prepareSource } from '../src/index.ts';
 
 await runScript('prepare-khan', { source: { type: 'string' }, out: { type: 'string' } }, async (values) => {
   const result = await prepareSource('khan', values.source as string | undefined, values.out as string | undefined);

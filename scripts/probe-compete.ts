@@ -17,15 +17,8 @@
  * The model must have a reranker and held-out topics (trained with --holdout).
  */
 import { runScript } from './script.ts';
-import { loadDataset } from '../src/data/lecr.ts';
-import { buildForest } from '../src/graph/forest.ts';
-import { readModelMeta } from '../src/models/artifact.ts';
-import { initRuntime } from '../src/models/runtime.ts';
-import { recommendTopics } from '../src/pipeline/recommend.ts';
-import { competeScores } from '../src/rerank/compete.ts';
-import { evaluateRule, packCandidates, searchDecisionRule } from '../src/rerank/threshold.ts';
-import { rngFor, shuffleInPlace } from '../src/random.ts';
-import { UsageError } from '../src/errors.ts';
+import { buildForest, evaluateRule, initRuntime, loadDataset, packCandidates, openModel, recommendTopics, rngFor, searchDecisionRule, shuffleInPlace, UsageError } from '../src/index.ts';
+import { competeScores } from '../src/internal.ts';
 
 const NAME = 'probe-compete';
 
@@ -50,14 +43,15 @@ await runScript(NAME, {
   const tuneCount = Number(values.tune);
   const seed = Number(values.seed);
   if (!Number.isSafeInteger(seed)) throw new UsageError(`${NAME}: --seed must be an integer (got ${values.seed}).`);
-  const meta = await readModelMeta(modelDir);
+  const folder = await openModel(modelDir);
+  const meta = folder.meta;
   if (meta.heldOut.length === 0) throw new UsageError(`${NAME}: the model in ${modelDir} has no held-out topics (train it with --holdout).`);
   if (!(Number.isInteger(tuneCount) && tuneCount >= 2 && tuneCount < meta.heldOut.length)) throw new UsageError(`${NAME}: --tune must be an integer from 2 to ${meta.heldOut.length - 1}.`);
   await initRuntime('auto');
   const dataset = await loadDataset(data);
   const forest = buildForest(dataset);
   const topics = Uint32Array.from(meta.heldOut, (id) => dataset.topicIndex.get(id)!);
-  const result = await recommendTopics(modelDir, dataset, forest, topics, { stage: 'full', log: (line) => console.error(`[${NAME}] ${line}`) });
+  const result = await recommendTopics(folder, dataset, forest, topics, { stage: 'full', log: (line) => console.error(`[${NAME}] ${line}`) });
   const probabilities = result.probabilities!;
   const rows = result.candidates.map((c) => c.rows);
   const gold = Array.from(topics, (t) => new Set(dataset.links[t]));

@@ -12,17 +12,8 @@
  *   node --import tsx scripts/probe-fusion.ts --data data/khan --model MODEL
  */
 import { runScript } from './script.ts';
-import { loadDataset } from '../src/data/lecr.ts';
-import { buildForest } from '../src/graph/forest.ts';
-import { readModelMeta } from '../src/models/artifact.ts';
-import { initRuntime } from '../src/models/runtime.ts';
-import { fusionPools, loadRetriever, modelContext, retrieve } from '../src/pipeline/recommend.ts';
-import { linkContext } from '../src/pipeline/rerank.ts';
-import { fitFusion, scorePool, FUSION_FEATURES, FUSION_FEATURE_NAMES, type FusionPool } from '../src/retrieval/fusion.ts';
-import { splitTopics } from '../src/eval/split.ts';
-import { evaluateRanked, rankedById } from '../src/eval/metrics.ts';
-import { deriveSeed } from '../src/random.ts';
-import { UsageError } from '../src/errors.ts';
+import { buildForest, deriveSeed, evaluateRanked, initRuntime, loadDataset, loadRetriever, openModel, rankedById, readModelMeta, retrieve, splitTopics, UsageError } from '../src/index.ts';
+import { fitFusion, FUSION_FEATURE_NAMES, FUSION_FEATURES, fusionPools, linkContext, modelContext, scorePool, type FusionPool } from '../src/internal.ts';
 
 const NAME = 'probe-fusion';
 
@@ -39,14 +30,15 @@ await runScript(NAME, { data: { type: 'string' }, model: { type: 'string' } }, a
   const data = values.data as string | undefined;
   const modelDir = values.model as string | undefined;
   if (!data || !modelDir) throw new UsageError(`${NAME}: --data and --model are required.`);
-  const meta = await readModelMeta(modelDir);
+  const folder = await openModel(modelDir);
+  const meta = folder.meta;
   if (meta.heldOut.length === 0) throw new UsageError(`${NAME}: the model in ${modelDir} has no held-out topics (train it with --holdout).`);
   if (meta.config.retrieval.fusion !== 'learned') throw new UsageError(`${NAME}: the model in ${modelDir} was not trained with retrieval.fusion 'learned'.`);
   await initRuntime('auto');
   const dataset = await loadDataset(data);
   const forest = buildForest(dataset);
   const log = (line: string) => console.error(`[${NAME}] ${line}`);
-  const retriever = await loadRetriever(modelDir, dataset, forest, { log });
+  const retriever = await loadRetriever(folder, dataset, forest, { log });
   const visible = modelContext(dataset, meta.heldOut);
   // The validation split `trellis train` made (same seed, same links).
   const linked = Uint32Array.from(dataset.topics.keys()).filter((t) => visible.links[t].length > 0);

@@ -4,7 +4,7 @@
  * stack trace only for a bug (exit 1).
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { TrellisError } from '../src/errors.ts';
+import { TrellisError } from '../src/index.ts';
 
 export async function runScript(
   name: string,

@@ -4,6 +4,9 @@
 
 // Errors and options
 export { TrellisError, UsageError, DataError, ConfigError, ArtifactError, ServiceError } from './errors.ts';
+export { DEFAULT_INDEX_CONFIG, DEFAULT_RETRIEVAL_CONFIG, type IndexConfig, type RetrievalConfig } from './retrieval/config.ts';
+export { fuseCandidates, type FusedCandidates } from './retrieval/candidates.ts';
+export { mergeCandidates, type Candidates } from './retrieval/candidates.ts';
 export { resolveOptions, checkChoice } from './options.ts';
 export { DEFAULT_RUN_CONFIG, resolveRunConfig, type RunConfig } from './config.ts';
 export { mulberry32, deriveSeed, rngFor, randomInt, fillNormal, shuffleInPlace, type Rng } from './random.ts';
@@ -25,7 +28,7 @@ export { topicText, contentText } from './text/documents.ts';
 export { fitTfidf, transformTfidf, wordTokens, DEFAULT_TFIDF_OPTIONS, type TfidfModel, type TfidfOptions, type SparseRows } from './text/tfidf.ts';
 
 // Retrieval
-export { buildLexicalIndex, lexicalSearch, mergeCandidates, type LexicalIndex, type Candidates } from './retrieval/lexical.ts';
+export { buildLexicalIndex, lexicalSearch, type LexicalIndex } from './retrieval/lexical.ts';
 export { topKIndices } from './retrieval/topk.ts';
 export { candidatesTable } from './retrieval/table.ts';
 
@@ -45,10 +48,11 @@ export { buildNeighbourIndex, neighboursOf, sampleNeighbours, layerEdges, DEFAUL
 export { StreamingFrequencyEstimator, ExactFrequencyEstimator, DEFAULT_STREAMING_FREQUENCY_OPTIONS, DEFAULT_EXACT_FREQUENCY_OPTIONS, type FrequencyEstimator, type StreamingFrequencyOptions, type ExactFrequencyOptions } from './models/frequency-estimator.ts';
 
 // Models (tfjs)
-export { initRuntime, runtimeInfo, assertTrainable, resolveBackendChoice, BACKEND_CHOICES, type BackendChoice, type RuntimeInfo } from './models/runtime.ts';
-export { WorkerPool, mapInWorkers, splitRange, type WorkerPoolOptions } from './models/workers.ts';
+export { initRuntime, runtimeInfo, assertTrainable, resolveBackendChoice, BACKEND_CHOICES, type BackendChoice, type RuntimeInfo } from './runtime/backend.ts';
+export { WorkerPool, mapInWorkers, splitRange, type WorkerPoolOptions } from './runtime/workers.ts';
 export { BagEncoder, textBatch, topFeatures, DEFAULT_BAG_ENCODER_OPTIONS, type TextEncoder, type TextBatch, type EmbeddingRows, type BagEncoderOptions } from './models/text-encoder.ts';
-export { SparseEmbedding, localize } from './models/sparse-embedding.ts';
+export { SparseEmbedding } from './models/sparse-embedding.ts';
+export { localize } from './runtime/variables.ts';
 export { SAGEConv, l2Normalize, type NeighbourBlock, type Aggregator } from './models/sage-conv.ts';
 export { TwoTowerModel, type TwoTowerShape, type QueryInput, type CandidateInput, type GraphSageMode } from './models/two-tower.ts';
 export { inBatchLogits, inBatchSoftmaxLoss, type InBatchSoftmaxInputs } from './models/losses/in-batch-softmax.ts';
@@ -60,9 +64,9 @@ export { readSafetensors, parseSafetensors, type SafeTensor } from './pretrained
 export { BertTokenizer } from './pretrained/tokenizer.ts';
 export { embedTexts, type EmbedTextsOptions } from './pretrained/parallel.ts';
 export { EmbeddingCache, textKey } from './pretrained/cache.ts';
-export { pretrainedFeatures, type PretrainedInfo } from './pretrained/features.ts';
-export { saveModel, loadModel, readModelMeta, type ModelMeta } from './models/artifact.ts';
-export { DEFAULT_ENCODER_CONFIG, DEFAULT_GRAPHSAGE_CONFIG, DEFAULT_TRAINING_CONFIG, DEFAULT_INDEX_CONFIG, DEFAULT_RETRIEVAL_CONFIG, type EncoderConfig, type GraphSageConfig, type TrainingConfig, type IndexConfig, type RetrievalConfig } from './models/config.ts';
+export { pretrainedFeatures, type PretrainedInfo } from './models/pretrained-features.ts';
+export { openModel, saveModel, loadModel, loadTwoTower, loadContentIndex, loadReranker, loadFusion, readModelMeta, MODEL_LAYOUT, type ModelMeta, type ModelFolder } from './pipeline/artifact.ts';
+export { DEFAULT_ENCODER_CONFIG, DEFAULT_GRAPHSAGE_CONFIG, DEFAULT_TRAINING_CONFIG, type EncoderConfig, type GraphSageConfig, type TrainingConfig } from './models/config.ts';
 
 // Nearest-neighbour indexes
 export type { VectorIndex, SearchResult } from './ann/types.ts';
@@ -70,9 +74,10 @@ export { BruteForceIndex } from './ann/brute-force.ts';
 export { HnswIndex, DEFAULT_HNSW_OPTIONS, type HnswOptions } from './ann/hnsw.ts';
 export { PartitionedIndex, partitionKey, type PartitionedIndexOptions } from './ann/partitioned.ts';
 export { loadIndex } from './ann/load.ts';
+export { searchMany, searchRecall } from './ann/search.ts';
 
 // Neural retrieval and fusion
-export { buildContentIndex, neuralSearch, fuseCandidates, type FusedCandidates } from './retrieval/neural.ts';
+export { buildContentIndex, neuralSearch } from './retrieval/neural.ts';
 
 // Reranking
 export { CrossEncoder, DEFAULT_CROSS_ENCODER_OPTIONS, type CrossEncoderOptions } from './rerank/cross-encoder.ts';
@@ -82,8 +87,8 @@ export { DEFAULT_RERANK_CONFIG, type RerankConfig } from './rerank/config.ts';
 // Pipeline stages
 export { runTraining, type TrainJob, type TrainSummary } from './pipeline/train.ts';
 export { loadRetriever, retrieve, recommendTopics, retrievalTable, type Retriever, type RecommendResult } from './pipeline/recommend.ts';
-export { pairFeatures, trainReranker, loadReranker, rerankTable, FEATURE_NAMES } from './pipeline/rerank.ts';
-export { scoreStages, type StageScores } from './eval/holdout.ts';
+export { pairFeatures, trainReranker, rerankTable, FEATURE_NAMES } from './pipeline/rerank.ts';
+export { scoreStages, runHoldout, type StageScores, type HoldoutJob, type HoldoutResult } from './pipeline/holdout.ts';
 export { syntheticDataset, syntheticForest, syntheticContent, syntheticTopicCount, writeSyntheticDataset, type SyntheticOptions, type SyntheticForest, type SyntheticItem, type SyntheticLeaf, type SyntheticWriteSummary } from './data/synthetic.ts';
 
 // Neo4j

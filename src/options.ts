@@ -54,3 +54,30 @@ export function checkChoice<T extends string>(scope: string, key: string, value:
   }
   return value as T;
 }
+
+/**
+ * One section of the run config, declared by the stage that reads it, next
+ * to its interface: the key, the defaults and the checks a type check cannot
+ * make (choices, ranges, powers of two). `check` may read the sections it
+ * depends on through `run` (e.g. encoder.vocab against lexical.buckets).
+ */
+export interface ConfigSection<T extends object> {
+  /** The section's key in the run config, e.g. "encoder". */
+  readonly name: string;
+  readonly defaults: Readonly<T>;
+  check(value: T, need: Need, run: Readonly<Record<string, unknown>>): void;
+}
+
+/** Throws a ConfigError "<scope>: <section>.<key> must be <what> (got <got>)." unless `ok`. */
+export type Need = (ok: boolean, key: string, what: string, got: unknown) => void;
+
+/** The `need` of one section: keys are prefixed with the section's name. */
+export function needIn(scope: string, section: string): Need {
+  return (ok, key, what, got) => {
+    if (!ok) throw new ConfigError(`${scope}: ${section}.${key} must be ${what} (got ${JSON.stringify(got)}).`);
+  };
+}
+
+export const isPowerOfTwo = (n: number): boolean => Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
+export const isPositiveInteger = (n: number): boolean => Number.isInteger(n) && n >= 1;
+export const isNonNegativeInteger = (n: number): boolean => Number.isInteger(n) && n >= 0;

@@ -12,7 +12,7 @@
  * failure is an ArtifactError whose hint says how to fix it.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { basename, join } from 'node:path';
 import { ArtifactError } from '../errors.ts';
@@ -22,11 +22,16 @@ const SCOPE = 'trellis/ann';
 export const MANIFEST_FILE = 'manifest.json';
 export const REBUILD_HINT = "Rebuild the index with 'trellis train'.";
 
-/** A data file to write into an index folder. */
+/** A data file to write into an index folder: written anew, or linked from an earlier index folder. */
 export interface ArtifactFile {
   name: string;
   /** Writes the complete file at `path` (a temporary name). */
-  write(path: string): void;
+  write?(path: string): void;
+  /**
+   * An unchanged file of an earlier save, with its size and checksum: hard
+   * linked (copied where links are not possible), not rewritten.
+   */
+  from?: { path: string; bytes: number; sha256: string };
 }
 
 /** Manifest fields that the index supplies; the rest are filled in on save. */
@@ -58,6 +63,23 @@ export function writeFileAtomic(path: string, write: (tmpPath: string) => void):
   }
 }
 
+/** Places an earlier file at `path` (hard link, else copy) through a temporary name; its recorded size and checksum carry over. */
+function linkFileAtomic(from: { path: string; bytes: number; sha256: string }, path: string): Omit<ManifestFile, 'name'> {
+  const tmp = `${path}.${process.pid}.${tempCounter++}.tmp`;
+  try {
+    try {
+      linkSync(from.path, tmp);
+    } catch {
+      copyFileSync(from.path, tmp);
+    }
+    renameSync(tmp, path);
+    return { bytes: from.bytes, sha256: from.sha256 };
+  } catch (error) {
+    rmSync(tmp, { force: true });
+    throw error;
+  }
+}
+
 /** Size and sha256 (lower-case hex) of a file. */
 export function digestFile(path: string): Omit<ManifestFile, 'name'> {
   const data = readFileSync(path);
@@ -72,7 +94,11 @@ export function digestFile(path: string): Omit<ManifestFile, 'name'> {
 export function saveArtifact(dir: string, body: ManifestBody, files: readonly ArtifactFile[]): IndexManifest {
   mkdirSync(dir, { recursive: true });
   const previous = previousFiles(dir);
-  const listed: ManifestFile[] = files.map((file) => ({ name: file.name, ...writeFileAtomic(join(dir, checkName(file.name, dir)), file.write) }));
+  const listed: ManifestFile[] = files.map((file) => {
+    const path = join(dir, checkName(file.name, dir));
+    if (file.from) return { name: file.name, ...linkFileAtomic(file.from, path) };
+    return { name: file.name, ...writeFileAtomic(path, file.write!) };
+  });
   const manifest: IndexManifest = {
     format: 'trellis-ann',
     version: 1,

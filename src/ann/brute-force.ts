@@ -67,6 +67,50 @@ export class BruteForceIndex implements VectorIndex {
     this.count += rows;
   }
 
+  /** Whether an item with `label` is in the index. */
+  has(label: number): boolean {
+    return this.seen.has(label);
+  }
+
+  /** Adds rows, replacing the vector of any label already in the index (a catalogue's edited items). */
+  upsert(vectors: Float32Array, labels: Uint32Array): void {
+    const { dim } = this;
+    checkRows(SCOPE, vectors, labels, dim);
+    const unit = normalizeRows(SCOPE, vectors, labels, dim);
+    const rowOf = new Map<number, number>();
+    this.labels().forEach((label, row) => rowOf.set(label, row));
+    const fresh: number[] = [];
+    labels.forEach((label, i) => {
+      const row = rowOf.get(label);
+      if (row === undefined) fresh.push(i);
+      else this.data.set(unit.subarray(i * dim, (i + 1) * dim), row * dim);
+    });
+    if (fresh.length === 0) return;
+    const freshLabels = Uint32Array.from(fresh, (i) => labels[i]);
+    const freshRows = new Float32Array(fresh.length * dim);
+    fresh.forEach((i, j) => freshRows.set(unit.subarray(i * dim, (i + 1) * dim), j * dim));
+    this.add(freshRows, freshLabels);
+  }
+
+  /** Removes the items with these labels (labels not in the index are ignored). */
+  remove(labels: Uint32Array): void {
+    const gone = new Set(Array.from(labels).filter((l) => this.seen.has(l)));
+    if (gone.size === 0) return;
+    const { dim } = this;
+    let kept = 0;
+    for (let row = 0; row < this.count; row++) {
+      const label = this.rowLabels[row];
+      if (gone.has(label)) continue;
+      if (kept !== row) {
+        this.rowLabels[kept] = label;
+        this.data.copyWithin(kept * dim, row * dim, (row + 1) * dim);
+      }
+      kept++;
+    }
+    this.count = kept;
+    for (const label of gone) this.seen.delete(label);
+  }
+
   search(query: Float32Array, k: number): SearchResult {
     checkQuery(SCOPE, query, this.dim);
     checkK(SCOPE, k);

@@ -13,6 +13,9 @@
  * Space 'cosine': hnswlib normalises every vector and returns 1 - <q, x> as
  * the distance; scores reported here are 1 - distance, the cosine similarity.
  */
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import hnswlib from 'hnswlib-node';
 import type { HierarchicalNSW } from 'hnswlib-node';
 import { resolveOptions } from '../options.ts';
@@ -115,6 +118,39 @@ export class HnswIndex implements VectorIndex {
     }
   }
 
+  /** Whether an item with `label` was ever added (a removed one still counts: hnswlib keeps it, marked deleted). */
+  has(label: number): boolean {
+    return this.seen.has(label);
+  }
+
+  /**
+   * Adds rows; a label already in the index gets the new vector in place
+   * (hnswlib's update, which also revives a removed item).
+   */
+  upsert(vectors: Float32Array, labels: Uint32Array): void {
+    const { dim } = this;
+    checkRows(SCOPE, vectors, labels, dim);
+    const unit = normalizeRows(SCOPE, vectors, labels, dim);
+    const fresh = Array.from(labels).filter((l) => !this.seen.has(l)).length;
+    const capacity = this.index.getMaxElements();
+    if (this.size + fresh > capacity) this.index.resizeIndex(Math.max(this.size + fresh, 2 * capacity));
+    const row = this.boundary;
+    for (let r = 0; r < labels.length; r++) {
+      for (let j = 0; j < dim; j++) row[j] = unit[r * dim + j];
+      this.index.addPoint(row, labels[r]);
+      this.seen.add(labels[r]);
+    }
+  }
+
+  /**
+   * Marks items deleted: searches never return them, their nodes stay in the
+   * graph (hnswlib's markDelete). Labels not in the index are ignored; the
+   * caller removes each live label once.
+   */
+  remove(labels: Uint32Array): void {
+    for (const label of labels) if (this.seen.has(label)) this.index.markDelete(label);
+  }
+
   search(query: Float32Array, k: number): SearchResult {
     checkQuery(SCOPE, query, this.dim);
     checkK(SCOPE, k);
@@ -197,4 +233,30 @@ export function hnswParams(params: Record<string, unknown>, overrides?: Pick<Hns
   }
   if (overrides?.efSearch !== undefined) out.efSearch = overrides.efSearch;
   return out;
+}
+
+/** How the hnswlib-node addon was compiled (scripts/hnswlib/build.sh records it), or undefined when it does not say. */
+export interface HnswlibBuild {
+  version: string;
+  /** 'native' (-march=native: the SIMD this CPU has) or 'portable' (the compiler's default, SSE). */
+  march?: string;
+  flags?: string;
+  compiler?: string;
+  /** SIMD the build uses, e.g. ['sse', 'avx', 'avx2', 'avx512f']. */
+  simd?: string[];
+}
+
+/** The hnswlib-node package's version and the record of its build, when there is one. */
+export function hnswlibBuild(): HnswlibBuild {
+  const require = createRequire(import.meta.url);
+  const root = dirname(require.resolve('hnswlib-node/package.json'));
+  const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
+  const record = join(root, 'build', 'Release', 'trellis-build.json');
+  if (!existsSync(record)) return { version };
+  try {
+    const built = JSON.parse(readFileSync(record, 'utf8')) as Omit<HnswlibBuild, 'version'>;
+    return { version, march: built.march, flags: built.flags, compiler: built.compiler, simd: built.simd };
+  } catch {
+    return { version };
+  }
 }

@@ -23,9 +23,9 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { resolveOptions } from '../options.ts';
-import { drain, splitRange, transferables, WorkerPool } from '../models/workers.ts';
+import { drain, splitRange, transferables, WorkerPool } from '../runtime/workers.ts';
 import type { PartitionBuild } from './build-worker.ts';
 import { ArtifactError, ConfigError, DataError } from '../errors.ts';
 import { deriveSeed } from '../random.ts';
@@ -34,7 +34,7 @@ import { BruteForceIndex } from './brute-force.ts';
 import { checkDim, checkK, checkQueries, checkQuery, checkRows } from './checks.ts';
 import { DEFAULT_HNSW_OPTIONS, HnswIndex, hnswParams, type HnswOptions } from './hnsw.ts';
 import { emptyResult, mergeResults } from './top-k.ts';
-import type { IndexManifest, LoadExpectation, ManifestPartition, SaveInfo, SearchResult } from './types.ts';
+import type { IndexManifest, LoadExpectation, ManifestFile, ManifestPartition, SaveInfo, SearchResult } from './types.ts';
 
 const SCOPE = 'trellis/ann/partitioned';
 
@@ -75,6 +75,8 @@ export class PartitionedIndex {
   private readonly settings: { kind: 'hnsw' | 'brute-force'; exactBelow: number; hnsw: Required<HnswOptions>; shardRows: number };
   /** The shards of each partition (one for an unsharded partition). */
   private readonly parts = new Map<string, Partition[]>();
+  /** Shards unchanged since `load`: the file they came from, which `save` can link instead of rewriting. */
+  private readonly origins = new Map<Partition, { dir: string; file: ManifestFile }>();
 
   constructor(dim: number, options?: PartitionedIndexOptions) {
     checkDim(SCOPE, dim);
@@ -130,8 +132,46 @@ export class PartitionedIndex {
       part = graph;
     }
     part.add(vectors, labels);
+    this.origins.delete(part);
     shards[last] = part;
     this.parts.set(key, shards);
+  }
+
+  /** The shard of partition `key` holding `label`, if any. */
+  private shardOf(key: string, label: number): Partition | undefined {
+    return this.shards(key).find((part) => part.has(label));
+  }
+
+  /**
+   * Puts rows into partition `key`: a label one of its shards holds already
+   * gets the new vector in place (a removed one is revived); new labels are
+   * added as by `add`.
+   */
+  upsert(key: string, vectors: Float32Array, labels: Uint32Array): void {
+    checkRows(SCOPE, vectors, labels, this.dim);
+    const byShard = new Map<Partition, number[]>();
+    const fresh: number[] = [];
+    labels.forEach((label, i) => {
+      const part = this.shardOf(key, label);
+      if (!part) fresh.push(i);
+      else if (byShard.has(part)) byShard.get(part)!.push(i);
+      else byShard.set(part, [i]);
+    });
+    for (const [part, rows] of byShard) {
+      part.upsert(...gatherRows(vectors, labels, rows, this.dim));
+      this.origins.delete(part);
+    }
+    if (fresh.length) this.add(key, ...gatherRows(vectors, labels, fresh, this.dim));
+  }
+
+  /** Removes items from partition `key` (from whichever shard holds them); searches never return them again. */
+  remove(key: string, labels: Uint32Array): void {
+    for (const part of this.shards(key)) {
+      const held = labels.filter((label) => part.has(label));
+      if (held.length === 0) continue;
+      part.remove(held);
+      this.origins.delete(part);
+    }
   }
 
   /**
@@ -291,7 +331,10 @@ export class PartitionedIndex {
         const kind = part instanceof HnswIndex ? 'hnsw' : 'brute-force';
         const file = `part-${String(partitions.length).padStart(4, '0')}.${kind === 'hnsw' ? 'hnsw' : 'bin'}`;
         partitions.push({ key, kind, file, count: part.size, ...(all.length > 1 ? { shard } : {}) });
-        files.push({ name: file, write: (tmp) => part.writeFile(tmp) });
+        // A shard unchanged since it was loaded from another folder is linked, not written again.
+        const origin = this.origins.get(part);
+        const from = origin && resolve(origin.dir) !== resolve(dir) ? { path: join(origin.dir, origin.file.name), bytes: origin.file.bytes, sha256: origin.file.sha256 } : undefined;
+        files.push(from ? { name: file, from } : { name: file, write: (tmp) => part.writeFile(tmp) });
       });
     }
     return saveArtifact(
@@ -339,6 +382,8 @@ export class PartitionedIndex {
       const shards = index.parts.get(entry.key) ?? [];
       shards[entry.shard ?? 0] = part;
       index.parts.set(entry.key, shards);
+      const file = manifest.files.find((f) => f.name === entry.file);
+      if (file) index.origins.set(part, { dir, file });
     }
     for (const [key, shards] of index.parts) {
       if (Array.from(shards).some((part) => part === undefined)) {

@@ -1,4 +1,4 @@
-/** Batch search over any VectorIndex, and recall of one index against another. */
+/** Batch search over any VectorIndex, and recall (searchRecall) of one index against another. */
 import type { SearchResult, VectorIndex } from './types.ts';
 
 /**
@@ -19,7 +19,7 @@ export function searchMany(index: VectorIndex, queries: Float32Array, k: number)
  * the exact top k (or all of it, when shorter) found in the approximate top k,
  * averaged over queries. A query with no exact neighbours counts as 1.
  */
-export function recallAtK(approx: readonly SearchResult[], exact: readonly SearchResult[], k: number): number {
+export function searchRecall(approx: readonly SearchResult[], exact: readonly SearchResult[], k: number): number {
   if (approx.length !== exact.length) {
     throw new RangeError(`trellis/ann/search: approx and exact must hold the same number of queries (got ${approx.length} and ${exact.length}).`);
   }

@@ -22,6 +22,8 @@ export interface ReadCsvOptions {
   required: readonly string[];
   /** Columns the reader knows; others are ignored. */
   known: readonly string[];
+  /** Called once with the known columns the header has, in `known`'s order. */
+  onHeader?: (present: string[]) => void;
 }
 
 /** Byte offset of the first invalid UTF-8 sequence in `bytes`, or -1; `end` tells whether a cut sequence at the end is an error. */
@@ -165,6 +167,7 @@ export async function readCsv(path: string, options: ReadCsvOptions, onRow: (row
           seen.add(h);
         }
         columnIndex = Int32Array.from(names, (n) => header!.indexOf(n));
+        options.onHeader?.(names.filter((n) => header!.includes(n)));
         continue;
       }
       rows++;

@@ -31,11 +31,12 @@ export interface LoadOptions {
 const TRUE_VALUES = new Set(['true', '1', 'yes', 't']);
 const FALSE_VALUES = new Set(['false', '0', 'no', 'f', '']);
 
-async function loadTopics(file: string): Promise<{ topics: Topic[]; index: Map<string, number>; lines: number[] }> {
+async function loadTopics(file: string): Promise<{ topics: Topic[]; index: Map<string, number>; lines: number[]; columns: string[] }> {
   const topics: Topic[] = [];
   const index = new Map<string, number>();
   const lines: number[] = [];
-  await readCsv(file, { required: ['id', 'title'], known: TOPIC_COLUMNS }, (row) => {
+  let columns: string[] = [];
+  await readCsv(file, { required: ['id', 'title'], known: TOPIC_COLUMNS, onHeader: (present) => (columns = present) }, (row) => {
     const id = row.get('id').trim();
     if (!id) throw new DataError('empty topic id.', { file, line: row.line, hint: 'Every topic needs an id.' });
     const seen = index.get(id);
@@ -65,7 +66,7 @@ async function loadTopics(file: string): Promise<{ topics: Topic[]; index: Map<s
       hasContent: TRUE_VALUES.has(hasContentText),
     });
   });
-  return { topics, index, lines };
+  return { topics, index, lines, columns };
 }
 
 /** Checks parents exist and the parent links form a forest; fills missing channels from the root. */
@@ -112,11 +113,12 @@ function checkHierarchy(file: string, topics: Topic[], index: Map<string, number
   }
 }
 
-async function loadContent(file: string): Promise<{ content: Content[]; index: Map<string, number> }> {
+async function loadContent(file: string): Promise<{ content: Content[]; index: Map<string, number>; columns: string[] }> {
   const content: Content[] = [];
   const index = new Map<string, number>();
   const lines: number[] = [];
-  await readCsv(file, { required: ['id', 'title'], known: CONTENT_COLUMNS }, (row) => {
+  let columns: string[] = [];
+  await readCsv(file, { required: ['id', 'title'], known: CONTENT_COLUMNS, onHeader: (present) => (columns = present) }, (row) => {
     const id = row.get('id').trim();
     if (!id) throw new DataError('empty content id.', { file, line: row.line, hint: 'Every content item needs an id.' });
     if (/\s/.test(id)) {
@@ -139,7 +141,7 @@ async function loadContent(file: string): Promise<{ content: Content[]; index: M
       license: row.get('license'),
     });
   });
-  return { content, index };
+  return { content, index, columns };
 }
 
 interface LinkRows {
@@ -204,10 +206,10 @@ export async function loadDataset(dir: string, options: LoadOptions = {}): Promi
     throw new DataError(`dataset folder ${dir} does not exist.`, { hint: 'Pass --data with a folder holding topics.csv, content.csv and correlations.csv.' });
   }
   const topicsFile = join(dir, 'topics.csv');
-  const { topics, index: topicIndex, lines } = await loadTopics(topicsFile);
+  const { topics, index: topicIndex, lines, columns: topicColumns } = await loadTopics(topicsFile);
   if (topics.length === 0) throw new DataError('no topics (the file has only a header).', { file: topicsFile });
   checkHierarchy(topicsFile, topics, topicIndex, lines);
-  const { content, index: contentIndex } = await loadContent(join(dir, 'content.csv'));
+  const { content, index: contentIndex, columns: contentColumns } = await loadContent(join(dir, 'content.csv'));
   let links: Uint32Array[];
   let skipped = 0;
   if (options.correlations === false) {
@@ -217,7 +219,7 @@ export async function loadDataset(dir: string, options: LoadOptions = {}): Promi
   }
   const samplePath = join(dir, 'sample_submission.csv');
   const sampleTopics = existsSync(samplePath) ? await loadSample(samplePath, topicIndex) : undefined;
-  return { dir, topics, content, topicIndex, contentIndex, links, sampleTopics, skippedCorrelations: skipped };
+  return { dir, topics, content, topicIndex, contentIndex, links, sampleTopics, skippedCorrelations: skipped, columns: { topics: topicColumns, content: contentColumns } };
 }
 
 /** Builds a Dataset from in-memory rows (validated like files; used by converters and tests). */

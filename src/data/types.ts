@@ -42,4 +42,6 @@ export interface Dataset {
   sampleTopics?: string[];
   /** Correlation rows skipped in lenient mode. */
   skippedCorrelations: number;
+  /** The known columns the files' headers had (a dataset built in memory or read from Neo4j does not say). */
+  columns?: { topics: string[]; content: string[] };
 }

@@ -166,7 +166,7 @@ export class Neo4jClient {
    * Connects and checks the server answers. Throws a ServiceError saying how
    * to start the local server or which variables to set when it does not.
    */
-  static async connect(connection: Partial<Neo4jConnection> = {}): Promise<Neo4jClient> {
+  static async connect(connection: Partial<Neo4jConnection> = {}, options: { timeoutMs?: number } = {}): Promise<Neo4jClient> {
     const settings: Neo4jConnection = { ...connectionFromEnv(), ...connection };
     let driver: Driver;
     try {
@@ -174,7 +174,7 @@ export class Neo4jClient {
       const auth = settings.password === '' ? undefined : neo4j.auth.basic(settings.user, settings.password);
       driver = neo4j.driver(settings.uri, auth, {
         disableLosslessIntegers: true,
-        connectionTimeout: 10_000,
+        connectionTimeout: options.timeoutMs ?? 10_000,
         connectionAcquisitionTimeout: 60_000,
         maxTransactionRetryTime: 30_000,
         userAgent: 'trellis/0.1.0',
@@ -229,15 +229,24 @@ export class Neo4jClient {
    * Runs one statement as an auto-commit transaction: schema commands
    * (CREATE CONSTRAINT / INDEX) and `CALL ... IN TRANSACTIONS` need that.
    * Column names come from the result's keys, also when it has no rows.
+   * `access` 'read' runs it in a session of read access mode,
+   * where the server refuses any write (Neo.ClientError.Statement.AccessMode);
+   * 'write' allows writes.
    */
-  async autoCommit(query: string, params: Params = {}): Promise<ReadResult & { counters: WriteCounters }> {
+  async autoCommit(query: string, params: Params, access: 'read' | 'write'): Promise<ReadResult & { counters: WriteCounters }> {
+    const session = this.driver.session({
+      ...(this.connection.database ? { database: this.connection.database } : {}),
+      defaultAccessMode: access === 'write' ? neo4j.session.WRITE : neo4j.session.READ,
+    });
     try {
-      const result = this.open().run<RecordShape>(query, params);
+      const result = session.run<RecordShape>(query, params);
       const columns = [...(await result.keys())] as string[];
       const done = await result;
       return { columns, rows: done.records.map((r) => toPlain(r.toObject()) as Record<string, unknown>), counters: countersOf(done) };
     } catch (error) {
       throw translateError(error, this.connection.uri);
+    } finally {
+      await session.close();
     }
   }
 
@@ -268,5 +277,19 @@ export async function withNeo4j<T>(work: (client: Neo4jClient) => Promise<T>, co
     return await work(client);
   } finally {
     await client.close();
+  }
+}
+
+/** Whether a Neo4j server answers at the environment's connection, within `timeoutMs` (never throws). */
+export async function probeNeo4j(timeoutMs = 2000): Promise<{ uri: string; ok: boolean; agent?: string; error?: string }> {
+  const { uri } = connectionFromEnv();
+  let client: Neo4jClient | undefined;
+  try {
+    client = await Neo4jClient.connect({}, { timeoutMs });
+    return { uri, ok: true, agent: await client.serverAgent() };
+  } catch (error) {
+    return { uri, ok: false, error: error instanceof TrellisError ? error.message : firstLine((error as Error).message) };
+  } finally {
+    await client?.close().catch(() => undefined);
   }
 }

@@ -42,7 +42,7 @@ export function splitStatements(script: string): string[] {
 /** Applies graph/schema.cypher (every statement is IF NOT EXISTS) and waits for its indexes. */
 export async function applySchema(client: Neo4jClient, file = SCHEMA_FILE): Promise<number> {
   const statements = splitStatements(readFileSync(file, 'utf8'));
-  for (const statement of statements) await client.autoCommit(statement);
-  await client.autoCommit('CALL db.awaitIndexes(300)');
+  for (const statement of statements) await client.autoCommit(statement, {}, 'write');
+  await client.autoCommit('CALL db.awaitIndexes(300)', {}, 'read');
   return statements.length;
 }

@@ -86,12 +86,12 @@ export async function ensureVectorIndex(client: Neo4jClient, dim: number, option
   }
   const existing = await indexConfig(client, indexName);
   if (existing && existing.dim === dim && existing.quantization === quantization) return;
-  if (existing !== undefined) await client.autoCommit(`DROP INDEX ${indexName} IF EXISTS`);
+  if (existing !== undefined) await client.autoCommit(`DROP INDEX ${indexName} IF EXISTS`, {}, 'write');
   // Identifiers were checked above and dim is an integer: nothing here comes from data.
   await client.autoCommit(
     `CREATE VECTOR INDEX ${indexName} IF NOT EXISTS FOR (n:${label}) ON (n.${property}) ` +
-      `OPTIONS {indexConfig: {\`vector.dimensions\`: ${dim}, \`vector.similarity_function\`: 'cosine', \`vector.quantization.enabled\`: ${quantization}}}`);
-  await client.autoCommit('CALL db.awaitIndexes(300)');
+      `OPTIONS {indexConfig: {\`vector.dimensions\`: ${dim}, \`vector.similarity_function\`: 'cosine', \`vector.quantization.enabled\`: ${quantization}}}`, {}, 'write');
+  await client.autoCommit('CALL db.awaitIndexes(300)', {}, 'read');
 }
 
 /**
@@ -121,14 +121,14 @@ RETURN count(n) AS written`;
     const result = await client.write(query, { rows: payload, property: opts.property });
     written += Number(result.rows[0]?.written ?? 0);
   }
-  await client.autoCommit('CALL db.awaitIndexes(300)');
+  await client.autoCommit('CALL db.awaitIndexes(300)', {}, 'read');
   return { written, missing: ids.length - written };
 }
 
 /** Removes the vector property from every node of the label and drops the index. */
 export async function dropEmbeddings(client: Neo4jClient, options: Neo4jVectorOptions = {}): Promise<void> {
   const opts = resolve(options);
-  await client.autoCommit(`DROP INDEX ${opts.indexName} IF EXISTS`);
+  await client.autoCommit(`DROP INDEX ${opts.indexName} IF EXISTS`, {}, 'write');
   for (;;) {
     const { counters } = await client.write(
       `MATCH (n:${opts.label}) WHERE n.${opts.property} IS NOT NULL WITH n LIMIT 10000 REMOVE n.${opts.property}`);

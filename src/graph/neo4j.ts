@@ -4,7 +4,7 @@
  * named queries, and retrieval over a Neo4j vector index.
  */
 export {
-  Neo4jClient, withNeo4j, connectionFromEnv, translateError, toPlain, DEFAULT_NEO4J_CONNECTION,
+  Neo4jClient, withNeo4j, connectionFromEnv, probeNeo4j, translateError, toPlain, DEFAULT_NEO4J_CONNECTION,
   type Neo4jConnection, type ReadResult, type WriteResult, type WriteCounters, type Params,
 } from './neo4j-client.ts';
 export { applySchema, splitStatements, SCHEMA_FILE, QUERIES_DIR } from './neo4j-schema.ts';

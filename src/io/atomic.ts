@@ -10,9 +10,8 @@
  * its own handler). SIGKILL cannot be caught: the target is still never
  * partial, but a `.<name>.<pid>.<hex>.tmp` file may remain.
  */
-import { open, rename, rm, mkdir } from 'node:fs/promises';
+import { open, rename, rm, mkdir, type FileHandle } from 'node:fs/promises';
 import { rmSync } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 

@@ -1,9 +1,10 @@
 /**
- * Configuration of the neural retrieval stage: the text encoder, the
- * GraphSAGE aggregator, the two-tower training and the ANN index. Every key is
- * declared once here with its default; `resolveRunConfig` merges a config
- * file over these and rejects unknown keys.
+ * The models' sections of the run config: the text encoder, the GraphSAGE
+ * aggregator and the two-tower training. Each key is declared once here with
+ * its default and its checks; src/config.ts composes the sections, merges a
+ * config file over them and rejects unknown keys.
  */
+import { isPositiveInteger, isNonNegativeInteger, isPowerOfTwo, type ConfigSection } from '../options.ts';
 import type { BagEncoderOptions } from './text-encoder.ts';
 
 export interface EncoderConfig extends Required<BagEncoderOptions> {
@@ -72,64 +73,6 @@ export interface TrainingConfig {
   recallK: number;
 }
 
-export interface IndexConfig {
-  /** 'hnsw' or 'brute-force'. Default 'hnsw'. */
-  kind: 'hnsw' | 'brute-force';
-  /** HNSW graph degree. Default 16. */
-  M: number;
-  /** HNSW build beam. Default 200. */
-  efConstruction: number;
-  /** HNSW search beam. Default 128. */
-  efSearch: number;
-  /**
-   * A language partition of more content than this is built as equal HNSW
-   * shards of at most this many items, built side by side on worker threads
-   * and each searched (0 = never shard). Default 250,000.
-   */
-  shardRows: number;
-}
-
-export interface RetrievalConfig {
-  /** Neural candidates per topic. Default 50. */
-  topK: number;
-  /** Lexical candidates per topic joined to them. Default 50. */
-  lexicalTopK: number;
-  /**
-   * Extra neural candidates per topic from content that no visible topic links
-   * yet (unplaced content), taken in order from the neural list below its top
-   * `topK`, down to rank `unplacedDepth`. 0 (default) turns it off.
-   */
-  unplacedTopK: number;
-  /** How deep in the neural list the unplaced candidates are looked for. Default 200. */
-  unplacedDepth: number;
-  /**
-   * Candidates per topic from a third list: exact cosine search over the
-   * pretrained encoder's own sentence vectors (before the towers), within the
-   * topic's language, extended by `unplacedTopK` unplaced items like the
-   * neural list. Needs encoder.kind 'pretrained' without fine-tuning. The
-   * search is brute force: meant for catalogues up to ~10^5 items. 0 (default)
-   * turns it off. With the learned fusion, any value above 0 turns the list on
-   * and it is searched `fusionDepth` deep.
-   */
-  sentenceTopK: number;
-  /**
-   * How the candidate lists become one: 'learned' (default), each list
-   * searched `fusionDepth` deep and the union ranked by a logistic regression
-   * over retrieval scores, ranks, placement (how many visible topics link the
-   * item), the topic's parent and sibling links, the item's cosine to the
-   * topic's siblings and parent, and hubness, fitted on the validation topics
-   * (src/retrieval/fusion.ts), the best `fusedTopK` kept; 'rrf', reciprocal
-   * rank fusion of the neural top `topK` and lexical top `lexicalTopK` (and
-   * the sentence list, and the unplaced candidates). `topK`, `unplacedTopK`
-   * and `unplacedDepth` apply to 'rrf' only.
-   */
-  fusion: 'rrf' | 'learned';
-  /** How deep each list is searched for the learned fusion. Default 200. */
-  fusionDepth: number;
-  /** Candidates per topic kept after the learned fusion. Default 100. */
-  fusedTopK: number;
-}
-
 export const DEFAULT_ENCODER_CONFIG: Readonly<EncoderConfig> = Object.freeze({
   kind: 'hashed',
   vocab: 1 << 17,
@@ -163,5 +106,46 @@ export const DEFAULT_TRAINING_CONFIG: Readonly<TrainingConfig> = Object.freeze({
   patience: 2,
   recallK: 50,
 });
-export const DEFAULT_INDEX_CONFIG: Readonly<IndexConfig> = Object.freeze({ kind: 'hnsw', M: 16, efConstruction: 200, efSearch: 128, shardRows: 250000 });
-export const DEFAULT_RETRIEVAL_CONFIG: Readonly<RetrievalConfig> = Object.freeze({ topK: 50, lexicalTopK: 50, unplacedTopK: 0, unplacedDepth: 200, sentenceTopK: 0, fusion: 'learned', fusionDepth: 200, fusedTopK: 100 });
+
+const oneOf = (value: string, allowed: readonly string[]) => allowed.includes(value);
+
+export const ENCODER_SECTION: ConfigSection<EncoderConfig> = {
+  name: 'encoder',
+  defaults: DEFAULT_ENCODER_CONFIG,
+  check(c, need, run) {
+    const lexical = run.lexical as { buckets: number };
+    need(oneOf(c.kind, ['hashed', 'pretrained']), 'kind', 'one of hashed, pretrained', c.kind);
+    need(c.kind !== 'pretrained' || c.model !== '', 'model', "a model directory when encoder.kind is 'pretrained'", c.model);
+    need(Number.isInteger(c.maxLength) && c.maxLength >= 0 && c.maxLength !== 1 && c.maxLength !== 2, 'maxLength', "0 (the model's own) or an integer of at least 3", c.maxLength);
+    need(isNonNegativeInteger(c.workers), 'workers', 'a non-negative integer', c.workers);
+    need(isNonNegativeInteger(c.fineTuneLayers), 'fineTuneLayers', 'a non-negative integer', c.fineTuneLayers);
+    need(c.fineTuneLayers === 0 || c.kind === 'pretrained', 'fineTuneLayers', "0 unless encoder.kind is 'pretrained'", c.fineTuneLayers);
+    need(c.fineTuneLearningRate > 0, 'fineTuneLearningRate', 'positive', c.fineTuneLearningRate);
+    need(isPowerOfTwo(c.vocab) && c.vocab <= lexical.buckets, 'vocab', 'a power of two no larger than lexical.buckets', c.vocab);
+    for (const key of ['dim', 'hidden'] as const) need(isPositiveInteger(c[key]), key, 'a positive integer', c[key]);
+  },
+};
+
+export const GRAPHSAGE_SECTION: ConfigSection<GraphSageConfig> = {
+  name: 'graphsage',
+  defaults: DEFAULT_GRAPHSAGE_CONFIG,
+  check(c, need) {
+    need(oneOf(c.aggregator, ['off', 'mean', 'pool']), 'aggregator', 'one of off, mean, pool', c.aggregator);
+    need(c.fanouts.length >= 1 && c.fanouts.length <= 3 && c.fanouts.every(isPositiveInteger), 'fanouts', '1 to 3 positive integers', c.fanouts);
+  },
+};
+
+export const TRAINING_SECTION: ConfigSection<TrainingConfig> = {
+  name: 'training',
+  defaults: DEFAULT_TRAINING_CONFIG,
+  check(c, need) {
+    need(oneOf(c.logQ, ['off', 'streaming', 'exact']), 'logQ', 'one of off, streaming, exact', c.logQ);
+    need(oneOf(c.hardNegatives, ['none', 'lexical', 'model']), 'hardNegatives', 'one of none, lexical, model', c.hardNegatives);
+    for (const key of ['epochs', 'batchSize', 'maxPairsPerTopic', 'patience', 'recallK', 'hardNegativePool'] as const) need(isPositiveInteger(c[key]), key, 'a positive integer', c[key]);
+    need(c.batchSize >= 2, 'batchSize', 'at least 2', c.batchSize);
+    need(c.learningRate > 0, 'learningRate', 'positive', c.learningRate);
+    need(c.temperature > 0, 'temperature', 'positive', c.temperature);
+    need(c.estimatorAlpha > 0 && c.estimatorAlpha < 1, 'estimatorAlpha', 'in (0, 1)', c.estimatorAlpha);
+    need(c.validationFraction > 0 && c.validationFraction < 0.5, 'validationFraction', 'in (0, 0.5)', c.validationFraction);
+  },
+};

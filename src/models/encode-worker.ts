@@ -8,12 +8,12 @@
  * to the worker; the embeddings are moved back. Results equal the
  * single-threaded `embedContent`.
  */
-import { initRuntime } from './runtime.ts';
+import { initRuntime, tensorWorkers } from '../runtime/backend.ts';
 import { TwoTowerModel, type TwoTowerShape } from './two-tower.ts';
-import { embedContent, type TowerData } from './tower-data.ts';
-import { chunkStarts, drain, transferables, WorkerPool } from './workers.ts';
+import { embedContent, type ContentInputs, type TowerData } from './tower-data.ts';
+import { chunkStarts, drain, transferables, WorkerPool } from '../runtime/workers.ts';
 import { restore, snapshot } from './train.ts';
-import type { NamedArray } from './weights.ts';
+import type { NamedArray } from '../runtime/weights.ts';
 import type { SparseRows } from '../text/tfidf.ts';
 
 /** One chunk of content: the model (shared weights) and the CSR rows of its content. */
@@ -73,19 +73,20 @@ let encodes = 0;
 
 /**
  * Content embeddings of every content row, encoded by `workers` threads
- * (0 = one per core) in chunks of `chunkRows`. Below `minRows` rows the work
+ * (0 = one per core on wasm, this thread on TensorFlow C: runtime/backend.ts `tensorWorkers`) in chunks of `chunkRows`. Below `minRows` rows the work
  * stays on this thread.
  */
-export async function embedContentParallel(model: TwoTowerModel, data: TowerData, workers = 0, minRows = 20000, chunkRows = CHUNK_ROWS): Promise<Float32Array> {
+export async function embedContentParallel(model: TwoTowerModel, data: ContentInputs, workers = 0, minRows = 20000, chunkRows = CHUNK_ROWS): Promise<Float32Array> {
   const rows = data.contentFeatures.rows;
-  // A fine-tuned transformer is not shipped to workers: it encodes on this thread.
-  if (rows < minRows || workers === 1 || model.sentence) return embedContent(model, data);
+  // A fine-tuned transformer is not shipped to workers, and TensorFlow C needs none: both encode on this thread.
+  const threads = tensorWorkers(workers);
+  if (rows < minRows || threads === 1 || model.sentence) return embedContent(model, data);
   const weights = snapshot(model).map((a) => ({ ...a, values: shared(a.values) }));
   const modelKey = `${process.pid}/${encodes++}`;
   const d = model.shape.encoder.dim;
   const out = new Float32Array(rows * d);
   const starts = chunkStarts(rows, chunkRows);
-  const pool = new WorkerPool({ size: workers, transferResults: true });
+  const pool = new WorkerPool({ size: threads, transferResults: true });
   try {
     await drain(starts, pool.size, async (start) => {
       const end = Math.min(rows, start + chunkRows);

@@ -16,9 +16,9 @@
  * segment sum of the neighbours' rows keyed by target, divided by the
  * target's degree; the max pool reads a padded [targets, fanout] block.
  */
-import { tf, type Tensor1D, type Tensor2D, type Variable } from './tf.ts';
-import { identityVariable, seededVariable } from './text-encoder.ts';
-import { dense, gatherRows, segmentSum } from './ops.ts';
+import { tf, type Tensor1D, type Tensor2D, type Variable } from '../runtime/tf.ts';
+import { identityVariable, seededVariable } from '../runtime/variables.ts';
+import { dense, gatherRows, segmentSum } from '../runtime/ops.ts';
 
 /** The edges one layer aggregates over: targets are local ids 0..targets-1 of the node table. */
 export interface NeighbourBlock {

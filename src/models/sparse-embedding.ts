@@ -12,43 +12,11 @@
  * SparseAdam): moments of untouched rows are left as they are, and bias
  * correction uses the global step.
  */
-import { tf, type Tensor2D, type Variable } from './tf.ts';
+import { tf, type Tensor2D, type Variable } from '../runtime/tf.ts';
 import { fillNormal, rngFor } from '../random.ts';
-import { ownedVariable } from './text-encoder.ts';
-import type { NamedArray } from './weights.ts';
-
-export interface AdamSettings {
-  beta1: number;
-  beta2: number;
-  epsilon: number;
-}
-
-export const DEFAULT_ADAM: Readonly<AdamSettings> = Object.freeze({ beta1: 0.9, beta2: 0.999, epsilon: 1e-7 });
-
-/** Ids of several id arrays mapped to one table of unique ids: `unique[local[k][i]] === ids[k][i]`. */
-export interface Localized {
-  unique: Int32Array;
-  local: Int32Array[];
-}
-
-export function localize(idArrays: readonly Int32Array[]): Localized {
-  const position = new Map<number, number>();
-  const unique: number[] = [];
-  const local = idArrays.map((ids) => {
-    const out = new Int32Array(ids.length);
-    for (let i = 0; i < ids.length; i++) {
-      let p = position.get(ids[i]);
-      if (p === undefined) {
-        p = unique.length;
-        position.set(ids[i], p);
-        unique.push(ids[i]);
-      }
-      out[i] = p;
-    }
-    return out;
-  });
-  return { unique: Int32Array.from(unique), local };
-}
+import { ownedVariable } from '../runtime/variables.ts';
+import { adamRows, DEFAULT_ADAM, type AdamSettings } from '../runtime/adam.ts';
+import type { NamedArray } from '../runtime/weights.ts';
 
 export class SparseEmbedding {
   readonly table: Float32Array;
@@ -74,25 +42,9 @@ export class SparseEmbedding {
     return ownedVariable(this.gather(unique), `${this.name}/rows`);
   }
 
-  /** Lazy Adam on rows `unique` with their gradient [U * D] at 1-based step `step`. */
-  applyAdam(unique: Int32Array, gradient: Float32Array, learningRate: number, step: number, adam: AdamSettings = DEFAULT_ADAM): void {
-    const { beta1, beta2, epsilon } = adam;
-    const d = this.dim;
-    const c1 = 1 - beta1 ** step;
-    const c2 = 1 - beta2 ** step;
-    const rate = (learningRate * Math.sqrt(c2)) / c1;
-    const { table, m, v } = this;
-    for (let i = 0; i < unique.length; i++) {
-      const base = unique[i] * d;
-      const g0 = i * d;
-      for (let j = 0; j < d; j++) {
-        const g = gradient[g0 + j];
-        const k = base + j;
-        const mk = (m[k] = beta1 * m[k] + (1 - beta1) * g);
-        const vk = (v[k] = beta2 * v[k] + (1 - beta2) * g * g);
-        table[k] -= (rate * mk) / (Math.sqrt(vk) + epsilon);
-      }
-    }
+  /** Lazy Adam (runtime/adam.ts) on rows `unique` with their gradient [U * D] at 1-based step `step`. */
+  applyAdam(unique: Int32Array, gradient: Float32Array, learningRate: number, step: number, settings: Readonly<AdamSettings> = DEFAULT_ADAM): void {
+    adamRows({ table: this.table, m: this.m, v: this.v, dim: this.dim }, unique, gradient, learningRate, step, settings);
   }
 
   /** The table and its moments, for checkpoints. */

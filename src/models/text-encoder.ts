@@ -17,11 +17,12 @@
  * The `TextEncoder` interface is what both towers see; a pretrained
  * transformer can implement it too.
  */
-import { tf, type Tensor, type Tensor1D, type Tensor2D, type Variable } from './tf.ts';
-import { fillNormal, rngFor } from '../random.ts';
+import { tf, type Tensor, type Tensor1D, type Tensor2D, type Variable } from '../runtime/tf.ts';
+import { seededVariable } from '../runtime/variables.ts';
 import { SparseEmbedding } from './sparse-embedding.ts';
-import { dense, gatherRows, segmentSum } from './ops.ts';
+import { dense, gatherRows, segmentSum } from '../runtime/ops.ts';
 import type { SparseRows } from '../text/tfidf.ts';
+import type { SentenceEncoder } from '../pretrained/encoder.ts';
 
 /** A batch of texts as a flat bag: feature `ids[k]` with weight `weights[k]` belongs to text `segments[k]`. */
 export interface TextBatch {
@@ -34,16 +35,6 @@ export interface TextBatch {
   dense?: Float32Array;
   /** Token ids of the texts, when a sentence encoder is fine-tuned (instead of `dense`). */
   tokens?: Int32Array[];
-}
-
-/** A trainable sentence encoder over token ids: a pretrained transformer being fine-tuned. */
-export interface SentenceEncoder {
-  readonly dim: number;
-  /** Its trainable variables (the fine-tuned layers). */
-  readonly variables: readonly Variable[];
-  /** Pooled vectors of token rows. [rows.length, dim] (call inside tf.tidy) */
-  encodeTokens(rows: readonly Int32Array[]): Tensor2D;
-  dispose(): void;
 }
 
 /** The embedding rows one batch reads: `rows[local[k]]` is the row of feature `ids[k]`. */
@@ -120,36 +111,6 @@ export interface BagEncoderOptions {
 }
 
 export const DEFAULT_BAG_ENCODER_OPTIONS: Readonly<Required<BagEncoderOptions>> = Object.freeze({ vocab: 1 << 17, dim: 256, hidden: 256, maxFeatures: 256 });
-
-/** A variable initialised from seeded normal draws (or zeros when std is 0). */
-export function seededVariable(name: string, shape: number[], seed: number, std: number): Variable {
-  const size = shape.reduce((a, b) => a * b, 1);
-  const values = std === 0 ? new Float32Array(size) : fillNormal(new Float32Array(size), rngFor(seed, name), 0, std) as Float32Array;
-  return ownedVariable(tf.tensor(values, shape, 'float32'), name);
-}
-
-let variables = 0;
-
-/**
- * A variable from a tensor, disposing the tensor (tf.variable keeps its own
- * reference to the data). tfjs needs variable names unique in the process,
- * so each gets a `#n` suffix; `weightName` strips it for saving.
- */
-export function ownedVariable(initial: Tensor, name: string): Variable {
-  const variable = tf.variable(initial, true, `${name}#${++variables}`);
-  initial.dispose();
-  return variable;
-}
-
-/** A variable's name without its process-unique suffix: the name weights are saved under. */
-export function weightName(variable: Variable): string {
-  return variable.name.replace(/#\d+$/, '');
-}
-
-/** The identity matrix as a variable (GraphSAGE self weights start as a pass-through). */
-export function identityVariable(name: string, n: number): Variable {
-  return ownedVariable(tf.eye(n), name);
-}
 
 export class BagEncoder implements TextEncoder {
   readonly dim: number;

@@ -5,16 +5,16 @@
  * links training may see. Plus the batch builders that turn rows into tower
  * inputs, and batched embedding of topics and content.
  */
-import { tf } from './tf.ts';
+import { tf } from '../runtime/tf.ts';
 import { textBatch, topFeatures, type TextBatch } from './text-encoder.ts';
-import { localize } from './sparse-embedding.ts';
+import { localize } from '../runtime/variables.ts';
 import type { NeighbourBlock } from './sage-conv.ts';
 import type { CandidateInput, QueryInput, TwoTowerModel } from './two-tower.ts';
 import { buildNeighbourIndex, layerEdges, sampleNeighbours, type NeighbourIndex, type SamplerOutput } from '../graph/sampler.ts';
 import { transformTfidf, type SparseRows, type TfidfModel } from '../text/tfidf.ts';
 import { contentText, topicText } from '../text/documents.ts';
 import type { Rng } from '../random.ts';
-import type { Dataset } from '../data/types.ts';
+import type { Content, Dataset } from '../data/types.ts';
 import type { TopicForest } from '../graph/forest.ts';
 
 export interface TowerData {
@@ -51,7 +51,7 @@ export function gatherVectors(vectors: Float32Array, dim: number, rows: ArrayLik
   return out;
 }
 
-function withPretrained(data: TowerData, batch: TextBatch, rows: ArrayLike<number>, side: 'topics' | 'content'): TextBatch {
+function withPretrained(data: Pick<TowerData, 'pretrained'>, batch: TextBatch, rows: ArrayLike<number>, side: 'topics' | 'content'): TextBatch {
   const p = data.pretrained;
   if (!p) return batch;
   if (p.tokens) return { ...batch, tokens: Array.from(rows, (r) => p.tokens![side][r]) };
@@ -73,18 +73,52 @@ function vocabulary(values: readonly string[], known?: readonly string[]): { ids
  */
 export function buildTowerData(dataset: Dataset, forest: TopicForest, tfidf: TfidfModel, maxFeatures: number, contentFeatures?: SparseRows, kinds?: readonly string[], languages?: readonly string[]): TowerData {
   const topicTexts = dataset.topics.map((_, t) => topicText(dataset, forest, t));
-  const kind = vocabulary(dataset.content.map((c) => c.kind), kinds);
-  const language = vocabulary(dataset.content.map((c) => c.language), languages);
   return {
     dataset,
     forest,
     neighbours: buildNeighbourIndex(forest),
     topicFeatures: topFeatures(transformTfidf(tfidf, topicTexts), maxFeatures),
-    contentFeatures: topFeatures(contentFeatures ?? transformTfidf(tfidf, dataset.content.map((c) => contentText(c))), maxFeatures),
+    ...contentInputs(dataset.content, tfidf, maxFeatures, contentFeatures, kinds, languages),
+  };
+}
+
+/** What the candidate tower reads of content items: the tower data's content half. */
+export type ContentInputs = Pick<TowerData, 'contentFeatures' | 'kindIds' | 'kinds' | 'languageIds' | 'languages' | 'pretrained'>;
+
+/** The candidate tower's inputs of `content` (see buildTowerData), without the topics. */
+export function contentInputs(content: readonly Content[], tfidf: TfidfModel, maxFeatures: number, contentFeatures?: SparseRows, kinds?: readonly string[], languages?: readonly string[]): ContentInputs {
+  const kind = vocabulary(content.map((c) => c.kind), kinds);
+  const language = vocabulary(content.map((c) => c.language), languages);
+  return {
+    contentFeatures: topFeatures(contentFeatures ?? transformTfidf(tfidf, content.map((c) => contentText(c))), maxFeatures),
     kindIds: kind.ids,
     kinds: kind.names,
     languageIds: language.ids,
     languages: language.names,
+  };
+}
+
+/**
+ * The candidate tower's inputs of some content rows only, as tower data of
+ * their own (row i is `rows[i]`): what encoding a catalogue's new items reads.
+ */
+export function contentSubset(data: ContentInputs, rows: ArrayLike<number>): ContentInputs {
+  const m = data.contentFeatures;
+  const indptr = new Uint32Array(rows.length + 1);
+  for (let i = 0; i < rows.length; i++) indptr[i + 1] = indptr[i] + m.indptr[rows[i] + 1] - m.indptr[rows[i]];
+  const indices = new Uint32Array(indptr[rows.length]);
+  const values = new Float32Array(indptr[rows.length]);
+  for (let i = 0; i < rows.length; i++) {
+    indices.set(m.indices.subarray(m.indptr[rows[i]], m.indptr[rows[i] + 1]), indptr[i]);
+    values.set(m.values.subarray(m.indptr[rows[i]], m.indptr[rows[i] + 1]), indptr[i]);
+  }
+  const p = data.pretrained;
+  return {
+    ...data,
+    contentFeatures: { rows: rows.length, indptr, indices, values },
+    kindIds: Int32Array.from(rows, (r) => data.kindIds[r]),
+    languageIds: Int32Array.from(rows, (r) => data.languageIds[r]),
+    ...(p ? { pretrained: { ...p, content: gatherVectors(p.content, p.dim, rows), tokens: p.tokens && { topics: p.tokens.topics, content: Array.from(rows, (r) => p.tokens!.content[r]) } } } : {}),
   };
 }
 
@@ -113,7 +147,7 @@ export function queryInput(data: TowerData, seeds: Uint32Array, fanouts: readonl
 }
 
 /** Candidate tower input for content rows. */
-export function candidateInput(data: TowerData, rows: ArrayLike<number>, vocab: number): CandidateInput {
+export function candidateInput(data: ContentInputs, rows: ArrayLike<number>, vocab: number): CandidateInput {
   return {
     text: withPretrained(data, textBatch(data.contentFeatures, rows, vocab), rows, 'content'),
     kinds: Int32Array.from(rows as ArrayLike<number>, (r) => data.kindIds[r]),
@@ -122,8 +156,8 @@ export function candidateInput(data: TowerData, rows: ArrayLike<number>, vocab: 
 }
 
 /** Content embeddings of `rows` (default all), row-major. [rows.length * D] */
-export function embedContent(model: TwoTowerModel, data: TowerData, rows?: ArrayLike<number>, batchSize = 2048, onProgress?: (done: number, total: number) => void): Float32Array {
-  const all = rows ?? Uint32Array.from(data.dataset.content.keys());
+export function embedContent(model: TwoTowerModel, data: ContentInputs, rows?: ArrayLike<number>, batchSize = 2048, onProgress?: (done: number, total: number) => void): Float32Array {
+  const all = rows ?? Uint32Array.from({ length: data.contentFeatures.rows }, (_, i) => i);
   const d = model.shape.encoder.dim;
   const out = new Float32Array(all.length * d);
   for (let start = 0; start < all.length; start += batchSize) {

@@ -13,23 +13,19 @@
  * (held out of training too) decides early stopping; the best weights win.
  * Each epoch ends with a checkpoint, so a killed run resumes where it was.
  */
-import { existsSync } from 'node:fs';
-import { readFile, mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import { tf, type Tensor, type Tensor2D, type Variable } from './tf.ts';
-import type { SentenceEncoder } from './text-encoder.ts';
-import { assertTrainable } from './runtime.ts';
+import { tf, type Tensor, type Tensor2D, type Variable } from '../runtime/tf.ts';
+import type { SentenceEncoder } from '../pretrained/encoder.ts';
+import { assertTrainable } from '../runtime/backend.ts';
 import { TwoTowerModel, type TwoTowerShape } from './two-tower.ts';
 import { inBatchSoftmaxLoss } from './losses/in-batch-softmax.ts';
 import { StreamingFrequencyEstimator, ExactFrequencyEstimator, type FrequencyEstimator } from './frequency-estimator.ts';
 import { candidateInput, embedContent, embedTopics, queryInput, type TowerData } from './tower-data.ts';
-import { loadWeights, saveWeights, type NamedArray } from './weights.ts';
-import { localize } from './sparse-embedding.ts';
-import { gatherRows } from './ops.ts';
-import { weightName } from './text-encoder.ts';
+import type { NamedArray } from '../runtime/weights.ts';
+import { Adam } from '../runtime/adam.ts';
+import { localize, weightName } from '../runtime/variables.ts';
+import { gatherRows } from '../runtime/ops.ts';
 import type { EncoderConfig, GraphSageConfig, TrainingConfig } from './config.ts';
 import { BruteForceIndex } from '../ann/brute-force.ts';
-import { writeFileAtomic } from '../io/atomic.ts';
 import { rngFor, shuffleInPlace, type Rng } from '../random.ts';
 import { recallAtK } from '../eval/metrics.ts';
 import { hasLink } from '../data/links.ts';
@@ -48,8 +44,8 @@ export interface TrainInputs {
   graphsage: GraphSageConfig;
   training: TrainingConfig;
   seed: number;
-  /** Folder for checkpoints; training resumes from the one there when it matches. */
-  checkpointDir?: string;
+  /** Where each epoch's checkpoint goes; training resumes from the one there when it matches. */
+  checkpoints?: CheckpointStore;
   onEpoch?: (report: EpochReport) => void;
   /** After every batch: 0-based epoch, 1-based step within it, steps in the epoch, the batch loss. */
   onStep?: (epoch: number, step: number, stepsInEpoch: number, loss: number) => void;
@@ -85,7 +81,8 @@ export interface TrainResult {
   initialRecall: number;
 }
 
-interface CheckpointState {
+/** Progress of a run, saved with each checkpoint. */
+export interface CheckpointState {
   fingerprint: string;
   epoch: number;
   step: number;
@@ -150,10 +147,10 @@ export function restore(model: TwoTowerModel, arrays: readonly NamedArray[]): vo
 }
 
 /** Names and shapes `snapshot` writes, for checking a file before loading it. */
-export function expectedShapes(model: TwoTowerModel, withMoments = false): Map<string, number[]> {
+export function expectedShapes(model: TwoTowerModel, withMoments = false): { name: string; shape: number[] }[] {
   const { name, rows, dim } = model.encoder.embedding;
   const names = withMoments ? [name, `${name}/adam_m`, `${name}/adam_v`] : [name];
-  return new Map<string, number[]>([...model.variables.map((v) => [weightName(v), v.shape.slice()] as [string, number[]]), ...names.map((n) => [n, [rows, dim]] as [string, number[]])]);
+  return [...model.variables.map((v) => ({ name: weightName(v), shape: v.shape.slice() })), ...names.map((n) => ({ name: n, shape: [rows, dim] }))];
 }
 
 /** Shape of the model for a dataset and config. */
@@ -224,31 +221,34 @@ function fingerprintOf(inputs: TrainInputs): string {
   return JSON.stringify({ encoder, graphsage, training, seed, topics: inputs.trainTopics.length, validation: inputs.validationTopics.length, content: inputs.data.dataset.content.length });
 }
 
-async function saveCheckpoint(dir: string, model: TwoTowerModel, optimizer: tf.AdamOptimizer, best: NamedArray[] | undefined, state: CheckpointState): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  await saveWeights(dir, 'weights', snapshot(model, true));
-  // getWeights returns the optimizer's own moment variables plus a fresh iteration-count tensor.
-  const optimizerWeights = await optimizer.getWeights();
-  await saveWeights(dir, 'optimizer', optimizerWeights.map((w) => ({ name: w.name, shape: w.tensor.shape.slice(), values: Float32Array.from(w.tensor.dataSync() as Float32Array) })));
-  optimizerWeights[0].tensor.dispose();
-  if (best) await saveWeights(dir, 'best', best);
-  // The state file goes last: a checkpoint counts only once it is written.
-  await writeFileAtomic(join(dir, 'state.json'), async (sink) => sink.write(JSON.stringify(state)));
+/** One epoch's checkpoint: the run's state, the weights with the table's moments, the optimizer's moments, the best weights so far. */
+export interface Checkpoint {
+  state: CheckpointState;
+  weights: NamedArray[];
+  optimizer: NamedArray[];
+  best?: NamedArray[];
 }
 
-async function loadCheckpoint(dir: string, fingerprint: string, model: TwoTowerModel, optimizer: tf.AdamOptimizer): Promise<{ state: CheckpointState; best?: NamedArray[] } | undefined> {
-  const statePath = join(dir, 'state.json');
-  if (!existsSync(statePath)) return undefined;
-  const state = JSON.parse(await readFile(statePath, 'utf8')) as CheckpointState;
-  if (state.fingerprint !== fingerprint) return undefined;
-  restore(model, await loadWeights(dir, 'weights', expectedShapes(model, true)));
-  const optimizerArrays = await loadWeights(dir, 'optimizer');
-  const tensors = optimizerArrays.map((a) => ({ name: a.name, tensor: tf.tensor(a.values, a.shape, 'float32') }));
-  await optimizer.setWeights(tensors);
-  // setWeights copies each value into a new variable.
-  for (const t of tensors) t.tensor.dispose();
-  const best = existsSync(join(dir, 'best.json')) ? await loadWeights(dir, 'best', expectedShapes(model)) : undefined;
-  return { state, best };
+/**
+ * Where checkpoints live (the model folder's checkpoint/, see
+ * pipeline/artifact.ts). `load` returns undefined when there is none; it
+ * checks the stored weights against the shapes given.
+ */
+export interface CheckpointStore {
+  load(expect: { weights: { name: string; shape: number[] }[]; best: { name: string; shape: number[] }[] }): Promise<Checkpoint | undefined>;
+  save(checkpoint: Checkpoint): Promise<void>;
+}
+
+async function saveCheckpoint(store: CheckpointStore, model: TwoTowerModel, optimizer: Adam, best: NamedArray[] | undefined, state: CheckpointState): Promise<void> {
+  await store.save({ state, weights: snapshot(model, true), optimizer: optimizer.state(weightName), best });
+}
+
+async function loadCheckpoint(store: CheckpointStore, fingerprint: string, model: TwoTowerModel, optimizer: Adam): Promise<{ state: CheckpointState; best?: NamedArray[] } | undefined> {
+  const checkpoint = await store.load({ weights: expectedShapes(model, true), best: expectedShapes(model) });
+  if (!checkpoint || checkpoint.state.fingerprint !== fingerprint) return undefined;
+  restore(model, checkpoint.weights);
+  optimizer.load(checkpoint.optimizer, weightName);
+  return { state: checkpoint.state, best: checkpoint.best };
 }
 
 /** Trains a two-tower model; returns it with the best validation weights loaded. */
@@ -256,9 +256,11 @@ export async function trainTwoTower(inputs: TrainInputs): Promise<TrainResult> {
   assertTrainable();
   const { data, training, seed } = inputs;
   const model = new TwoTowerModel(modelShape(data, inputs.encoder, inputs.graphsage), seed, inputs.sentence);
-  const optimizer = tf.train.adam(training.learningRate);
-  const fineTuned = new Set((inputs.sentence?.variables ?? []).map((v) => v.name));
-  const fineOptimizer = fineTuned.size ? tf.train.adam(inputs.encoder.fineTuneLearningRate) : undefined;
+  // The towers' dense variables, and apart (their own learning rate) the fine-tuned layers; the table is updated by rows.
+  const fineTuned = new Set(inputs.sentence?.variables ?? []);
+  const towers = model.variables.filter((v) => !fineTuned.has(v));
+  const optimizer = new Adam(towers);
+  const fineOptimizer = fineTuned.size ? new Adam([...fineTuned]) : undefined;
   const fanouts = inputs.graphsage.aggregator === 'off' ? undefined : inputs.graphsage.fanouts;
   const vocab = inputs.encoder.vocab;
   const answers = Array.from(inputs.validationTopics, (t) => data.dataset.links[t]);
@@ -280,8 +282,8 @@ export async function trainTwoTower(inputs: TrainInputs): Promise<TrainResult> {
   let state: CheckpointState = { fingerprint, epoch: 0, step: 0, bestEpoch: -1, bestRecall: -1, sinceBest: 0, history: [] };
   let best: NamedArray[] | undefined;
   let resumedFrom = 0;
-  if (inputs.checkpointDir) {
-    const loaded = await loadCheckpoint(inputs.checkpointDir, fingerprint, model, optimizer);
+  if (inputs.checkpoints) {
+    const loaded = await loadCheckpoint(inputs.checkpoints, fingerprint, model, optimizer);
     if (loaded) {
       state = loaded.state;
       best = loaded.best;
@@ -307,7 +309,6 @@ export async function trainTwoTower(inputs: TrainInputs): Promise<TrainResult> {
     for (let b = 0; b < batches.length; b++) {
       const batch = batches[b];
       learningRate = learningRateAt(training, state.step, totalSteps);
-      (optimizer as unknown as { learningRate: number }).learningRate = learningRate;
       const negatives = hardNegatives(inputs, hardPool, batch.topics, sampleRng);
       const columns = new Uint32Array(batch.content.length + negatives.length);
       columns.set(batch.content);
@@ -349,19 +350,11 @@ export async function trainTwoTower(inputs: TrainInputs): Promise<TrainResult> {
         // No rows when the towers read pretrained vectors alone (encoder.bag false).
         const rowGradient = grads[rows.name] as Tensor | undefined;
         if (rowGradient) model.encoder.embedding.applyAdam(unique, (await rowGradient.data()) as Float32Array, learningRate, state.step + 1);
-        delete grads[rows.name];
-        if (fineOptimizer) {
-          const fine: Record<string, Tensor> = {};
-          for (const name of fineTuned) {
-            if (grads[name]) fine[name] = grads[name];
-            delete grads[name];
-          }
-          fineOptimizer.applyGradients(fine as unknown as Parameters<typeof optimizer.applyGradients>[0]);
-          for (const g of Object.values(fine)) g.dispose();
-        }
-        optimizer.applyGradients(grads as unknown as Parameters<typeof optimizer.applyGradients>[0]);
+        tf.tidy(() => {
+          optimizer.apply(towers.map((v) => grads[v.name]), learningRate);
+          fineOptimizer?.apply([...fineTuned].map((v) => grads[v.name]), inputs.encoder.fineTuneLearningRate);
+        });
         value.dispose();
-        rowGradient?.dispose();
         for (const g of Object.values(grads)) g.dispose();
       } finally {
         rows.dispose();
@@ -389,7 +382,7 @@ export async function trainTwoTower(inputs: TrainInputs): Promise<TrainResult> {
     const report: EpochReport = { epoch, loss: lossSum / Math.max(1, pairs), validationRecall: recall, learningRate, seconds, pairs, best: isBest };
     state.history.push(report);
     state.epoch = epoch + 1;
-    if (inputs.checkpointDir) await saveCheckpoint(inputs.checkpointDir, model, optimizer, best, state);
+    if (inputs.checkpoints) await saveCheckpoint(inputs.checkpoints, model, optimizer, best, state);
     inputs.onEpoch?.(report);
   }
   if (best) restore(model, best);
@@ -404,9 +397,4 @@ export async function trainTwoTower(inputs: TrainInputs): Promise<TrainResult> {
     resumedFrom,
     initialRecall,
   };
-}
-
-/** Removes a finished run's checkpoint folder. */
-export async function clearCheckpoint(dir: string): Promise<void> {
-  await rm(dir, { recursive: true, force: true });
 }

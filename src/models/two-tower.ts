@@ -16,9 +16,11 @@
  * or max-pool aggregator over 1-2 hops of the topic tree (parent, children,
  * siblings).
  */
-import { tf, type Tensor1D, type Tensor2D, type Variable } from './tf.ts';
-import { dense, gatherRows } from './ops.ts';
-import { BagEncoder, seededVariable, type EmbeddingRows, type SentenceEncoder, type TextBatch, type TextEncoder, type BagEncoderOptions } from './text-encoder.ts';
+import { tf, type Tensor1D, type Tensor2D, type Variable } from '../runtime/tf.ts';
+import { dense, gatherRows } from '../runtime/ops.ts';
+import { seededVariable } from '../runtime/variables.ts';
+import { BagEncoder, type EmbeddingRows, type TextBatch, type TextEncoder, type BagEncoderOptions } from './text-encoder.ts';
+import type { SentenceEncoder } from '../pretrained/encoder.ts';
 import { SAGEConv, l2Normalize, type NeighbourBlock } from './sage-conv.ts';
 
 export type GraphSageMode = 'off' | 'mean' | 'pool';

@@ -5,22 +5,24 @@
 import { join } from 'node:path';
 import { PartitionedIndex } from '../ann/partitioned.ts';
 import { normalizeRows } from '../ann/brute-force.ts';
-import { buildLexicalIndex, lexicalSearch, lexicalSearchParallel, type Candidates, type LexicalIndex } from '../retrieval/lexical.ts';
-import { externalNeuralSearch, fuseCandidates, neuralSearch, retrievalExplanation, topicQueries, sentenceCosines, sentenceIndex, sentenceSearch, withUnplaced, type ExternalSearch, type FusedCandidates } from '../retrieval/neural.ts';
-import { buildTowerData, embedContent, type PretrainedVectors, type TowerData } from '../models/tower-data.ts';
-import { fusionPool, hubnessIn, topicIndex, loadFusion, HUB_EXACT_PAIRS, scorePool, type FusionModel, type FusionPool, type TowerVectors } from '../retrieval/fusion.ts';
-import type { RetrievalConfig } from '../models/config.ts';
+import { buildLexicalIndex, lexicalSearch, lexicalSearchParallel, type LexicalIndex } from '../retrieval/lexical.ts';
+import { externalNeuralSearch, neuralSearch, topicQueries, sentenceCosines, sentenceIndex, sentenceSearch, type ExternalSearch } from '../retrieval/neural.ts';
+import { buildTowerData, contentSubset, embedContent, type PretrainedVectors, type TowerData } from '../models/tower-data.ts';
+import { fusionPool, hubnessIn, topicIndex, HUB_EXACT_PAIRS, scorePool, type FusionModel, type FusionPool, type TowerVectors } from '../retrieval/fusion.ts';
+import { type RetrievalConfig } from '../retrieval/config.ts';
 import type { TwoTowerModel } from '../models/two-tower.ts';
-import { loadModel, type ModelMeta } from '../models/artifact.ts';
+import { checkDataset, loadContentIndex, loadLexical, loadReranker, loadTwoTower, rerankerDir, type ModelFolder, type ModelMeta } from './artifact.ts';
+import { applyChanges, catalogueDrift, diffCatalogue, hasChanges, type CatalogueChanges, type Drift } from './catalogue.ts';
 import { RecommendationTableBuilder, type RecommendationTable } from '../io/table.ts';
-import { linkContext, loadReranker, RERANKER_DIR, rerankContext, rerankTable, type LinkContext } from './rerank.ts';
+import { FEATURE_NAMES, linkContext, rerankContext, rerankTable, type LinkContext } from './rerank.ts';
 import type { DecisionRule } from '../rerank/threshold.ts';
 import type { Dataset } from '../data/types.ts';
 import { DataError } from '../errors.ts';
-import { attachPretrained, checkPretrainedId, fineTuneInputs, pretrainedFeatures } from '../pretrained/features.ts';
+import { attachPretrained, checkPretrainedId, fineTuneInputs, pretrainedFeatures } from '../models/pretrained-features.ts';
 import { embedContentParallel } from '../models/encode-worker.ts';
 import { connectionFromEnv, Neo4jVectorIndex, pushEmbeddings, withNeo4j } from '../graph/neo4j.ts';
 import type { TopicForest } from '../graph/forest.ts';
+import { fuseCandidates, retrievalExplanation, withUnplaced, type Candidates, type FusedCandidates } from '../retrieval/candidates.ts';
 
 /** Everything retrieval needs, loaded once: the model, its content index, the lexical index, tower inputs. */
 export interface Retriever {
@@ -35,14 +37,27 @@ export interface Retriever {
   fusion?: FusionModel;
   /** The towers' vectors the learned fusion reads, filled on first use. */
   vectors?: TowerVectors;
+  /** Dataset row of each index label, -1 for removed items; absent when the labels are the rows (the training catalogue of a model without catalogue.json). */
+  rowOfLabel?: Int32Array;
+  /** How the catalogue changed since the index was built and drifted since training (models with catalogue.json). */
+  catalogue?: { changes: CatalogueChanges; drift: Drift };
 }
 
-/** Loads a trained model and its index for `dataset` (which must be the one it was trained on). */
-export async function loadRetriever(modelDir: string, dataset: Dataset, forest: TopicForest, options: { log?: (line: string) => void; onEncode?: (done: number, total: number) => void } = {}): Promise<Retriever> {
-  const { model, meta } = await loadModel(modelDir, dataset);
+/**
+ * Loads a trained model and its content index for `dataset`. The dataset may
+ * have changed since training (new, edited or removed items and topics, new
+ * languages: pipeline/catalogue.ts): the index is brought up to date in
+ * memory (only changed items are encoded), and `trellis update` saves it.
+ * A model saved before catalogues could grow serves its training catalogue only.
+ */
+export async function loadRetriever(folder: ModelFolder, dataset: Dataset, forest: TopicForest, options: { log?: (line: string) => void; onEncode?: (done: number, total: number) => void } = {}): Promise<Retriever> {
+  const { meta, dir: modelDir, catalogue } = folder;
+  if (!catalogue) checkDataset(modelDir, meta, dataset);
+  const changes = catalogue ? diffCatalogue(catalogue, dataset, modelDir) : undefined;
+  const model = await loadTwoTower(folder);
   try {
-    const index = PartitionedIndex.load(join(modelDir, 'index'), { dimension: meta.shape.encoder.dim, modelId: meta.modelId });
-    const lexical = buildLexicalIndex(dataset, meta.config.lexical);
+    const index = loadContentIndex(folder);
+    const lexical = buildLexicalIndex(dataset, meta.config.lexical, await loadLexical(folder));
     const data = buildTowerData(dataset, forest, lexical.model, meta.config.encoder.maxFeatures, lexical.contentFeatures, meta.kinds, meta.languages);
     if (meta.pretrained && meta.shape.fineTuneLayers) {
       // The fine-tuned encoder came with the model (loadModel); the towers read token ids.
@@ -54,9 +69,14 @@ export async function loadRetriever(modelDir: string, dataset: Dataset, forest: 
       checkPretrainedId(modelDir, meta.pretrained, features.info.id);
       attachPretrained(data, features.vectors, meta.config.encoder.bag);
     }
-    // Models saved before retrieval.fusion existed have no such key: reciprocal rank fusion.
-    const fusion = meta.config.retrieval.fusion === 'learned' ? await loadFusion(modelDir) : undefined;
-    return { model, meta, index, lexical, data, fusion };
+    if (changes && hasChanges(changes)) {
+      const t0 = performance.now();
+      const vectors = await embedContentParallel(model, contentSubset(data, changes.encode));
+      applyChanges(index, changes, dataset, vectors);
+      options.log?.(`content index brought up to date: ${changes.encode.length} items encoded, ${changes.takeOut.length} taken out, in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    }
+    const drift = catalogue && catalogueDrift(catalogue, dataset);
+    return { model, meta, index, lexical, data, fusion: folder.fusion, rowOfLabel: changes?.rowOfLabel, catalogue: changes && drift && { changes, drift } };
   } catch (error) {
     model.dispose();
     throw error;
@@ -140,7 +160,7 @@ function queriesOf(retriever: Retriever, topics: Uint32Array): Float32Array {
 /** Neural top-`depth` lists of topic rows for their `queries`, from the model's index (or an external one). */
 async function neuralLists(retriever: Retriever, topics: Uint32Array, queries: Float32Array, depth: number, options: RetrieveOptions): Promise<Candidates[]> {
   const { index, data } = retriever;
-  return options.external ? externalNeuralSearch(options.external, data, topics, queries, depth) : neuralSearch(data, index, topics, queries, depth);
+  return options.external ? externalNeuralSearch(options.external, data, topics, queries, depth) : neuralSearch(data, index, topics, queries, depth, retriever.rowOfLabel);
 }
 
 /** Top-`k` lists over the pretrained sentence vectors (exact index built on first use). */
@@ -320,13 +340,15 @@ export interface RecommendResult {
   scores?: Float32Array[];
   /** The decision rule that cut the reranked lists (full stage only). */
   rule?: DecisionRule;
+  /** How the catalogue changed since the index was built, and its drift since training (models with catalogue.json). */
+  catalogue?: { changes: CatalogueChanges['counts']; drift: Drift };
   seconds: { retrieve: number; rerank: number };
 }
 
-/** The whole recommend stage for topic rows with the model in `modelDir`. */
-export async function recommendTopics(modelDir: string, dataset: Dataset, forest: TopicForest, topics: Uint32Array, job: RecommendJob): Promise<RecommendResult> {
+/** The whole recommend stage for topic rows with the model of an opened folder (`openModel`). */
+export async function recommendTopics(folder: ModelFolder, dataset: Dataset, forest: TopicForest, topics: Uint32Array, job: RecommendJob): Promise<RecommendResult> {
   const t0 = performance.now();
-  const retriever = await loadRetriever(modelDir, dataset, forest, { log: job.log, onEncode: job.onProgress && ((done, total) => job.onProgress!('pretrained encoding', done, total)) });
+  const retriever = await loadRetriever(folder, dataset, forest, { log: job.log, onEncode: job.onProgress && ((done, total) => job.onProgress!('pretrained encoding', done, total)) });
   const context = modelContext(dataset, retriever.meta.heldOut);
   const retrieveJob = { ...job, visible: context };
   let candidates: FusedCandidates[];
@@ -338,15 +360,16 @@ export async function recommendTopics(modelDir: string, dataset: Dataset, forest
   const meta = retriever.meta;
   const topK = candidateDepth(meta.config.retrieval, job.topK);
   const t1 = performance.now();
-  if (job.stage === 'retrieve') return { meta, table: retrievalTable(dataset, topics, candidates), candidates, seconds: { retrieve: (t1 - t0) / 1000, rerank: 0 } };
-  const { reranker, rule, compete } = await loadReranker(modelDir);
+  const catalogue = retriever.catalogue && { changes: retriever.catalogue.changes.counts, drift: retriever.catalogue.drift };
+  if (job.stage === 'retrieve') return { meta, table: retrievalTable(dataset, topics, candidates), candidates, catalogue, seconds: { retrieve: (t1 - t0) / 1000, rerank: 0 } };
+  const { reranker, rule, compete } = await loadReranker(folder, FEATURE_NAMES);
   try {
-    const pairContext = rerankContext(context, reranker, sentenceVectors(retriever.data), modelDir);
+    const pairContext = rerankContext(context, reranker, sentenceVectors(retriever.data), rerankerDir(folder));
     const maxCandidates = job.rerankCandidates ?? meta.config.rerank.candidates ?? 0;
     const reranked = await rerankTable(dataset, forest, pairContext, reranker, rule, topics, candidates, topK, {
       onProgress: job.onProgress && ((done, total) => job.onProgress!('rerank', done, total)),
       workers: job.rerankWorkers,
-      dir: join(modelDir, RERANKER_DIR),
+      dir: rerankerDir(folder),
       maxCandidates,
       compete,
     });
@@ -354,7 +377,7 @@ export async function recommendTopics(modelDir: string, dataset: Dataset, forest
     candidates = reranked.candidates;
     const t2 = performance.now();
     job.log?.(`reranked ${candidates.reduce((s, c) => s + c.rows.length, 0)} candidates${maxCandidates ? ` (the first ${maxCandidates} per topic)` : ''} in ${((t2 - t1) / 1000).toFixed(1)} s; kept ${table.length} (threshold ${rule.threshold.toFixed(3)}, margin ${rule.margin}, cap ${rule.cap}${compete > 0 ? `, content competition ${compete} over ${topics.length} topics` : ''})`);
-    return { meta, table, candidates, probabilities, scores, rule, seconds: { retrieve: (t1 - t0) / 1000, rerank: (t2 - t1) / 1000 } };
+    return { meta, table, candidates, probabilities, scores, rule, catalogue, seconds: { retrieve: (t1 - t0) / 1000, rerank: (t2 - t1) / 1000 } };
   } finally {
     reranker.dispose();
   }

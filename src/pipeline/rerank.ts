@@ -21,28 +21,23 @@
  * With `rerank.sentenceProduct` and a pretrained encoder, the elementwise
  * product of the two sentence vectors follows (one value per dimension).
  */
-import { existsSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import { CrossEncoder, type TrainReport } from '../rerank/cross-encoder.ts';
 import { RerankerEnsemble } from '../rerank/ensemble.ts';
-import { rocAuc } from '../rerank/auc.ts';
+import { rocAuc } from '../eval/auc.ts';
 import { competeScores } from '../rerank/compete.ts';
-import { applyDecisionRule, packCandidates, parseDecisionRule, searchDecisionRule, type DecisionRule } from '../rerank/threshold.ts';
-import { siblingsOf } from '../graph/forest.ts';
+import { applyDecisionRule, packCandidates, searchDecisionRule, type DecisionRule } from '../rerank/threshold.ts';
+import { siblingsOf, type TopicForest } from '../graph/forest.ts';
 import { topicText, contentText } from '../text/documents.ts';
 import { wordTokens } from '../text/tfidf.ts';
-import { writeFileAtomic } from '../io/atomic.ts';
 import { RecommendationTableBuilder, type RecommendationTable } from '../io/table.ts';
 import { ArtifactError } from '../errors.ts';
-import { availableParallelism } from 'node:os';
-import { chunkStarts, drain, transferables, WorkerPool } from '../models/workers.ts';
-import { retrievalExplanation, type FusedCandidates } from '../retrieval/neural.ts';
+import { chunkStarts, drain, transferables, WorkerPool } from '../runtime/workers.ts';
+import { tensorWorkers } from '../runtime/backend.ts';
+import { retrievalExplanation, type FusedCandidates } from '../retrieval/candidates.ts';
 import type { RerankConfig } from '../rerank/config.ts';
 import type { Dataset } from '../data/types.ts';
 import { hasLink } from '../data/links.ts';
 import { deriveSeed, rngFor, shuffleInPlace, type Rng } from '../random.ts';
-import type { TopicForest } from '../graph/forest.ts';
 import type { PretrainedVectors } from '../models/tower-data.ts';
 
 export const FEATURE_NAMES = [
@@ -289,48 +284,17 @@ export function keepNegatives<P extends { topicIndex: Uint32Array; contentIndex:
   };
 }
 
-export const RERANKER_DIR = 'reranker';
-const RULE_FILE = 'decision-rule.json';
-
-export async function saveReranker(modelDir: string, result: RerankTrainResult): Promise<void> {
-  const dir = join(modelDir, RERANKER_DIR);
-  await rm(dir, { recursive: true, force: true });
-  await result.reranker.save(dir);
-  await writeFileAtomic(join(dir, RULE_FILE), async (sink) => sink.write(JSON.stringify({ rule: result.rule, compete: result.compete, tuneF2: result.tuneF2, features: FEATURE_NAMES })));
-}
-
-export function hasReranker(modelDir: string): boolean {
-  return existsSync(join(modelDir, RERANKER_DIR, RULE_FILE));
-}
-
-export async function loadReranker(modelDir: string): Promise<{ reranker: RerankerEnsemble; rule: DecisionRule; compete: number }> {
-  const dir = join(modelDir, RERANKER_DIR);
-  if (!hasReranker(modelDir)) {
-    throw new ArtifactError(`${modelDir}: the model has no reranker.`, "Retrain with the rerank stage enabled (config rerank.enabled), or pass --stage retrieve.");
-  }
-  const stored = JSON.parse(await readFile(join(dir, RULE_FILE), 'utf8')) as { rule: unknown; compete?: unknown; features: string[] };
-  if (JSON.stringify(stored.features) !== JSON.stringify(FEATURE_NAMES)) {
-    throw new ArtifactError(`${dir}: the reranker was trained with other side features (${stored.features?.join(', ')}).`, "Retrain with 'trellis train'.");
-  }
-  // Models saved before content competition existed have no `compete`: off.
-  const compete = stored.compete ?? 0;
-  if (typeof compete !== 'number' || !(compete >= 0 && Number.isFinite(compete))) {
-    throw new ArtifactError(`${join(dir, RULE_FILE)}: compete must be a number >= 0 (got ${JSON.stringify(stored.compete)}).`, "Retrain with 'trellis train'.");
-  }
-  return { reranker: await RerankerEnsemble.load(dir), rule: parseDecisionRule(stored.rule, join(dir, RULE_FILE)), compete };
-}
-
 /**
  * `context` with the sentence vectors a loaded reranker reads (its side
  * features beyond the named ones are their product), or an ArtifactError
  * when the model has none of that size.
  */
-export function rerankContext(context: LinkContext, reranker: Pick<RerankerEnsemble, 'featureCount'>, vectors: PretrainedVectors | undefined, modelDir: string): LinkContext {
+export function rerankContext(context: LinkContext, reranker: Pick<RerankerEnsemble, 'featureCount'>, vectors: PretrainedVectors | undefined, where: string): LinkContext {
   const dim = reranker.featureCount - FEATURES;
   if (dim === 0) return { ...context, product: undefined };
   if (!vectors || vectors.dim !== dim) {
     throw new ArtifactError(
-      `${join(modelDir, RERANKER_DIR)}: the reranker reads the product of ${dim}-d sentence vectors, but the model's encoder gives ${vectors ? `${vectors.dim}-d vectors` : 'none'}.`,
+      `${where}: the reranker reads the product of ${dim}-d sentence vectors, but the model's encoder gives ${vectors ? `${vectors.dim}-d vectors` : 'none'}.`,
       "Retrain with 'trellis train'.",
     );
   }
@@ -344,12 +308,13 @@ export interface RerankOptions {
   /** Called after each chunk of topics with topics done and the total. */
   onProgress?: (done: number, total: number) => void;
   /**
-   * Score on this many worker threads (0 = one per core), each loading the
+   * Score on this many worker threads (0 = one per core on wasm, this thread
+   * on TensorFlow C: runtime/backend.ts `tensorWorkers`), each loading the
    * cross-encoder from `dir`. Default: one per core when there are at least
    * `PARALLEL_CHUNKS` chunks of topics and `dir` is given, else this thread.
    */
   workers?: number;
-  /** The reranker's folder (`RERANKER_DIR` of the model), which workers load. */
+  /** The reranker's folder (artifact.ts `rerankerDir`), which workers load. */
   dir?: string;
   /** Rerank only each topic's first N fused candidates (0 = all). The others are not recommended. */
   maxCandidates?: number;
@@ -399,8 +364,7 @@ export async function rerankTable(
     onProgress?.(done, topics.length);
   };
   onProgress?.(0, topics.length);
-  const workers = options.workers ?? (starts.length >= PARALLEL_CHUNKS ? 0 : 1);
-  const threads = workers === 0 ? availableParallelism() : workers;
+  const threads = tensorWorkers(options.workers ?? (starts.length >= PARALLEL_CHUNKS ? 0 : 1));
   if (options.dir && threads > 1) {
     const pool = new WorkerPool({ size: threads, transferResults: true });
     try {

@@ -9,27 +9,28 @@
  *   5. embed all content and build the ANN index;
  *   6. fit the learned fusion of the candidate lists on the validation
  *      topics (retrieval.fusion 'learned');
- *   7. save model, index, fusion and a summary in the model folder;
+ *   7. save model, index, fusion, the TF-IDF weights, the catalogue (what the
+ *      index holds: pipeline/catalogue.ts) and a summary in the model folder;
  *   8. train the cross-encoder reranker on the validation topics' candidates
  *      and tune the F2 decision rule (rerank.enabled).
  */
-import { join } from 'node:path';
-import { rm } from 'node:fs/promises';
 import { buildLexicalIndex, lexicalSearch, type LexicalIndex } from '../retrieval/lexical.ts';
 import { splitTopics, type Split } from '../eval/split.ts';
 import { buildTowerData, type TowerData } from '../models/tower-data.ts';
-import { attachPretrained, fineTuneInputs, pretrainedFeatures, type PretrainedInfo } from '../pretrained/features.ts';
+import { attachPretrained, fineTuneInputs, pretrainedFeatures, type PretrainedInfo } from '../models/pretrained-features.ts';
 import type { PretrainedEncoder } from '../pretrained/encoder.ts';
 import { trainTwoTower, type EpochReport } from '../models/train.ts';
-import { contentChecksum, makeModelId, saveModel, MODEL_FORMAT, type ModelMeta } from '../models/artifact.ts';
-import { buildContentIndex, type FusedCandidates } from '../retrieval/neural.ts';
+import { checkpointStore, clearCheckpoint, contentChecksum, makeModelId, saveCatalogue, saveFusion, saveIndex, saveLexical, saveModel, saveReranker, MODEL_FORMAT, type ModelMeta } from './artifact.ts';
+import { trainedCatalogue } from './catalogue.ts';
+import { buildContentIndex } from '../retrieval/neural.ts';
 import { deriveSeed, rngFor, shuffleInPlace } from '../random.ts';
 import { candidateDepth, fusionPools, retrieve, sentenceVectors, type Retriever } from './recommend.ts';
-import { fitFusion, saveFusion, FUSION_FEATURE_NAMES, type FusionModel } from '../retrieval/fusion.ts';
-import { linkContext, saveReranker, trainReranker, type LinkContext, type RerankTrainInput } from './rerank.ts';
+import { fitFusion, FUSION_FEATURE_NAMES, type FusionModel } from '../retrieval/fusion.ts';
+import { FEATURE_NAMES, linkContext, trainReranker, type LinkContext, type RerankTrainInput } from './rerank.ts';
 import type { RunConfig } from '../config.ts';
 import type { Dataset } from '../data/types.ts';
 import type { TopicForest } from '../graph/forest.ts';
+import type { FusedCandidates } from '../retrieval/candidates.ts';
 
 export interface TrainJob {
   dataset: Dataset;
@@ -177,7 +178,6 @@ export async function runTraining(job: TrainJob): Promise<TrainSummary> {
   const t1 = performance.now();
   log(`features ready in ${((t1 - t0) / 1000).toFixed(1)} s`);
 
-  const checkpointDir = join(modelDir, 'checkpoint');
   const result = await trainTwoTower({
     data,
     links: validation.trainLinks,
@@ -188,7 +188,7 @@ export async function runTraining(job: TrainJob): Promise<TrainSummary> {
     graphsage: config.graphsage,
     training: config.training,
     seed,
-    checkpointDir,
+    checkpoints: checkpointStore(modelDir),
     onStart: (recall) => log(`untrained model: validation recall@${config.training.recallK} ${recall.toFixed(4)}`),
     onEpoch: (report) => job.onEpoch?.(report, config.training.epochs),
     onStep: job.onStep,
@@ -199,7 +199,7 @@ export async function runTraining(job: TrainJob): Promise<TrainSummary> {
 
   const modelId = makeModelId(config, seed, dataset, new Date().toISOString());
   const index = await buildContentIndex(result.model, data, config.index, seed, job.onIndex);
-  index.save(join(modelDir, 'index'), { modelId, seed, meta: { content: dataset.content.length } });
+  saveIndex(modelDir, index, { modelId, seed, meta: { content: dataset.content.length } });
   const t3 = performance.now();
 
   const meta: ModelMeta = {
@@ -232,6 +232,9 @@ export async function runTraining(job: TrainJob): Promise<TrainSummary> {
     if (!retriever.fusion) meta.config = { ...config, retrieval: { ...config.retrieval, fusion: 'rrf' } };
   }
   await saveModel(modelDir, result.model, meta);
+  // What a grown catalogue is measured against: the index's items and the TF-IDF weights the towers read.
+  await saveLexical(modelDir, lexical.model);
+  await saveCatalogue(modelDir, trainedCatalogue(dataset));
   if (retriever.fusion) await saveFusion(modelDir, retriever.fusion, { topics: Math.min(validation.heldOut.length, MAX_FUSION_TOPICS) });
   const t4 = performance.now();
   let rerankSeconds = 0;
@@ -262,12 +265,11 @@ export async function runTraining(job: TrainJob): Promise<TrainSummary> {
       encoderTable: { table: result.model.encoder.embedding.table, rows: config.encoder.vocab, cols: config.encoder.dim },
       log,
     });
-    await saveReranker(modelDir, reranked);
+    await saveReranker(modelDir, reranked.reranker, { rule: reranked.rule, compete: reranked.compete, tuneF2: reranked.tuneF2, features: FEATURE_NAMES });
     reranked.reranker.dispose();
     rerankSeconds = (performance.now() - t4) / 1000;
   }
   result.model.dispose();
-  // The finished model supersedes the checkpoint.
-  await rm(checkpointDir, { recursive: true, force: true });
+  await clearCheckpoint(modelDir);
   return { modelId, meta, seconds: { features: (t1 - t0) / 1000, training: (t2 - t1) / 1000, index: (t3 - t2) / 1000, rerank: rerankSeconds, total: (performance.now() - t0) / 1000 } };
 }

@@ -18,10 +18,10 @@
  * The frozen layers hold plain tensors. `trainableLayers` turns the top
  * layers' weights into variables for fine-tuning (the rest stay frozen).
  */
-import { tf, type Tensor, type Tensor1D, type Tensor2D, type Tensor3D, type Variable } from '../models/tf.ts';
-import { add, batchMatMul, dense, gatherRows, gelu, layerNorm2d, maskedSoftmax } from '../models/ops.ts';
+import { tf, type Tensor, type Tensor1D, type Tensor2D, type Tensor3D, type Variable } from '../runtime/tf.ts';
+import { add, batchMatMul, dense, gatherRows, gelu, layerNorm2d, maskedSoftmax } from '../runtime/ops.ts';
 import { ArtifactError } from '../errors.ts';
-import { ownedVariable } from '../models/text-encoder.ts';
+import { ownedVariable } from '../runtime/variables.ts';
 import type { BertConfig } from './config.ts';
 import type { SafeTensor } from './safetensors.ts';
 

@@ -10,8 +10,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { tf, type Tensor2D, type Variable } from '../models/tf.ts';
-import type { SentenceEncoder } from '../models/text-encoder.ts';
+import { tf, type Tensor2D, type Variable } from '../runtime/tf.ts';
 import { ArtifactError } from '../errors.ts';
 import { resolveOptions } from '../options.ts';
 import { inspectModelDir, type ModelFiles } from './config.ts';
@@ -30,6 +29,16 @@ export interface PretrainedEncoderOptions {
 }
 
 export const DEFAULT_PRETRAINED_ENCODER_OPTIONS: Readonly<Required<PretrainedEncoderOptions>> = Object.freeze({ maxLength: 128, batchTokens: 8192, trainableLayers: 0 });
+
+/** A trainable sentence encoder over token ids (a pretrained transformer being fine-tuned): what the towers' text encoder runs over a batch's tokens. */
+export interface SentenceEncoder {
+  readonly dim: number;
+  /** Its trainable variables (the fine-tuned layers). */
+  readonly variables: readonly Variable[];
+  /** Pooled vectors of token rows. [rows.length, dim] (call inside tf.tidy) */
+  encodeTokens(rows: readonly Int32Array[]): Tensor2D;
+  dispose(): void;
+}
 
 export class PretrainedEncoder implements SentenceEncoder {
   readonly dim: number;

@@ -6,16 +6,15 @@
  * (loaded once per worker). Vectors come back in input order and equal the
  * single-threaded result.
  */
-import { availableParallelism } from 'node:os';
-import { initRuntime } from '../models/runtime.ts';
-import { WorkerPool } from '../models/workers.ts';
+import { initRuntime, tensorWorkers } from '../runtime/backend.ts';
+import { WorkerPool } from '../runtime/workers.ts';
 import { resolveOptions } from '../options.ts';
 import { PretrainedEncoder, type PretrainedEncoderOptions } from './encoder.ts';
 
 export interface EmbedTextsOptions {
   /** Encoder settings (window, batch size). */
   encoder?: PretrainedEncoderOptions;
-  /** Worker threads; 0 = one per core, 1 = this thread. Default 0. */
+  /** Worker threads; 0 = one per core on wasm and this thread on TensorFlow C (runtime/backend.ts `tensorWorkers`), 1 = this thread. Default 0. */
   workers?: number;
   /** Most texts per task handed to a worker. Default 256. */
   chunk?: number;
@@ -47,7 +46,7 @@ export async function embedChunk(chunk: TextChunk): Promise<Float32Array> {
 export async function embedTexts(dir: string, texts: readonly string[], options: EmbedTextsOptions = {}): Promise<{ vectors: Float32Array; dim: number }> {
   const { workers, chunk } = resolveOptions('trellis/pretrained/embedTexts', DEFAULTS, { workers: options.workers, chunk: options.chunk });
   const encoderOptions = options.encoder ?? {};
-  const threads = Math.min(workers || availableParallelism(), Math.ceil(texts.length / MIN_TEXTS_PER_THREAD));
+  const threads = Math.min(tensorWorkers(workers), Math.ceil(texts.length / MIN_TEXTS_PER_THREAD));
   if (threads <= 1) {
     const encoder = await PretrainedEncoder.load(dir, encoderOptions);
     try {

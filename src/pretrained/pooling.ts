@@ -4,7 +4,7 @@
  * the [CLS] vector, the max over real tokens, or the sum divided by
  * sqrt(tokens); then optional L2 normalisation.
  */
-import { tf, type Tensor2D, type Tensor3D } from '../models/tf.ts';
+import { tf, type Tensor2D, type Tensor3D } from '../runtime/tf.ts';
 import type { PoolingConfig } from './config.ts';
 
 /** hidden [B, L, H], mask [B * L] (1 = token) -> [B, H] (call inside tf.tidy). */

@@ -7,10 +7,10 @@
  * non-empty gold set.
  */
 import { f2Score, scoreTopic } from '../eval/metrics.ts';
-import { rerankedLists, sourceList, type StageScores } from '../eval/holdout.ts';
+import { rerankedLists, sourceList, type StageScores } from '../pipeline/holdout.ts';
 import { breadcrumb, type TopicForest } from '../graph/forest.ts';
 import { groupByTopic, utf8At, type RecommendationTable } from '../io/table.ts';
-import type { FusedCandidates } from '../retrieval/neural.ts';
+import type { FusedCandidates } from '../retrieval/candidates.ts';
 import type { Dataset } from '../data/types.ts';
 import type { EvaluationSection, ExampleTopic, GroupScore, ThresholdCurve } from './types.ts';
 

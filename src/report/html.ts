@@ -108,6 +108,18 @@ export async function renderReport(report: RunReport): Promise<string> {
     if (d.predicted !== undefined) rows.push(['topics recommended for', d.predicted]);
     parts.push(table(null, rows, [false, true]));
   } else parts.push(missing('No dataset was loaded.'));
+  if (report.catalogue) {
+    const { changes: c, drift: d2 } = report.catalogue;
+    const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+    parts.push(`<h3>The catalogue since training</h3>`);
+    parts.push(table(null, [
+      ['items added since the index was built', c.added], ['items edited (encoded again)', c.edited], ['items moved to another language', c.moved],
+      ['items back after removal', c.revived], ['items removed (never recommended)', c.removed], ['items unchanged', c.unchanged],
+      ['new items since training', `${d2.newItems} of ${d2.items} (${pct(d2.newItemsShare)})`], ['new topics since training', `${d2.newTopics} of ${d2.topics} (${pct(d2.newTopicsShare)})`],
+      ['languages training never saw', d2.newLanguages.map((l) => `${l.language || '(none)'}: ${l.items} items`).join(', ') || 'none'],
+    ], [false, true]));
+    parts.push(d2.retrain ? `<p><strong>Retraining suggested:</strong> ${escapeHtml(d2.reasons.join('; '))}.</p>` : '<p>Within the drift limits: no retraining needed yet.</p>');
+  }
 
   // Timings and memory
   parts.push(`<h2 id="timings">Timings and memory</h2>`);

@@ -6,6 +6,8 @@
  * of a plot.
  */
 
+import type { CatalogueChanges, Drift } from '../pipeline/catalogue.ts';
+
 /** One timed stage of the run. */
 export interface StageTiming {
   name: string;
@@ -143,4 +145,12 @@ export interface RunReport {
   examplesMissing?: string;
   /** Output files the run wrote. */
   outputs: { label: string; path: string }[];
+  /** How the catalogue changed since the model's index was built, and drifted since training. */
+  catalogue?: CatalogueSection;
+}
+
+/** How the catalogue changed since the model's index was built (counts), and its drift since training. */
+export interface CatalogueSection {
+  changes: CatalogueChanges['counts'];
+  drift: Drift;
 }

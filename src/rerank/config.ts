@@ -1,4 +1,10 @@
-/** Configuration of the reranking stage (the `rerank` section of the run config). */
+/**
+ * The reranking section of the run config: the cross-encoder, its training
+ * data and the decision rule's inputs. Each key is declared once here with
+ * its default and its checks; src/config.ts composes the sections.
+ */
+import { isPositiveInteger, isNonNegativeInteger, type ConfigSection } from '../options.ts';
+
 export interface RerankConfig {
   /** Train and apply the cross-encoder. Default true. */
   enabled: boolean;
@@ -72,3 +78,19 @@ export const DEFAULT_RERANK_CONFIG: Readonly<RerankConfig> = Object.freeze({
   compete: 0,
 });
 
+export const RERANK_SECTION: ConfigSection<RerankConfig> = {
+  name: 'rerank',
+  defaults: DEFAULT_RERANK_CONFIG,
+  check(c, need, run) {
+    const encoder = run.encoder as { fineTuneLayers: number };
+    need(c.trainShare > 0 && c.trainShare < 1, 'trainShare', 'in (0, 1)', c.trainShare);
+    need(isPositiveInteger(c.epochs), 'epochs', 'a positive integer', c.epochs);
+    need(Number.isInteger(c.crossFit) && c.crossFit >= 0 && c.crossFit <= 10, 'crossFit', 'an integer from 0 to 10', c.crossFit);
+    need(c.crossFit <= 1 || encoder.fineTuneLayers === 0, 'crossFit', 'off (0) when encoder.fineTuneLayers is set', c.crossFit);
+    need(isNonNegativeInteger(c.candidates), 'candidates', 'a non-negative integer (0 = all)', c.candidates);
+    need(Number.isInteger(c.members) && c.members >= 1 && c.members <= 16, 'members', 'an integer from 1 to 16', c.members);
+    need(Number.isFinite(c.compete) && c.compete >= 0 && c.compete <= 8, 'compete', 'a number from 0 to 8 (0 = off)', c.compete);
+    need(typeof c.sentenceProduct === 'boolean', 'sentenceProduct', 'true or false', c.sentenceProduct);
+    need(isNonNegativeInteger(c.crossFitNegatives), 'crossFitNegatives', 'a non-negative integer', c.crossFitNegatives);
+  },
+};

@@ -34,23 +34,22 @@
  * `model.json` (format, config, feature stats, training provenance, weights
  * manifest) and `weights.bin`.
  */
-import { localize } from '../models/sparse-embedding.ts';
+import { localize } from '../runtime/variables.ts';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { tf } from '../models/tf.ts';
-import type { Tensor1D, Tensor2D, Tensor3D, Variable, Scalar } from '../models/tf.ts';
-import { assertTrainable } from '../models/runtime.ts';
+import { tf, type Tensor1D, type Tensor2D, type Tensor3D, type Variable, type Scalar } from '../runtime/tf.ts';
+import { assertTrainable } from '../runtime/backend.ts';
 import { ArtifactError, ConfigError, DataError, UsageError } from '../errors.ts';
 import { resolveOptions } from '../options.ts';
 import { deriveSeed, fillNormal, rngFor, shuffleInPlace } from '../random.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
-import { AdamW, type RowGradient } from './adamw.ts';
-import { rocAuc } from './auc.ts';
+import { Adam, type RowGradient } from '../runtime/adam.ts';
+import { rocAuc } from '../eval/auc.ts';
 import { encoderLayer, dense, gelu, layerNorm, type Dropout, type EncoderLayerWeights, type NormWeights } from './transformer.ts';
-import { add, gatherRows } from '../models/ops.ts';
+import { add, gatherRows } from '../runtime/ops.ts';
 import { checkBatch, checkPairSet, checkVocabSize, encodePairs, pairLengths, RESERVED_IDS, tokenizeTexts, type EncodedBatch, type PairSet, type TokenizedTexts } from './tokens.ts';
 import { tokenEmbeddingsFromEncoder } from './token-init.ts';
-import { readWeights, writeWeights, type NamedWeights, type WeightsManifest } from './weights-file.ts';
+import { parseWeightsManifest, readWeights, writeWeights, type NamedArray, type WeightsManifest } from '../runtime/weights.ts';
 
 const SCOPE = 'trellis/rerank/cross-encoder';
 const FORMAT = 'trellis-cross-encoder';
@@ -302,7 +301,7 @@ export class CrossEncoder {
   }
 
   /** Every weight by name, shape and a copy of its values, in save order. */
-  exportWeights(): NamedWeights[] {
+  exportWeights(): NamedArray[] {
     this.assertLive();
     return this.named.map(({ name, variable }) => ({ name, shape: [...variable.shape], values: variable.dataSync() as Float32Array }));
   }
@@ -434,12 +433,12 @@ export class CrossEncoder {
     // Steps taken by earlier calls: a continued run draws fresh shuffles and dropout masks.
     const before = this.training?.steps ?? 0;
     const shuffleRng = rngFor(this.options.seed, `rerank/shuffle/${before}`);
-    // The token table is updated by rows (see ./adamw.ts); it comes first.
+    // The token table is updated by rows (see runtime/adam.ts); it comes first.
     const tokenTable = this.weights.token;
     const others = this.named.filter((v) => v.variable !== tokenTable);
-    const optimizer = new AdamW(
+    const optimizer = new Adam(
       [{ variable: tokenTable, decayed: false, byRows: true }, ...others.map((v) => ({ variable: v.variable, decayed: v.decayed, byRows: false }))],
-      o,
+      { beta1: o.beta1, beta2: o.beta2, epsilon: o.epsilon, weightDecay: o.weightDecay, clipNorm: o.clipNorm },
     );
     const report: TrainReport = { epochs: [], steps: 0 };
     try {
@@ -514,7 +513,7 @@ export class CrossEncoder {
    */
   async save(dir: string): Promise<void> {
     this.assertLive();
-    const weights = await writeWeights(SCOPE, dir, CROSS_ENCODER_WEIGHTS_FILE, this.exportWeights());
+    const weights = await writeWeights(dir, CROSS_ENCODER_WEIGHTS_FILE, this.exportWeights(), SCOPE);
     const file: ModelFile = {
       format: FORMAT,
       version: VERSION,
@@ -554,7 +553,8 @@ export class CrossEncoder {
     const model = new CrossEncoder(file.featureCount, options);
     try {
       const expected = model.named.map((v) => ({ name: v.name, shape: v.variable.shape }));
-      const weights = await readWeights(SCOPE, dir, file.weights, expected, RETRAIN_HINT);
+      const manifest = parseWeightsManifest(file.weights, `${path} weights`, CROSS_ENCODER_WEIGHTS_FILE, { scope: SCOPE, hint: RETRAIN_HINT });
+      const weights = await readWeights(dir, manifest, expected, { scope: SCOPE, hint: RETRAIN_HINT });
       tf.tidy(() => weights.forEach((w, i) => model.named[i].variable.assign(tf.tensor(w.values, w.shape))));
       if (file.featureStats) model.stats = { mean: Float32Array.from(file.featureStats.mean), std: Float32Array.from(file.featureStats.std) };
       model.training = file.training;
@@ -677,15 +677,7 @@ function checkModelFile(value: unknown, path: string): ModelFile {
     const ok = (a: unknown) => Array.isArray(a) && a.length === F && a.every((x) => typeof x === 'number' && Number.isFinite(x));
     if (typeof stats !== 'object' || !ok(stats.mean) || !ok(stats.std)) bad(`featureStats that are not two lists of ${F} numbers`);
   }
-  const w = m.weights as Partial<WeightsManifest> | undefined;
-  if (typeof w !== 'object' || w === null || typeof w.file !== 'string' || w.dtype !== 'float32' || !Number.isInteger(w.bytes) || typeof w.sha256 !== 'string' || !Array.isArray(w.tensors)) {
-    bad(`weights ${JSON.stringify(w)?.slice(0, 80)}`);
-  }
-  for (const t of w!.tensors!) {
-    if (typeof t !== 'object' || t === null || typeof t.name !== 'string' || !Array.isArray(t.shape) || !t.shape.every((d) => Number.isInteger(d) && d >= 0) || !Number.isInteger(t.offset)) {
-      bad(`a weights tensor entry ${JSON.stringify(t)}`);
-    }
-  }
+  if (typeof m.weights !== 'object' || m.weights === null) bad(`weights ${JSON.stringify(m.weights)?.slice(0, 80)}`);
   const training = m.training as { steps?: unknown } | null;
   if (training !== null && (typeof training !== 'object' || Array.isArray(training) || !Number.isInteger(training.steps) || (training.steps as number) < 0)) {
     bad(`training ${JSON.stringify(training)?.slice(0, 80)}`);

@@ -3,7 +3,7 @@
  * each worker sets up its own tfjs backend, loads the reranker from its
  * folder once, and scores the pair sets it is sent.
  */
-import { initRuntime } from '../models/runtime.ts';
+import { initRuntime } from '../runtime/backend.ts';
 import { RerankerEnsemble } from './ensemble.ts';
 import type { PairSet } from './tokens.ts';
 

@@ -19,9 +19,8 @@
  * laid out for fast kernels. Every function here is pure over tensors and
  * runs inside the caller's tidy.
  */
-import { tf } from '../models/tf.ts';
-import type { Tensor, Tensor1D, Tensor2D, Tensor3D } from '../models/tf.ts';
-import { add, batchMatMul, dense as denseOp, gatherRows, gelu as geluOp, layerNorm2d, maskedSoftmax } from '../models/ops.ts';
+import { tf, type Tensor, type Tensor1D, type Tensor2D, type Tensor3D } from '../runtime/tf.ts';
+import { add, batchMatMul, dense as denseOp, gatherRows, gelu as geluOp, layerNorm2d, maskedSoftmax } from '../runtime/ops.ts';
 
 /** Weights of one LayerNorm: gain and bias. [H] each */
 export interface NormWeights {

@@ -33,17 +33,12 @@
  * answer for a new topic; in a tag taxonomy popular items are. The fit learns
  * which.
  */
-import { readFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { siblingsOf, type TopicForest } from '../graph/forest.ts';
 import { hasLink } from '../data/links.ts';
 import { BruteForceIndex } from '../ann/brute-force.ts';
 import { HnswIndex } from '../ann/hnsw.ts';
-import { writeFileAtomic } from '../io/atomic.ts';
 import { ArtifactError } from '../errors.ts';
-import type { Candidates } from './lexical.ts';
-import { joinLists, SOURCE_ROWS, type FusedCandidates } from './neural.ts';
+import { joinLists, SOURCE_ROWS, type Candidates, type FusedCandidates } from './candidates.ts';
 
 export const FUSION_FEATURE_NAMES = [
   'neural_cosine', 'log_neural_rank', 'lexical_cosine', 'log_lexical_rank', 'sentence_cosine', 'log_sentence_rank',
@@ -292,29 +287,20 @@ export function fitFusion(pools: readonly { features: Float32Array; labels: Uint
   return { weights, bias };
 }
 
-export const FUSION_FILE = 'fusion.json';
-
-export async function saveFusion(modelDir: string, model: FusionModel, info: Record<string, unknown> = {}): Promise<void> {
-  await writeFileAtomic(join(modelDir, FUSION_FILE), async (sink) => sink.write(JSON.stringify({ features: FUSION_FEATURE_NAMES, ...model, ...info })));
+/** What a model folder stores of a fitted fusion (as JSON): the feature names, the weights and bias, and `info`. */
+export function fusionJson(model: FusionModel, info: Record<string, unknown> = {}): Record<string, unknown> {
+  return { features: FUSION_FEATURE_NAMES, ...model, ...info };
 }
 
-/** The fusion saved with a model, or an ArtifactError when it is missing, from other features or malformed. */
-export async function loadFusion(modelDir: string): Promise<FusionModel> {
-  const path = join(modelDir, FUSION_FILE);
-  const retrain = "Retrain with 'trellis train'.";
-  if (!existsSync(path)) throw new ArtifactError(`${path}: missing; the model's config asks for learned fusion (retrieval.fusion 'learned').`, retrain);
-  let stored: { features?: unknown; weights?: unknown; bias?: unknown };
-  try {
-    stored = JSON.parse(await readFile(path, 'utf8'));
-  } catch {
-    throw new ArtifactError(`${path}: not valid JSON.`, retrain);
-  }
+/** A fusion from its stored JSON (`path` names it in errors), or an ArtifactError when it is from other features or malformed. */
+export function parseFusion(value: unknown, path: string, hint: string): FusionModel {
+  const stored = (typeof value === 'object' && value !== null ? value : {}) as { features?: unknown; weights?: unknown; bias?: unknown };
   if (JSON.stringify(stored.features) !== JSON.stringify(FUSION_FEATURE_NAMES)) {
-    throw new ArtifactError(`${path}: fitted on other features (${JSON.stringify(stored.features)}).`, retrain);
+    throw new ArtifactError(`${path}: fitted on other features (${JSON.stringify(stored.features)}).`, hint);
   }
   const { weights, bias } = stored;
   if (!Array.isArray(weights) || weights.length !== FUSION_FEATURES || !weights.every((v) => typeof v === 'number' && Number.isFinite(v)) || typeof bias !== 'number' || !Number.isFinite(bias)) {
-    throw new ArtifactError(`${path}: weights must be ${FUSION_FEATURES} finite numbers and bias a finite number.`, retrain);
+    throw new ArtifactError(`${path}: weights must be ${FUSION_FEATURES} finite numbers and bias a finite number.`, hint);
   }
   return { weights, bias };
 }

@@ -11,20 +11,11 @@
  */
 import { fitTfidf, transformTfidf, type SparseRows, type TfidfModel, type TfidfOptions } from '../text/tfidf.ts';
 import { contentText, topicText } from '../text/documents.ts';
+import { languageRoute, mergeCandidates, type Candidates } from './candidates.ts';
 import { topKIndices } from './topk.ts';
-import { chunkStarts, drain, transferables, WorkerPool } from '../models/workers.ts';
+import { chunkStarts, drain, transferables, WorkerPool } from '../runtime/workers.ts';
 import type { Dataset } from '../data/types.ts';
 import type { TopicForest } from '../graph/forest.ts';
-
-/** Ranked candidates per query: rows and scores, best first. */
-export interface Candidates {
-  /** Content rows, best first. [k] */
-  rows: Uint32Array;
-  /** Scores in the same order. [k] */
-  scores: Float32Array;
-  /** 1-based ranks in the full list, when some were skipped (default: 1..k). [k] */
-  ranks?: Uint32Array;
-}
 
 export interface Postings {
   /** Global content rows of this partition. */
@@ -67,10 +58,14 @@ function invert(matrix: SparseRows, members: Uint32Array, buckets: number): Post
   return { members, offsets, rows, values };
 }
 
-/** Fits TF-IDF on the content texts and indexes them per language. */
-export function buildLexicalIndex(dataset: Dataset, options: TfidfOptions = {}): LexicalIndex {
+/**
+ * Fits TF-IDF on the content texts (or takes the `fitted` weights of a trained
+ * model, so that a grown catalogue gets the features the towers learned on)
+ * and indexes the content per language.
+ */
+export function buildLexicalIndex(dataset: Dataset, options: TfidfOptions = {}, fitted?: TfidfModel): LexicalIndex {
   const texts = dataset.content.map((c) => contentText(c));
-  const model = fitTfidf(texts, options);
+  const model = fitted ?? fitTfidf(texts, options);
   const matrix = transformTfidf(model, texts);
   const byLanguage = new Map<string, number[]>();
   dataset.content.forEach((c, r) => {
@@ -127,15 +122,6 @@ export function lexicalQueries(index: LexicalIndex, dataset: Dataset, forest: To
   return { queries: transformTfidf(index.model, texts), routes };
 }
 
-/**
- * The partitions a topic of `language` searches among `keys`: its language's
- * (none when no content has it), or all of them for a topic without a language.
- */
-export function languageRoute(language: string, keys: readonly string[]): string[] {
-  if (language === '') return [...keys];
-  return keys.includes(language) ? [language] : [];
-}
-
 /** Topics per block handed to a worker. */
 const PARALLEL_BLOCK = 1024;
 
@@ -186,17 +172,3 @@ export function searchQueries(input: LexicalQueries): Candidates[] {
   });
 }
 
-/** Merges ranked lists into one top-k list by score. */
-export function mergeCandidates(lists: Candidates[], k: number): Candidates {
-  const total = lists.reduce((s, l) => s + l.rows.length, 0);
-  const rows = new Uint32Array(total);
-  const scores = new Float32Array(total);
-  let at = 0;
-  for (const l of lists) {
-    rows.set(l.rows, at);
-    scores.set(l.scores, at);
-    at += l.rows.length;
-  }
-  const best = topKIndices(scores, k);
-  return { rows: Uint32Array.from(best, (i) => rows[i]), scores: Float32Array.from(best, (i) => scores[i]) };
-}

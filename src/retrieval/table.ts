@@ -1,7 +1,7 @@
 /** Turns ranked candidate lists into a recommendation table for export. */
 import { RecommendationTableBuilder, type RecommendationTable } from '../io/table.ts';
 import type { Dataset } from '../data/types.ts';
-import type { Candidates } from './lexical.ts';
+import type { Candidates } from './candidates.ts';
 
 /**
  * One row per candidate: rank from the list order, score from the list, the

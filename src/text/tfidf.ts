@@ -7,7 +7,7 @@
  * feature family is L2-normalised on its own and weighted, so that short
  * titles are matched by their character n-grams and long texts by their words.
  */
-import { resolveOptions } from '../options.ts';
+import { isPowerOfTwo, resolveOptions, type ConfigSection } from '../options.ts';
 
 export interface TfidfOptions {
   /** Hash buckets (a power of two). Default 2^21. */
@@ -31,6 +31,15 @@ export const DEFAULT_TFIDF_OPTIONS: Readonly<Required<TfidfOptions>> = Object.fr
   maxChars: 1000,
   charChars: 240,
 });
+
+/** The lexical section of the run config: the TF-IDF features the lexical retriever and the encoder read. */
+export const LEXICAL_SECTION: ConfigSection<Required<TfidfOptions>> = {
+  name: 'lexical',
+  defaults: DEFAULT_TFIDF_OPTIONS,
+  check(c, need) {
+    need(isPowerOfTwo(c.buckets), 'buckets', 'a power of two', c.buckets);
+  },
+};
 
 /** Compressed sparse rows: row r is indices/values[indptr[r] .. indptr[r+1]). */
 export interface SparseRows {

@@ -1,10 +1,9 @@
-import { test } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after } from 'node:test';
 import { openArtifact } from '../../src/ann/artifact.ts';
 import { loadIndex } from '../../src/ann/load.ts';
 import { BruteForceIndex } from '../../src/ann/brute-force.ts';

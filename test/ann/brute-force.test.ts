@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BruteForceIndex } from '../../src/ann/brute-force.ts';
-import { recallAtK, searchMany } from '../../src/ann/search.ts';
+import { searchRecall, searchMany } from '../../src/ann/search.ts';
 import { syntheticVectors } from '../../src/ann/synthetic.ts';
 import { TopK } from '../../src/ann/top-k.ts';
 import { ConfigError, DataError } from '../../src/errors.ts';
@@ -61,7 +61,7 @@ test('brute force agrees with a plain sort of all cosine similarities', () => {
   const r = index.search(query, 10);
   assert.deepEqual([...r.labels], cos.slice(0, 10).map((c) => c.i));
   r.scores.forEach((s, j) => assert.ok(Math.abs(s - cos[j].s) < 1e-6));
-  assert.equal(recallAtK([r], [r], 10), 1);
+  assert.equal(searchRecall([r], [r], 10), 1);
 });
 
 test('TopK keeps the k best with ties to the smaller id', () => {

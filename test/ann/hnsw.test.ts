@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BruteForceIndex } from '../../src/ann/brute-force.ts';
 import { DEFAULT_HNSW_OPTIONS, HnswIndex } from '../../src/ann/hnsw.ts';
-import { recallAtK } from '../../src/ann/search.ts';
+import { searchRecall } from '../../src/ann/search.ts';
 import { syntheticVectors } from '../../src/ann/synthetic.ts';
 import { DataError } from '../../src/errors.ts';
 
@@ -28,7 +28,7 @@ for (const [name, clusters] of [['random', 0], ['clustered', 50]] as const) {
     assert.equal(hnsw.size, N);
     const truth = exact.searchBatch(queries, 10);
     const found = hnsw.searchBatch(queries, 10);
-    const recall = recallAtK(found, truth, 10);
+    const recall = searchRecall(found, truth, 10);
     assert.ok(recall >= 0.95, `recall@10 = ${recall}`);
     // Scores are cosine similarities: for labels both found, they agree.
     for (let q = 0; q < 20; q++) {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { BruteForceIndex } from '../../src/ann/brute-force.ts';
 import { HnswIndex } from '../../src/ann/hnsw.ts';
 import { DEFAULT_PARTITIONED_INDEX_OPTIONS, PartitionedIndex, partitionKey } from '../../src/ann/partitioned.ts';
-import { recallAtK } from '../../src/ann/search.ts';
+import { searchRecall } from '../../src/ann/search.ts';
 import { syntheticVectors } from '../../src/ann/synthetic.ts';
 import { DataError } from '../../src/errors.ts';
 
@@ -83,7 +83,7 @@ test('a partition becomes HNSW when it grows past exactBelow, keeping its items'
   const queries = vectors.subarray(rows * DIM);
   const exact = new BruteForceIndex(DIM);
   exact.add(vectors.subarray(0, rows * DIM), labels);
-  const recall = recallAtK(index.searchBatch(queries, 10, 'en'), exact.searchBatch(queries, 10), 10);
+  const recall = searchRecall(index.searchBatch(queries, 10, 'en'), exact.searchBatch(queries, 10), 10);
   assert.ok(recall >= 0.95, `recall ${recall}`);
   // kind 'brute-force' never builds a graph.
   const flat = new PartitionedIndex(DIM, { kind: 'brute-force', exactBelow: 10 });
@@ -170,6 +170,6 @@ test('shards split one large partition into equal graphs, found together, and bu
   const exact = new PartitionedIndex(8, { kind: 'brute-force' });
   exact.addGrouped(vectors, labels, keys);
   const truth = exact.searchBatch(queries, 10, 'en');
-  assert.ok(recallAtK(found, truth, 10) >= 0.95);
+  assert.ok(searchRecall(found, truth, 10) >= 0.95);
   assert.throws(() => new PartitionedIndex(8, { shardRows: -1 }), /shardRows must be a non-negative integer/);
 });

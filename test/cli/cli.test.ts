@@ -86,4 +86,19 @@ describe('trellis CLI', () => {
     writeFileSync(config, JSON.stringify({ lexical: { bukets: 10 } }));
     assertCleanFailure(runCli(['baseline', '--data', TINY, '--out', join(tmp, 'o.csv'), '--config', config]), /unknown key "lexical.bukets"/);
   });
+
+  test('env describes the backend, versions, threads, CPU, hnswlib and Neo4j, as lines or JSON', () => {
+    const r = runCli(['env', '--json', '--backend', 'wasm']);
+    assert.equal(r.status, 0, r.stderr);
+    const info = JSON.parse(r.stdout);
+    assert.equal(info.backend.kind, 'wasm');
+    assert.equal(info.backend.opThreads, 1);
+    assert.equal(info.versions['@tensorflow/tfjs'], '4.22.0');
+    assert.match(info.versions['hnswlib-node'], /^\d+\.\d+\.\d+$/);
+    assert.ok(info.cpu.cores >= 1 && Array.isArray(info.cpu.features));
+    assert.equal(typeof info.neo4j.ok, 'boolean');
+    const lines = runCli(['env']);
+    assert.equal(lines.status, 0, lines.stderr);
+    for (const key of ['backend', 'threads', 'libtensorflow', 'cpu', 'gpu', 'hnswlib', 'neo4j']) assert.match(lines.stdout, new RegExp(`^\\s*${key}\\s`, 'm'), key);
+  });
 });

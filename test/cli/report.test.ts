@@ -29,7 +29,7 @@ let demo: ReturnType<typeof runCli>;
 before(async () => {
   await writeDataset(data, syntheticDataset({ channels: 2, branching: 4, depth: 2, contentPerLeaf: 5, languages: ['en', 'fr'], seed: 7 }));
   writeFileSync(config, JSON.stringify(TINY_CONFIG));
-  demo = runCli(['demo', '--data', data, '--model', model, '--config', config, '--backend', 'wasm', '--report', reports, '--log-json']);
+  demo = runCli(['demo', '--data', data, '--model', model, '--config', config, '--report', reports, '--log-json']);
 });
 
 const svgCount = (html: string) => (html.match(/<svg[\s>]/g) ?? []).length;

@@ -66,10 +66,18 @@ describe('trellis graph push / cypher', { skip: server.skip }, () => {
     assert.deepEqual(row.t.labels, ['Topic']);
     assert.equal(row.t.properties.id, 'm_alg');
     assert.equal(row.t.properties.level, 1);
-    const write = runCli(['cypher', "MERGE (c:Channel {id: 'cli-test'}) RETURN c.id AS id"]);
+    // Reads are the default: the server refuses a write in a read transaction, and nothing changes.
+    const refused = runCli(['cypher', "MERGE (c:Channel {id: 'cli-test'}) RETURN c.id AS id"]);
+    assert.equal(refused.status, 2, refused.stderr);
+    assert.match(refused.stderr, /AccessMode/);
+    assert.equal(refused.stderr.trim().split('\n').length, 1, refused.stderr);
+    const none = runCli(['cypher', "MATCH (c:Channel {id: 'cli-test'}) RETURN count(c) AS n", '--json']);
+    assert.deepEqual(JSON.parse(none.stdout), [{ n: 0 }]);
+    const write = runCli(['cypher', "MERGE (c:Channel {id: 'cli-test'}) RETURN c.id AS id", '--write']);
     assert.equal(write.status, 0, write.stderr);
     assert.match(write.stderr, /1 nodes created/);
-    assert.equal(runCli(['cypher', "MATCH (c:Channel {id: 'cli-test'}) DELETE c"]).status, 0);
+    assert.equal(runCli(['cypher', "MATCH (c:Channel {id: 'cli-test'}) DELETE c"]).status, 2);
+    assert.equal(runCli(['cypher', "MATCH (c:Channel {id: 'cli-test'}) DELETE c", '--write']).status, 0);
   });
 
   test('bad queries and missing parameters are usage errors (exit 2, one line)', () => {

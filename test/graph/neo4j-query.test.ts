@@ -1,13 +1,12 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   pushDataset, pushRecommendations, readRecommendationFile, clearGraph, runNamedQuery, listNamedQueries, readNamedQuery, namedQueryPath,
   parseNamedQuery, parseParamValue, parseParamPairs, resolveQueryParams, formatTable, splitStatements, SCHEMA_FILE,
 } from '../../src/graph/neo4j.ts';
 import { DataError, UsageError } from '../../src/errors.ts';
-import { readFileSync } from 'node:fs';
 import { fixtureDataset, FIXTURE_RECOMMENDATIONS_CSV } from '../fixtures/neo4j/fixture.ts';
 import { openTestServer } from './neo4j-helpers.ts';
 import { tempDir } from '../helpers.ts';

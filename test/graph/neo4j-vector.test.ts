@@ -2,7 +2,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Neo4jVectorIndex, pushEmbeddings, dropEmbeddings, clearGraph } from '../../src/graph/neo4j.ts';
 import { BruteForceIndex } from '../../src/ann/brute-force.ts';
-import { recallAtK } from '../../src/ann/search.ts';
+import { searchRecall } from '../../src/ann/search.ts';
 import { syntheticVectors } from '../../src/ann/synthetic.ts';
 import { DataError } from '../../src/errors.ts';
 import { openTestServer } from './neo4j-helpers.ts';
@@ -47,7 +47,7 @@ describe('retrieval over a Neo4j vector index', { skip: server.skip }, () => {
     const exact = new BruteForceIndex(DIM);
     exact.add(vectors, Uint32Array.from(ids.keys()));
     const truth = Array.from({ length: QUERIES }, (_, q) => exact.search(queries.subarray(q * DIM, (q + 1) * DIM), K));
-    const recall = recallAtK(approx, truth, K);
+    const recall = searchRecall(approx, truth, K);
     assert.ok(recall >= 0.9, `recall@10 = ${recall}`);
     for (let q = 0; q < QUERIES; q++) {
       assert.equal(approx[q].labels.length, K);

@@ -1,12 +1,12 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { initRuntime } from '../../src/models/runtime.ts';
+import { initRuntime } from '../../src/runtime/backend.ts';
 import { syntheticDataset, buildForest, fitTfidf, contentText, TwoTowerModel } from '../../src/index.ts';
 import { buildTowerData, embedContent } from '../../src/models/tower-data.ts';
 import { embedContentParallel } from '../../src/models/encode-worker.ts';
 
 before(async () => {
-  await initRuntime('wasm');
+  await initRuntime();
 });
 
 test('encoding content on two worker threads, in chunks, equals encoding it on this thread', async () => {

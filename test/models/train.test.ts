@@ -1,20 +1,22 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { tf } from '../../src/models/tf.ts';
-import { initRuntime } from '../../src/models/runtime.ts';
+import { tf } from '../../src/runtime/tf.ts';
+import { initRuntime } from '../../src/runtime/backend.ts';
 import { loadDataset, buildForest, fitTfidf, contentText, resolveRunConfig } from '../../src/index.ts';
 import { buildTowerData } from '../../src/models/tower-data.ts';
 import { trainTwoTower, snapshot, learningRateAt, epochBatches, type TrainInputs } from '../../src/models/train.ts';
 import { rngFor } from '../../src/random.ts';
+import { checkpointStore } from '../../src/pipeline/artifact.ts';
 import { TINY, tempDir } from '../helpers.ts';
+import { PARITY_BACKENDS } from '../backends.ts';
 
 const { dir: tmp, cleanup } = tempDir();
 after(cleanup);
 let base: Omit<TrainInputs, 'onEpoch'>;
 
 before(async () => {
-  await initRuntime('wasm');
+  await initRuntime();
   const dataset = await loadDataset(TINY);
   const forest = buildForest(dataset);
   const tfidf = fitTfidf(dataset.content.map((c) => contentText(c)), { buckets: 1 << 12 });
@@ -53,7 +55,8 @@ test('the learning rate warms up linearly, then decays', () => {
   assert.ok(learningRateAt(config, 50, 100) < 1 && learningRateAt(config, 99, 100) < learningRateAt(config, 50, 100));
 });
 
-test('training runs, the tensor count stays flat, and the same seed gives the same model', async () => {
+for (const backend of PARITY_BACKENDS) test(`training runs, the tensor count stays flat, and the same seed gives the same model (${backend})`, async () => {
+  await initRuntime(backend);
   const counts: number[] = [];
   const first = await trainTwoTower({ ...base, onEpoch: () => counts.push(tf.memory().numTensors) });
   assert.equal(first.history.length, 4);
@@ -66,15 +69,16 @@ test('training runs, the tensor count stays flat, and the same seed gives the sa
   const third = await trainTwoTower({ ...base, seed: 4 });
   assert.notDeepEqual(snapshot(third.model)[0].values, a[0].values);
   for (const r of [first, second, third]) r.model.dispose();
+  await initRuntime();
 });
 
 test('a run killed after an epoch resumes from its checkpoint and ends with the same model', async () => {
-  const checkpointDir = join(tmp, 'ckpt');
+  const checkpoints = checkpointStore(join(tmp, 'ckpt'));
   await assert.rejects(
-    trainTwoTower({ ...base, checkpointDir, onEpoch: (r) => { if (r.epoch === 1) throw new Error('killed'); } }),
+    trainTwoTower({ ...base, checkpoints, onEpoch: (r) => { if (r.epoch === 1) throw new Error('killed'); } }),
     /killed/,
   );
-  const resumed = await trainTwoTower({ ...base, checkpointDir });
+  const resumed = await trainTwoTower({ ...base, checkpoints });
   assert.equal(resumed.resumedFrom, 2);
   const straight = await trainTwoTower(base);
   const a = snapshot(resumed.model);

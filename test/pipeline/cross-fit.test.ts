@@ -8,7 +8,7 @@ import { featureWidth, FEATURES, keepNegatives, linkContext, pairFeatures, reran
 import { buildForest } from '../../src/graph/forest.ts';
 import { CrossEncoder } from '../../src/rerank/cross-encoder.ts';
 import { ArtifactError } from '../../src/errors.ts';
-import { initRuntime } from '../../src/models/runtime.ts';
+import { initRuntime } from '../../src/runtime/backend.ts';
 import { rngFor } from '../../src/random.ts';
 import { runCli, tempDir } from '../helpers.ts';
 
@@ -60,9 +60,9 @@ test('rerank.crossFit trains one retriever per fold and adds their out-of-fold c
   const topicsOf = (stderr: string) => Number(/reranker: (\d+) training pairs from (\d+) topics/.exec(stderr)?.[2]);
   writeFileSync(join(tmp, 'plain.json'), JSON.stringify(base));
   writeFileSync(join(tmp, 'cf.json'), JSON.stringify({ ...base, rerank: { ...base.rerank, crossFit: 2, crossFitNegatives: 4, members: 2, compete: 1 } }));
-  const plain = runCli(['train', '--data', data, '--model', join(tmp, 'plain'), '--holdout', '0.25', '--config', join(tmp, 'plain.json'), '--backend', 'wasm']);
+  const plain = runCli(['train', '--data', data, '--model', join(tmp, 'plain'), '--holdout', '0.25', '--config', join(tmp, 'plain.json')]);
   assert.equal(plain.status, 0, plain.stderr);
-  const cf = runCli(['train', '--data', data, '--model', join(tmp, 'cf'), '--holdout', '0.25', '--config', join(tmp, 'cf.json'), '--backend', 'wasm']);
+  const cf = runCli(['train', '--data', data, '--model', join(tmp, 'cf'), '--holdout', '0.25', '--config', join(tmp, 'cf.json')]);
   assert.equal(cf.status, 0, cf.stderr);
   assert.match(cf.stderr, /cross-fit fold 1\/2: \d+ topics/);
   assert.match(cf.stderr, /cross-fit fold 2\/2: \d+ topics/);
@@ -113,7 +113,7 @@ test('pairFeatures appends the elementwise product of the sentence vectors; rera
     assert.deepEqual(Array.from(f.subarray(at, at + FEATURES)), Array.from(f0.subarray(j * FEATURES, (j + 1) * FEATURES)), 'named features unchanged');
     for (let d = 0; d < dim; d++) assert.equal(f[at + FEATURES + d], product.topics[t * dim + d] * product.content[c * dim + d]);
   });
-  await initRuntime('wasm');
+  await initRuntime();
   const reranker = new CrossEncoder(FEATURES + dim, { hidden: 8, heads: 2, layers: 1, ffn: 8, headHidden: 8, vocabSize: 16, maxLength: 16, maxTopicTokens: 6 });
   try {
     assert.equal(rerankContext(plain, reranker, product, 'm').product, product);

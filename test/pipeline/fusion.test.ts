@@ -28,7 +28,7 @@ test('learned fusion: fitted on the validation topics, saved with the model, ran
   const validating = (stderr: string) => Number(/validating on (\d+)/.exec(stderr)?.[1]);
 
   writeFileSync(join(tmp, 'retrieval-only.json'), JSON.stringify({ ...base, rerank: { enabled: false } }));
-  const plain = runCli(['train', '--data', data, '--model', join(tmp, 'plain'), '--holdout', '0.25', '--config', join(tmp, 'retrieval-only.json'), '--backend', 'wasm']);
+  const plain = runCli(['train', '--data', data, '--model', join(tmp, 'plain'), '--holdout', '0.25', '--config', join(tmp, 'retrieval-only.json')]);
   assert.equal(plain.status, 0, plain.stderr);
   assert.equal(fittedOn(plain.stderr), validating(plain.stderr));
   // A model saved before retrieval.fusion existed (no key, no fusion.json) joins its lists by reciprocal rank fusion.
@@ -46,7 +46,7 @@ test('learned fusion: fitted on the validation topics, saved with the model, ran
 
   writeFileSync(join(tmp, 'cf.json'), JSON.stringify({ ...base, rerank: { ...base.rerank, crossFit: 2 } }));
   const model = join(tmp, 'cf');
-  const cf = runCli(['train', '--data', data, '--model', model, '--holdout', '0.25', '--config', join(tmp, 'cf.json'), '--backend', 'wasm']);
+  const cf = runCli(['train', '--data', data, '--model', model, '--holdout', '0.25', '--config', join(tmp, 'cf.json')]);
   assert.equal(cf.status, 0, cf.stderr);
   assert.equal(fittedOn(cf.stderr), validating(cf.stderr));
   // The cross-fitted topics' pools, ranked by the fitted fusion, join the reranker's training topics.
@@ -85,7 +85,7 @@ test('with too few validation topics the fusion is skipped and the model is save
   await writeDataset(data, syntheticDataset({ channels: 1, branching: 3, depth: 2, contentPerLeaf: 3, seed: 5 }));
   writeFileSync(join(tmp, 'few.json'), JSON.stringify({ ...base, training: { ...base.training, validationFraction: 0.05 }, rerank: { enabled: false } }));
   const model = join(tmp, 'few-model');
-  const r = runCli(['train', '--data', data, '--model', model, '--holdout', '0.25', '--config', join(tmp, 'few.json'), '--backend', 'wasm']);
+  const r = runCli(['train', '--data', data, '--model', model, '--holdout', '0.25', '--config', join(tmp, 'few.json')]);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /learned fusion: skipped, \d validation topics are too few to fit it on \(need 4\); candidates are joined by reciprocal rank fusion/);
   assert.equal(JSON.parse(readFileSync(join(model, 'model.json'), 'utf8')).config.retrieval.fusion, 'rrf');

@@ -5,11 +5,12 @@ import { join } from 'node:path';
 import { syntheticDataset } from '../../src/data/synthetic.ts';
 import { writeDataset, readRecommendations } from '../../src/index.ts';
 import { runCli, tempDir } from '../helpers.ts';
-import { initRuntime } from '../../src/models/runtime.ts';
+import { initRuntime } from '../../src/runtime/backend.ts';
 import { loadDataset } from '../../src/data/lecr.ts';
 import { buildForest } from '../../src/graph/forest.ts';
 import { loadRetriever, modelContext, retrieve } from '../../src/pipeline/recommend.ts';
-import { loadReranker, RERANKER_DIR, rerankTable } from '../../src/pipeline/rerank.ts';
+import { FEATURE_NAMES, rerankTable } from '../../src/pipeline/rerank.ts';
+import { loadReranker, openModel, rerankerDir } from '../../src/pipeline/artifact.ts';
 import { applyDecisionRule } from '../../src/rerank/threshold.ts';
 
 const { dir: tmp, cleanup } = tempDir();
@@ -37,7 +38,7 @@ before(async () => {
 });
 
 test('train writes the model, its index and the reranker', () => {
-  const r = runCli(['train', '--data', data, '--model', model, '--holdout', '0.25', '--config', config, '--backend', 'wasm']);
+  const r = runCli(['train', '--data', data, '--model', model, '--holdout', '0.25', '--config', config]);
   assert.equal(r.status, 0, r.stderr);
   const summary = JSON.parse(r.stdout);
   assert.match(summary.modelId, /^tt-[0-9a-f]{12}$/);
@@ -93,20 +94,21 @@ test('--rerank-candidates N reranks only the first N fused candidates of each to
 });
 
 test('reranking on worker threads gives the same probabilities and table as on this thread', async () => {
-  await initRuntime('wasm');
+  await initRuntime();
   const dataset = await loadDataset(data);
   const forest = buildForest(dataset);
-  const retriever = await loadRetriever(model, dataset, forest);
+  const folder = await openModel(model);
+  const retriever = await loadRetriever(folder, dataset, forest);
   // Every topic three times over: more than one chunk of 256 topics.
   const topics = Uint32Array.from({ length: 3 * dataset.topics.length }, (_, i) => i % dataset.topics.length);
   const candidates = await retrieve(retriever, topics);
   retriever.model.dispose();
   const context = modelContext(dataset, retriever.meta.heldOut);
-  const { reranker, rule } = await loadReranker(model);
+  const { reranker, rule } = await loadReranker(folder, FEATURE_NAMES);
   try {
     const here = await rerankTable(dataset, forest, context, reranker, rule, topics, candidates, 10, { workers: 1 });
     const progress: number[] = [];
-    const there = await rerankTable(dataset, forest, context, reranker, rule, topics, candidates, 10, { workers: 2, dir: join(model, RERANKER_DIR), onProgress: (done) => progress.push(done) });
+    const there = await rerankTable(dataset, forest, context, reranker, rule, topics, candidates, 10, { workers: 2, dir: rerankerDir(folder), onProgress: (done) => progress.push(done) });
     assert.equal(progress.at(-1), topics.length);
     assert.equal(there.probabilities.length, topics.length);
     there.probabilities.forEach((p, i) => p.forEach((v, j) => assert.ok(Math.abs(v - here.probabilities[i][j]) < 1e-6, `topic ${i}, candidate ${j}`)));
@@ -160,7 +162,7 @@ test('a model for other data, or with corrupt weights, is a clear error', () => 
   writeFileSync(join(model, 'weights.bin'), bytes);
   const corrupt = runCli(['recommend', '--data', data, '--model', model, '--out', join(tmp, 'y.csv')]);
   assert.equal(corrupt.status, 2);
-  assert.match(corrupt.stderr, /checksum does not match/);
+  assert.match(corrupt.stderr, /must have sha256 [0-9a-f]{12}\.\.\. \(got [0-9a-f]{12}\.\.\.; the file is corrupt\)/);
   assert.doesNotMatch(corrupt.stderr, /\n\s+at /);
   assert.ok(!existsSync(join(tmp, 'y.csv')));
 });

@@ -2,10 +2,11 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, cpSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { initRuntime } from '../../src/models/runtime.ts';
-import { tf } from '../../src/models/tf.ts';
+import { initRuntime } from '../../src/runtime/backend.ts';
+import { tf } from '../../src/runtime/tf.ts';
 import { PretrainedEncoder } from '../../src/pretrained/encoder.ts';
 import { REPO, tempDir } from '../helpers.ts';
+import { PARITY_BACKENDS } from '../backends.ts';
 
 const TINY_BERT = join(REPO, 'test', 'fixtures', 'tiny-bert');
 const TINY_BERT_F16 = join(REPO, 'test', 'fixtures', 'tiny-bert-f16');
@@ -35,7 +36,7 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 before(async () => {
-  await initRuntime('wasm');
+  await initRuntime();
 });
 
 test('the tokenizer gives the reference ids (lowercasing, accents, unknown words, truncation)', async () => {
@@ -67,8 +68,9 @@ test('vocab.txt alone gives the same ids as tokenizer.json', async () => {
   }
 });
 
-for (const [label, dir] of [['float32', TINY_BERT], ['float16', TINY_BERT_F16]] as const) {
-  test(`hidden states and pooled vectors match transformers within 1e-4 (${label} weights)`, async () => {
+for (const [label, dir, backend] of [['float32', TINY_BERT], ['float16', TINY_BERT_F16]].flatMap(([l, d]) => PARITY_BACKENDS.map((b) => [l, d, b] as const))) {
+  test(`hidden states and pooled vectors match transformers within 1e-4 (${label} weights, ${backend})`, async () => {
+    await initRuntime(backend);
     const ref = reference(dir);
     const encoder = await PretrainedEncoder.load(dir, { maxLength: ref.maxLength });
     try {

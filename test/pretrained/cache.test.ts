@@ -4,7 +4,7 @@ import { appendFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { EmbeddingCache, textKey } from '../../src/pretrained/cache.ts';
 import { embedTexts } from '../../src/pretrained/parallel.ts';
-import { initRuntime } from '../../src/models/runtime.ts';
+import { initRuntime } from '../../src/runtime/backend.ts';
 import { REPO, tempDir } from '../helpers.ts';
 
 test('the cache returns each text\'s vector in the order asked, across reopenings', async () => {
@@ -41,7 +41,7 @@ test('a half-written append (vectors without keys) is cut away on open', async (
 });
 
 test('two worker threads give the same vectors as one thread, in input order', async () => {
-  await initRuntime('wasm');
+  await initRuntime();
   const model = join(REPO, 'test', 'fixtures', 'tiny-bert');
   const texts = Array.from({ length: 160 }, (_, i) => `${'the cat sat '.repeat(1 + (i % 5))} on mat ${i}`);
   const progress: number[] = [];

@@ -39,7 +39,7 @@ before(async () => {
 
 test('train reads pretrained vectors, caches them once, and records the encoder in the model', () => {
   const model = join(tmp, 'model-bag');
-  const first = runCli(['train', '--data', data, '--model', model, '--holdout', '0.25', '--config', config('bag', {}), '--backend', 'wasm']);
+  const first = runCli(['train', '--data', data, '--model', model, '--holdout', '0.25', '--config', config('bag', {})]);
   assert.equal(first.status, 0, first.stderr);
   assert.match(first.stderr, /0 of \d+ distinct texts cached .*, encoding \d+/);
   const meta = JSON.parse(readFileSync(join(model, 'model.json'), 'utf8'));
@@ -51,7 +51,7 @@ test('train reads pretrained vectors, caches them once, and records the encoder 
   assert.equal(statSync(join(cacheDir, folder, 'vectors.f32')).size, rows * 32 * 4);
   assert.ok(rows > 50, `${rows} cached texts`);
 
-  const second = runCli(['train', '--data', data, '--model', join(tmp, 'model-bag-2'), '--holdout', '0.25', '--config', config('bag', {}), '--backend', 'wasm']);
+  const second = runCli(['train', '--data', data, '--model', join(tmp, 'model-bag-2'), '--holdout', '0.25', '--config', config('bag', {})]);
   assert.equal(second.status, 0, second.stderr);
   assert.match(second.stderr, new RegExp(`${rows} of ${rows} distinct texts cached`));
   assert.equal(statSync(join(cacheDir, folder, 'keys.bin')).size, rows * 16, 'nothing is encoded twice');
@@ -64,7 +64,7 @@ test('train reads pretrained vectors, caches them once, and records the encoder 
 
 test('with bag false the towers read the pretrained vectors alone', () => {
   const model = join(tmp, 'model-alone');
-  const r = runCli(['train', '--data', data, '--model', model, '--holdout', '0.25', '--config', config('alone', { bag: false }), '--backend', 'wasm']);
+  const r = runCli(['train', '--data', data, '--model', model, '--holdout', '0.25', '--config', config('alone', { bag: false })]);
   assert.equal(r.status, 0, r.stderr);
   const rec = runCli(['recommend', '--data', data, '--model', model, '--topics', 'held-out', '--out', join(tmp, 'alone.csv'), '--stage', 'retrieve']);
   assert.equal(rec.status, 0, rec.stderr);
@@ -75,7 +75,7 @@ test('recommend refuses a model whose pretrained encoder changed since training'
   const model = join(tmp, 'model-changed');
   const changed = join(tmp, 'tiny-bert-changed');
   cpSync(encoderDir, changed, { recursive: true });
-  assert.equal(runCli(['train', '--data', data, '--model', model, '--config', config('changed', { model: changed }), '--backend', 'wasm']).status, 0);
+  assert.equal(runCli(['train', '--data', data, '--model', model, '--config', config('changed', { model: changed })]).status, 0);
   cpSync(join(REPO, 'test', 'fixtures', 'tiny-bert-f16', 'model.safetensors'), join(changed, 'model.safetensors'));
   const r = runCli(['recommend', '--data', data, '--model', model, '--out', join(tmp, 'changed.csv'), '--stage', 'retrieve']);
   assert.equal(r.status, 2, r.stderr);
@@ -96,10 +96,10 @@ test("a config with kind 'pretrained' and no model is a one-line error", () => {
 });
 
 test('fineTuneLayers trains the top transformer layer with the towers and recommend reloads it', async () => {
-  const { loadWeights } = await import('../../src/models/weights.ts');
+  const { loadWeights } = await import('../../src/runtime/weights.ts');
   const { parseSafetensors } = await import('../../src/pretrained/safetensors.ts');
   const model = join(tmp, 'model-fine');
-  const r = runCli(['train', '--data', data, '--model', model, '--holdout', '0.25', '--config', config('fine', { fineTuneLayers: 1, fineTuneLearningRate: 1e-3 }), '--backend', 'wasm']);
+  const r = runCli(['train', '--data', data, '--model', model, '--holdout', '0.25', '--config', config('fine', { fineTuneLayers: 1, fineTuneLearningRate: 1e-3 })]);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /fine-tuning the top 1 of 2 layers/);
   const weights = await loadWeights(model, 'weights');
@@ -118,11 +118,11 @@ test('fineTuneLayers trains the top transformer layer with the towers and recomm
 });
 
 test('--encoder DIR selects the pretrained encoder; a wrong directory is one line naming what is missing', () => {
-  const r = runCli(['train', '--data', data, '--model', join(tmp, 'm-enc'), '--encoder', join(tmp, 'no-such-model'), '--config', config('enc', { model: '' , kind: 'hashed' }), '--backend', 'wasm']);
+  const r = runCli(['train', '--data', data, '--model', join(tmp, 'm-enc'), '--encoder', join(tmp, 'no-such-model'), '--config', config('enc', { model: '' , kind: 'hashed' })]);
   assert.equal(r.status, 2, r.stderr);
   assert.match(r.stderr, /no-such-model: no such model directory\. .*scripts\/fetch-pretrained\.sh/);
   assert.equal(r.stderr.trim().split('\n').filter((l) => /error/i.test(l)).length, 1);
-  const ok = runCli(['train', '--data', data, '--model', join(tmp, 'm-enc'), '--encoder', encoderDir, '--config', config('enc', { model: '', kind: 'hashed' }), '--backend', 'wasm']);
+  const ok = runCli(['train', '--data', data, '--model', join(tmp, 'm-enc'), '--encoder', encoderDir, '--config', config('enc', { model: '', kind: 'hashed' })]);
   assert.equal(ok.status, 0, ok.stderr);
   assert.equal(JSON.parse(readFileSync(join(tmp, 'm-enc', 'model.json'), 'utf8')).pretrained.dim, 32);
 });
@@ -135,7 +135,7 @@ test('rerank.sentenceProduct gives the reranker one side feature per sentence-ve
   const base = JSON.parse(readFileSync(config('product-base', {}), 'utf8'));
   writeFileSync(path, JSON.stringify({ ...base, rerank: { enabled: true, epochs: 1, hidden: 16, layers: 1, heads: 2, maxLength: 32, sentenceProduct: true } }));
   const model = join(tmp, 'model-product');
-  const r = runCli(['train', '--data', data, '--model', model, '--holdout', '0.25', '--config', path, '--backend', 'wasm']);
+  const r = runCli(['train', '--data', data, '--model', model, '--holdout', '0.25', '--config', path]);
   assert.equal(r.status, 0, r.stderr);
   const reranker = JSON.parse(readFileSync(join(model, 'reranker', 'model.json'), 'utf8'));
   assert.equal(reranker.featureCount, FEATURES + 32, 'the 13 named features and the product of two 32-d vectors');

@@ -1,8 +1,7 @@
-import { test } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { after } from 'node:test';
 import { recallCurve, thresholdCurve, makeRunId, freeRunId, escapeHtml } from '../../src/report/index.ts';
 import type { FusedCandidates } from '../../src/index.ts';
 import { tempDir } from '../helpers.ts';

@@ -13,7 +13,7 @@ import {
   applyDecisionRule, answersOf, buildForest, buildLexicalIndex, fuseCandidates, lexicalSearch, RecommendationTableBuilder, splitTopics,
   type Dataset, type FusedCandidates, type RecommendationTable,
 } from '../../src/index.ts';
-import { scoreStages } from '../../src/eval/holdout.ts';
+import { scoreStages } from '../../src/pipeline/holdout.ts';
 import { evaluationSection, exampleTopics, writeRunReport, SECTIONS, type RecommendRun, type RunReport } from '../../src/report/index.ts';
 import { checkInChromium, DEFAULT_CHROMIUM } from '../../src/report/chromium.ts';
 import { tempDir } from '../helpers.ts';
@@ -162,7 +162,10 @@ test('example topics: the spread by F2 with answers, evenly spaced without; at m
   assert.ok(plain.every((x) => x.gold === undefined && x.items.every((i) => i.hit === undefined)));
 });
 
-test('renders in headless Chromium', { skip: !existsSync(DEFAULT_CHROMIUM) && `no ${DEFAULT_CHROMIUM} (apt-get install chromium)`, timeout: 240_000 }, async () => {
+// Under CI Chromium must be there (.ci/run installs it): its absence fails the check instead of skipping it.
+const noChromium = !existsSync(DEFAULT_CHROMIUM) && `no ${DEFAULT_CHROMIUM} (apt-get install chromium)`;
+test('renders in headless Chromium', { skip: !process.env.CI && noChromium, timeout: 240_000 }, async () => {
+  assert.equal(noChromium, false, 'Chromium must be installed under CI');
   const check = await checkInChromium(withAnswers, { screenshot: join(tmp, 'shot.png'), width: 1000, height: 3000 });
   assert.equal(check.svgInDom, 8);
   assert.deepEqual(check.sections, SECTIONS.map(([id]) => id));

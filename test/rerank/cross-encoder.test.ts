@@ -2,16 +2,16 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tf } from '../../src/models/tf.ts';
-import { initRuntime } from '../../src/models/runtime.ts';
+import { tf } from '../../src/runtime/tf.ts';
+import { initRuntime } from '../../src/runtime/backend.ts';
 import { ArtifactError, ConfigError, DataError } from '../../src/errors.ts';
 import { mulberry32 } from '../../src/random.ts';
 import { DEFAULT_TFIDF_OPTIONS, forEachFeature, wordBucket } from '../../src/text/tfidf.ts';
 import { CrossEncoder, bceWithLogits, CROSS_ENCODER_CONFIG_FILE, CROSS_ENCODER_WEIGHTS_FILE, type CrossEncoderOptions } from '../../src/rerank/cross-encoder.ts';
 import { encodePairs, tokenizeTexts, CLS_ID, SEP_ID, UNK_ID, RESERVED_IDS, type PairSet } from '../../src/rerank/tokens.ts';
 import { encoderProjection, tokenEmbeddingsFromEncoder } from '../../src/rerank/token-init.ts';
-import { add, batchMatMul, dense, gatherRows, gelu, layerNorm2d, maskedSoftmax } from '../../src/models/ops.ts';
-import { rocAuc } from '../../src/rerank/auc.ts';
+import { add, batchMatMul, dense, gatherRows, gelu, layerNorm2d, maskedSoftmax } from '../../src/runtime/ops.ts';
+import { rocAuc } from '../../src/eval/auc.ts';
 import { RerankerEnsemble } from '../../src/rerank/ensemble.ts';
 import { tempDir } from '../helpers.ts';
 
@@ -52,7 +52,7 @@ function weightsOf(model: CrossEncoder): Map<string, Float32Array> {
 
 let dirs: { dir: string; cleanup: () => void };
 before(async () => {
-  await initRuntime('wasm');
+  await initRuntime();
   dirs = tempDir('trellis-rerank-');
 });
 after(() => dirs.cleanup());

@@ -4,12 +4,12 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { syntheticDataset } from '../../src/data/synthetic.ts';
 import { buildForest, childrenOf } from '../../src/graph/forest.ts';
-import { fitFusion, fusionPool, hubness, loadFusion, saveFusion, scorePool, FUSION_FEATURES, FUSION_FEATURE_NAMES, FUSION_FILE, type FusionContext } from '../../src/retrieval/fusion.ts';
+import { fitFusion, fusionPool, hubness, scorePool, FUSION_FEATURES, FUSION_FEATURE_NAMES, type FusionContext } from '../../src/retrieval/fusion.ts';
 import { resolveRunConfig } from '../../src/config.ts';
 import { ArtifactError, ConfigError } from '../../src/errors.ts';
 import { mulberry32 } from '../../src/random.ts';
 import { tempDir } from '../helpers.ts';
-import { sourceList } from '../../src/eval/holdout.ts';
+import { sourceList } from '../../src/pipeline/holdout.ts';
 
 const { dir: tmp, cleanup } = tempDir();
 after(cleanup);
@@ -141,23 +141,6 @@ test('hubness by HNSW agrees with the exact search', () => {
   let close = 0;
   approximate.forEach((h, i) => (close += Math.abs(h - exact[i]) < 1e-4 ? 1 : 0));
   assert.ok(close >= 48, `${close} of 50 within 1e-4`);
-});
-
-test('saveFusion and loadFusion round-trip; a missing, corrupt or foreign file is an ArtifactError', async () => {
-  const dir = join(tmp, 'model');
-  const model = { weights: Array.from({ length: FUSION_FEATURES }, (_, i) => i / 10), bias: -2 };
-  await assert.rejects(loadFusion(dir), (e: unknown) => e instanceof ArtifactError && /fusion\.json: missing/.test((e as Error).message));
-  const { mkdirSync } = await import('node:fs');
-  mkdirSync(dir, { recursive: true });
-  await saveFusion(dir, model, { topics: 3 });
-  assert.deepEqual(await loadFusion(dir), model);
-  const path = join(dir, FUSION_FILE);
-  writeFileSync(path, '{not json');
-  await assert.rejects(loadFusion(dir), (e: unknown) => e instanceof ArtifactError && /not valid JSON/.test((e as Error).message));
-  writeFileSync(path, JSON.stringify({ features: ['a'], ...model }));
-  await assert.rejects(loadFusion(dir), (e: unknown) => e instanceof ArtifactError && /other features/.test((e as Error).message));
-  writeFileSync(path, JSON.stringify({ features: FUSION_FEATURE_NAMES, weights: [1], bias: 0 }));
-  await assert.rejects(loadFusion(dir), (e: unknown) => e instanceof ArtifactError && /finite numbers/.test((e as Error).message));
 });
 
 test('retrieval.fusion, fusionDepth and fusedTopK are checked', () => {

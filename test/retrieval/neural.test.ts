@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fuseCandidates, sentenceCosines, withUnplaced } from '../../src/retrieval/neural.ts';
+import { sentenceCosines } from '../../src/retrieval/neural.ts';
 import { resolveRunConfig } from '../../src/config.ts';
 import { ConfigError } from '../../src/errors.ts';
+import { fuseCandidates, withUnplaced } from '../../src/retrieval/candidates.ts';
 
 const list = (rows: number[]) => ({ rows: Uint32Array.from(rows), scores: Float32Array.from(rows, (_, i) => 1 - i / 10) });
 

@@ -9,7 +9,7 @@ import { intOption, optionalString, readConfigFile, requireString, SHARED_OPTION
 import { loadData, log, seedFromArgs, splitFromArgs, SPLIT_OPTIONS, topicsToPredict } from '../context.ts';
 import { progress } from '../log.ts';
 import { LOG_JSON_OPTION } from '../run-report.ts';
-import type { Candidates } from '../../retrieval/lexical.ts';
+import type { Candidates } from '../../retrieval/candidates.ts';
 
 export const baseline: Command = {
   name: 'baseline',

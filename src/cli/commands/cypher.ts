@@ -7,15 +7,17 @@ import {
 export const cypher: Command = {
   name: 'cypher',
   summary: 'run a Cypher query (or a named one from graph/queries) and print the rows',
-  usage: '"<query>" [--param key=value ...] [--json]\n--file graph/queries/NAME.cypher [--param key=value ...] [--json]',
+  usage: '"<query>" [--param key=value ...] [--json] [--write]\n--file graph/queries/NAME.cypher [--param key=value ...] [--json] [--write]',
   options: {
     file: { type: 'string', description: 'run the query in this file; a named query fills the defaults its header gives', valueName: 'FILE' },
     param: { type: 'string', multiple: true, description: 'a query parameter, repeatable; the value is parsed as JSON when it parses (numbers, booleans), else taken as a string', valueName: 'KEY=VALUE' },
     json: { type: 'boolean', description: 'print the rows as a JSON array instead of a table' },
+    write: { type: 'boolean', description: 'allow the query to write (CREATE, MERGE, SET, DELETE, schema commands); without it the query runs in a read transaction and the server refuses any write' },
     help: SHARED_OPTIONS.help,
   },
   details: [
     `Tables cut cells at ${MAX_CELL} characters; --json prints full values.`,
+    'Queries are read-only unless --write is given: a stray DELETE in a pasted query is refused by the server.',
     'Connection: NEO4J_URI (default bolt://127.0.0.1:7687), NEO4J_USER, NEO4J_PASSWORD, NEO4J_DATABASE.',
     '',
     `Named queries (graph/queries): ${listNamedQueries().join(', ')}.`,
@@ -38,7 +40,7 @@ export const cypher: Command = {
     } else {
       text = args.positionals[0];
     }
-    const result = await withNeo4j((client) => client.autoCommit(text, params));
+    const result = await withNeo4j((client) => client.autoCommit(text, params, args.values.write ? 'write' : 'read'));
     process.stdout.write((args.values.json ? formatJson(result) : formatTable(result)) + '\n');
     const c = result.counters;
     const writes = [['nodes created', c.nodesCreated], ['nodes deleted', c.nodesDeleted], ['relationships created', c.relationshipsCreated],

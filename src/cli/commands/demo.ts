@@ -1,12 +1,11 @@
 import { fileURLToPath } from 'node:url';
-import { join } from 'node:path';
-import { answersOf, splitTopics } from '../../eval/split.ts';
+import { splitTopics } from '../../eval/split.ts';
 import { formatTable } from '../../eval/report.ts';
-import { scoreStages } from '../../eval/holdout.ts';
+import { runHoldout } from '../../pipeline/holdout.ts';
 import { writeRecommendations } from '../../io/export.ts';
-import { initRuntime } from '../../models/runtime.ts';
-import { runTraining } from '../../pipeline/train.ts';
-import { recommendTopics } from '../../pipeline/recommend.ts';
+import { initRuntime } from '../../runtime/backend.ts';
+import type { EpochReport } from '../../models/train.ts';
+import { recommendationsPath } from '../../pipeline/artifact.ts';
 import { numberOption, optionalString, SHARED_OPTIONS, type Command, runConfigFromArgs } from '../command.ts';
 import { BACKEND_OPTION, loadData, log, seedFromArgs } from '../context.ts';
 import { epochProgress, progressCallback, stepProgress } from '../log.ts';
@@ -53,29 +52,31 @@ export const demo: Command = {
     const split = splitTopics(dataset, { fraction, seed });
     log(`held out ${split.heldOut.length} topics (seed ${seed}); their links are hidden from every stage`);
     recorder.dataset(dataset, dir, { heldOut: split.heldOut.length, predicted: split.heldOut.length });
-    const trained = await recorder.stage('train', () => runTraining({
+    const onEpoch = (r: EpochReport, epochs: number) => log(`epoch ${r.epoch + 1}/${epochs}: loss ${r.loss.toFixed(4)}, validation recall@${config.training.recallK} ${r.validationRecall.toFixed(4)}${r.best ? ' (best)' : ''} (${r.seconds.toFixed(1)} s)`,
+      { epoch: r.epoch + 1, epochs, loss: r.loss, validationRecall: r.validationRecall, best: r.best, pairs: r.pairs, seconds: r.seconds });
+    const { trained, result, answers, scores: s } = await runHoldout({
       dataset, forest, config, seed, modelDir, split, splitSpec: { fraction, by: 'topic' }, backend: runtime.kind, log,
       onStep: epochProgress(),
       onEncode: progressCallback('pretrained encoding', 'texts'),
       onIndex: progressCallback('content index', 'items'),
-      onEpoch: (r, epochs) => log(`epoch ${r.epoch + 1}/${epochs}: loss ${r.loss.toFixed(4)}, validation recall@${config.training.recallK} ${r.validationRecall.toFixed(4)}${r.best ? ' (best)' : ''} (${r.seconds.toFixed(1)} s)`,
-        { epoch: r.epoch + 1, epochs, loss: r.loss, validationRecall: r.validationRecall, best: r.best, pairs: r.pairs, seconds: r.seconds }),
-    }));
-    recordTrainingStages(recorder, trained.seconds);
-    recorder.report.model = { id: trained.modelId, dir: modelDir };
-    recorder.training(trained.meta, 'this run');
-    const stage = config.rerank.enabled ? 'full' : 'retrieve';
-    const result = await recorder.stage('recommend', () => recommendTopics(modelDir, dataset, forest, split.heldOut, { stage, log, onProgress: stepProgress('topics', { 'pretrained encoding': 'texts' }) }));
-    recorder.record('load model and retrieve', result.seconds.retrieve, 'recommend');
-    if (stage === 'full') recorder.record('rerank', result.seconds.rerank, 'recommend');
-    const out = join(modelDir, 'recommendations.csv');
+      onEpoch,
+      recommend: { onProgress: stepProgress('topics', { 'pretrained encoding': 'texts' }) },
+      step: (name, run) => recorder.stage(name, run),
+      onTrained: (summary) => {
+        recordTrainingStages(recorder, summary.seconds);
+        recorder.report.model = { id: summary.modelId, dir: modelDir };
+        recorder.training(summary.meta, 'this run');
+      },
+      onRecommended: (r) => {
+        recorder.record('load model and retrieve', r.seconds.retrieve, 'recommend');
+        if (r.rule) recorder.record('rerank', r.seconds.rerank, 'recommend');
+      },
+    });
+    const out = recommendationsPath(modelDir);
     await recorder.stage('export', () => writeRecommendations(out, result.table, { modelId: trained.modelId, seed, config }));
     log(`wrote ${result.table.length} recommendations to ${out} in ${recorder.stages.at(-1)!.seconds.toFixed(1)} s`);
     recorder.output('recommendations for the held-out topics', out);
     recorder.output('model', modelDir);
-    const ids = Array.from(split.heldOut, (t) => dataset.topics[t].id);
-    const answers = answersOf(dataset, split.heldOut);
-    const s = await recorder.stage('score', () => scoreStages(ids, answers, result.candidates, result.scores ? { table: result.table, scores: result.scores } : undefined));
     await recorder.recommendations({ dataset, forest, topics: split.heldOut, table: result.table, candidates: result.candidates, probabilities: result.probabilities, scores: result.scores, rule: result.rule, answers }, s, '');
     const rows: (string | number)[][] = [
       ['lexical (TF-IDF)', s.lexical['recall@10'], s.lexical['recall@50'], s.lexical.f2AtBestTopK, `top-${s.lexical.bestTopK}`],

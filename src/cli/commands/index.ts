@@ -9,5 +9,7 @@ import { recommend } from './recommend.ts';
 import { graphPush } from './graph-push.ts';
 import { graphPull } from './graph-pull.ts';
 import { cypher } from './cypher.ts';
+import { env } from './env.ts';
+import { update } from './update.ts';
 
-export const COMMANDS: Command[] = [demo, prepare, baseline, train, recommend, evaluate, graphPush, graphPull, cypher];
+export const COMMANDS: Command[] = [demo, prepare, baseline, train, recommend, update, evaluate, graphPush, graphPull, cypher, env];

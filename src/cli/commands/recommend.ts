@@ -1,14 +1,13 @@
-import { loadFusion } from '../../retrieval/fusion.ts';
 import { readCsv } from '../../data/csv.ts';
 import { DataError, UsageError } from '../../errors.ts';
 import { answersOf } from '../../eval/split.ts';
-import { scoreStages } from '../../eval/holdout.ts';
+import { scoreStages } from '../../pipeline/holdout.ts';
 import { recommendationFormat, writeRecommendations } from '../../io/export.ts';
-import { initRuntime } from '../../models/runtime.ts';
-import { readModelMeta } from '../../models/artifact.ts';
+import { initRuntime } from '../../runtime/backend.ts';
+import { openModel } from '../../pipeline/artifact.ts';
+import { describeChanges } from '../../pipeline/catalogue.ts';
 import { recommendTopics } from '../../pipeline/recommend.ts';
-import { hasReranker } from '../../pipeline/rerank.ts';
-import type { FusedCandidates } from '../../retrieval/neural.ts';
+import type { FusedCandidates } from '../../retrieval/candidates.ts';
 import type { Dataset } from '../../data/types.ts';
 import { checkChoice } from '../../options.ts';
 import { intOption, optionalString, requireString, SHARED_OPTIONS, type Command } from '../command.ts';
@@ -65,17 +64,17 @@ export const recommend: Command = {
     const out = requireString(args, 'recommend', 'out');
     recommendationFormat('trellis recommend', out);
     const modelDir = modelDirFrom(optionalString(args, 'model'), dir);
-    const meta = await readModelMeta(modelDir);
+    // The model folder's small files, read and checked once, before the data is loaded and encoded.
+    const folder = await openModel(modelDir);
+    const meta = folder.meta;
     const stageArg = optionalString(args, 'stage');
-    const stage = checkChoice('trellis recommend', '--stage', stageArg ?? (hasReranker(modelDir) ? 'full' : 'retrieve'), ['full', 'retrieve']);
+    const stage = checkChoice('trellis recommend', '--stage', stageArg ?? (folder.hasReranker ? 'full' : 'retrieve'), ['full', 'retrieve']);
     if (stageArg === undefined && stage === 'retrieve') log(`the model in ${modelDir} has no reranker: recommending retrieval candidates (--stage retrieve)`);
-    if (stage === 'full' && !hasReranker(modelDir)) {
+    if (stage === 'full' && !folder.hasReranker) {
       throw new UsageError(`trellis recommend: the model in ${modelDir} has no reranker, so --stage full cannot run.`, 'Pass --stage retrieve, or retrain with rerank.enabled.');
     }
     // Models saved before retrieval.fusion existed have no such key.
     const learned = meta.config.retrieval.fusion === 'learned';
-    // A missing or damaged fusion is refused before the data is loaded and encoded.
-    if (learned) await loadFusion(modelDir);
     const topK = intOption(args, 'recommend', 'top-k', learned ? meta.config.retrieval.fusedTopK : meta.config.retrieval.topK, 1, 10000);
     const rerankCandidates = intOption(args, 'recommend', 'rerank-candidates', meta.config.rerank.candidates ?? 0, 0, 100000);
     const runtime = await initRuntime(optionalString(args, 'backend'));
@@ -95,7 +94,7 @@ export const recommend: Command = {
       topics = topicsArg ? await topicsFromFile(topicsArg, dataset) : topicsToPredict(dataset, undefined);
     }
     const ann = checkChoice('trellis recommend', '--ann', optionalString(args, 'ann') ?? 'hnsw', ['hnsw', 'neo4j']);
-    const result = await recorder.stage('recommend', () => recommendTopics(modelDir, dataset, forest, topics, { stage, topK, rerankCandidates, log, ann, onProgress: stepProgress('topics', { 'pretrained encoding': 'texts' }) }));
+    const result = await recorder.stage('recommend', () => recommendTopics(folder, dataset, forest, topics, { stage, topK, rerankCandidates, log, ann, onProgress: stepProgress('topics', { 'pretrained encoding': 'texts' }) }));
     recorder.record('load model and retrieve', result.seconds.retrieve, 'recommend');
     if (stage === 'full') recorder.record('rerank', result.seconds.rerank, 'recommend');
     const { table, candidates, probabilities, scores: cut } = result;
@@ -106,6 +105,10 @@ export const recommend: Command = {
     recorder.report.config = { ...result.meta.config, recommend: { stage, topK, rerankCandidates, ann, topics: topicsArg ?? 'default' } };
     recorder.dataset(dataset, dir, { ...(meta.heldOut.length ? { heldOut: meta.heldOut.length } : {}), predicted: topics.length });
     recorder.training(result.meta, `from the model's training, ${modelDir}`);
+    if (result.catalogue) {
+      recorder.report.catalogue = result.catalogue;
+      log(describeChanges(result.catalogue.changes, result.catalogue.drift), { catalogue: result.catalogue });
+    }
     const answers = topicsArg === 'held-out' ? answersOf(dataset, topics) : undefined;
     const ids = Array.from(topics, (t) => dataset.topics[t].id);
     const scores = answers ? await recorder.stage('score', () => scoreStages(ids, answers, candidates, cut ? { table, scores: cut } : undefined)) : undefined;

@@ -1,5 +1,5 @@
 import { join, basename, resolve } from 'node:path';
-import { initRuntime } from '../../models/runtime.ts';
+import { initRuntime } from '../../runtime/backend.ts';
 import { runTraining, type TrainSummary } from '../../pipeline/train.ts';
 import { UsageError } from '../../errors.ts';
 import { epochProgress, progressCallback } from '../log.ts';

@@ -12,7 +12,7 @@
  * sampling, where popular items are sampled as negatives more often than a
  * full softmax would weigh them. Query i's own positive is column i.
  */
-import { tf, type Scalar, type Tensor2D } from '../tf.ts';
+import { tf, type Scalar, type Tensor2D } from '../../runtime/tf.ts';
 
 export interface InBatchSoftmaxInputs {
   /** L2-normalised query embeddings. [B, D] */

@@ -1,11 +1,11 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { tf } from '../../../src/models/tf.ts';
-import { initRuntime } from '../../../src/models/runtime.ts';
+import { tf } from '../../../src/runtime/tf.ts';
+import { initRuntime } from '../../../src/runtime/backend.ts';
 import { inBatchLogits, inBatchSoftmaxLoss } from '../../../src/models/losses/in-batch-softmax.ts';
 
 before(async () => {
-  await initRuntime('wasm');
+  await initRuntime();
 });
 
 const close = (a: number, b: number, eps = 1e-5) => assert.ok(Math.abs(a - b) < eps, `${a} != ${b}`);

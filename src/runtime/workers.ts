@@ -98,6 +98,14 @@ parentPort.on('message', async ({ id, module, exportName, input }) => {
 });
 `;
 
+/** Variables every worker's process.env gets on top of this thread's (e.g. the tfjs backend this thread chose). */
+const workerEnv = new Map<string, string>();
+
+/** Sets an environment variable for the workers started from now on. */
+export function setWorkerEnv(name: string, value: string): void {
+  workerEnv.set(name, value);
+}
+
 /** tsx's register API, when this module itself runs as TypeScript (i.e. under tsx). */
 const TSX_API = import.meta.url.endsWith('.ts') ? import.meta.resolve('tsx/esm/api') : undefined;
 
@@ -169,6 +177,7 @@ export class WorkerPool {
   private spawn(): Slot {
     const worker = new Worker(BOOTSTRAP, {
       eval: true,
+      env: { ...process.env, ...Object.fromEntries(workerEnv) },
       workerData: { tsxApi: TSX_API, transferResults: this.options.transferResults },
     });
     const slot: Slot = { worker };
@@ -229,10 +238,13 @@ export function splitRange(length: number, parts: number): Array<[number, number
 }
 
 function moduleUrl(module: URL | string): string {
-  if (module instanceof URL) return module.href;
-  if (module.startsWith('file:')) return module;
-  if (isAbsolute(module)) return pathToFileURL(module).href;
-  throw new ConfigError(`${SCOPE}: module must be a URL or an absolute path (got ${JSON.stringify(module)}).`, "Pass new URL('./task.ts', import.meta.url).");
+  let href: string;
+  if (module instanceof URL) href = module.href;
+  else if (module.startsWith('file:')) href = module;
+  else if (isAbsolute(module)) href = pathToFileURL(module).href;
+  else throw new ConfigError(`${SCOPE}: module must be a URL or an absolute path (got ${JSON.stringify(module)}).`, 'Pass a file: URL built from import.meta.url.');
+  // Task modules are named by their source file; compiled (dist/), the file beside the caller is its .js.
+  return TSX_API === undefined && href.endsWith('.ts') ? `${href.slice(0, -3)}.js` : href;
 }
 
 const ERROR_CLASSES: Record<string, new (message: string, hint?: string) => TrellisError> = {

@@ -1,11 +1,17 @@
 /**
- * Scores every stage of a run on held-out topics: each retriever's ranked
- * list alone, the fused list, and (when reranked) the final thresholded
- * recommendations and the reranked order.
+ * Evaluation on held-out topics: `runHoldout` trains with their links hidden,
+ * recommends for them and scores every stage (`scoreStages`): each
+ * retriever's ranked list alone, the fused list, and (when reranked) the
+ * final thresholded recommendations and the reranked order. `trellis demo`
+ * and the benchmarks run it.
  */
-import { evaluateRanked, evaluateSets, rankedById } from './metrics.ts';
-import type { FusedCandidates } from '../retrieval/neural.ts';
+import { evaluateRanked, evaluateSets, rankedById } from '../eval/metrics.ts';
+import { answersOf, type Split } from '../eval/split.ts';
+import type { FusedCandidates } from '../retrieval/candidates.ts';
 import type { RecommendationTable } from '../io/table.ts';
+import { openModel, type ModelFolder } from './artifact.ts';
+import { runTraining, type TrainJob, type TrainSummary } from './train.ts';
+import { recommendTopics, type RecommendJob, type RecommendResult } from './recommend.ts';
 
 export interface RankedScores {
   'recall@10': number;
@@ -83,4 +89,42 @@ export function scoreStages(
     scores.reranked = { f2: sets.f2, precision: sets.precision, recall: sets.recall, ...ranked(ids, rerankedLists(candidates, ordered), answers) };
   }
   return scores;
+}
+
+export interface HoldoutJob extends TrainJob {
+  /** The held-out topics: their links are hidden from training, and they are the ones recommended for and scored. */
+  split: Split;
+  /** How far the recommendations go (default: 'full' when the config reranks, else 'retrieve'), and their progress. */
+  recommend?: Partial<RecommendJob>;
+  /** Runs each named step ('train', 'recommend', 'score'); e.g. to time it. Default: just runs it. */
+  step?: <T>(name: 'train' | 'recommend' | 'score', run: () => Promise<T>) => Promise<T>;
+  /** Called when training is done, and when the recommendations are. */
+  onTrained?: (summary: TrainSummary) => void;
+  onRecommended?: (result: RecommendResult) => void;
+}
+
+export interface HoldoutResult {
+  trained: TrainSummary;
+  folder: ModelFolder;
+  result: RecommendResult;
+  /** Ids of the held-out topics, in the order of `result`, and their links. */
+  ids: string[];
+  answers: Map<string, Uint32Array>;
+  scores: StageScores;
+}
+
+/** Trains with the held-out topics' links hidden, recommends for those topics and scores every stage. */
+export async function runHoldout(job: HoldoutJob): Promise<HoldoutResult> {
+  const step = job.step ?? (<T>(_: string, run: () => Promise<T>) => run());
+  const { dataset, forest, split, config } = job;
+  const trained = await step('train', () => runTraining(job));
+  job.onTrained?.(trained);
+  const folder = await openModel(job.modelDir);
+  const stage = config.rerank.enabled && folder.hasReranker ? 'full' : 'retrieve';
+  const result = await step('recommend', () => recommendTopics(folder, dataset, forest, split.heldOut, { stage, log: job.log, ...job.recommend }));
+  job.onRecommended?.(result);
+  const ids = Array.from(split.heldOut, (t) => dataset.topics[t].id);
+  const answers = answersOf(dataset, split.heldOut);
+  const scores = await step('score', async () => scoreStages(ids, answers, result.candidates, result.scores ? { table: result.table, scores: result.scores } : undefined));
+  return { trained, folder, result, ids, answers, scores };
 }

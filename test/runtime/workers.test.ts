@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { drain, mapInWorkers, splitRange, WorkerPool } from '../../src/models/workers.ts';
+import { PARITY_BACKENDS } from '../backends.ts';
+import { initRuntime } from '../../src/runtime/backend.ts';
+import { drain, mapInWorkers, splitRange, WorkerPool } from '../../src/runtime/workers.ts';
 import { ConfigError, TrellisError } from '../../src/errors.ts';
 
 const TASKS = new URL('../fixtures/workers/tasks.ts', import.meta.url);
@@ -69,6 +71,14 @@ test('each worker sets up its own wasm backend', async () => {
   const results = await mapInWorkers<number, { backend: string; trace: number }>(TASKS, 'wasmMatmul', [8, 16, 32, 64], { size: 2 });
   assert.deepEqual(results, [8, 16, 32, 64].map((n) => ({ backend: 'wasm', trace: 2 * n })));
 });
+
+for (const backend of PARITY_BACKENDS) {
+  test(`workers set up the backend their pool's thread chose (${backend})`, async () => {
+    await initRuntime(backend);
+    const results = await mapInWorkers<undefined, { kind: string; product: number }>(TASKS, 'defaultBackend', [undefined, undefined], { size: 2 });
+    assert.deepEqual(results, [{ kind: backend, product: 11 }, { kind: backend, product: 11 }]);
+  });
+}
 
 test('a relative module path is a ConfigError', async () => {
   const pool = new WorkerPool({ size: 1 });

@@ -8,12 +8,12 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ArtifactError } from '../errors.ts';
-import { EmbeddingCache, textKey } from './cache.ts';
-import { PretrainedEncoder } from './encoder.ts';
-import { embedTexts } from './parallel.ts';
+import { EmbeddingCache, textKey } from '../pretrained/cache.ts';
+import { PretrainedEncoder } from '../pretrained/encoder.ts';
+import { embedTexts } from '../pretrained/parallel.ts';
 import { contentText, topicText } from '../text/documents.ts';
-import type { EncoderConfig } from '../models/config.ts';
-import type { PretrainedVectors, TowerData } from '../models/tower-data.ts';
+import type { EncoderConfig } from './config.ts';
+import type { ContentInputs, PretrainedVectors, TowerData } from './tower-data.ts';
 import type { Dataset } from '../data/types.ts';
 import type { TopicForest } from '../graph/forest.ts';
 
@@ -113,10 +113,10 @@ export function checkPretrainedId(modelDir: string, trained: PretrainedInfo, id:
 }
 
 /** Gives the towers the pretrained vectors; without `bag` they read nothing else. */
-export function attachPretrained(data: TowerData, vectors: PretrainedVectors, bag: boolean): void {
+export function attachPretrained(data: ContentInputs & Partial<Pick<TowerData, 'topicFeatures'>>, vectors: PretrainedVectors, bag: boolean): void {
   data.pretrained = vectors;
   if (bag) return;
   const empty = (rows: number) => ({ rows, indptr: new Uint32Array(rows + 1), indices: new Uint32Array(0), values: new Float32Array(0) });
-  data.topicFeatures = empty(data.topicFeatures.rows);
+  if (data.topicFeatures) data.topicFeatures = empty(data.topicFeatures.rows);
   data.contentFeatures = empty(data.contentFeatures.rows);
 }

@@ -30,8 +30,7 @@
  *
  * Each runs inside the caller's tidy.
  */
-import { tf } from './tf.ts';
-import type { Tensor, Tensor1D, Tensor2D, Tensor3D } from './tf.ts';
+import { tf, type Tensor, type Tensor1D, type Tensor2D, type Tensor3D } from './tf.ts';
 
 const LAYER_NORM_EPSILON = 1e-5;
 /** Smallest side of the matrices below which batchMatMul keeps tf.matMul (per-entry calls cost ~50 us each). */
@@ -165,7 +164,8 @@ export function maskedSoftmax(scores: tf.Tensor4D, mask: tf.Tensor4D, scale: num
       gradFunc: (dy: tf.Tensor4D, saved: Tensor[]) => {
         const [out] = saved as [tf.Tensor4D];
         const inner = tf.sum(tf.mul(dy, out), -1, true); // [B, heads, Lq, 1]
-        return [tf.mul(tf.mul(out, tf.sub(dy, inner)), scale), tf.zerosLike(m)]; // [B, heads, Lq, L], [B, 1, 1, L]
+        // zeros of m's shape, not zerosLike(m): the forward scope has disposed m by now, and TensorFlow C reads its input.
+        return [tf.mul(tf.mul(out, tf.sub(dy, inner)), scale), tf.zeros(m.shape)]; // [B, heads, Lq, L], [B, 1, 1, L]
       },
     };
   });

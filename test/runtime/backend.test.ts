@@ -1,11 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tf } from '../../src/models/tf.ts';
-import { assertTrainable, initRuntime, installSegmentSumKernel, resolveBackendChoice, runtimeInfo } from '../../src/models/runtime.ts';
+import { tf } from '../../src/runtime/tf.ts';
+import { assertTrainable, initRuntime, installSegmentSumKernel, resolveBackendChoice, runtimeInfo } from '../../src/runtime/backend.ts';
 import { ConfigError, TrellisError } from '../../src/errors.ts';
 import { mulberry32 } from '../../src/random.ts';
+import { NATIVE, PARITY_BACKENDS, nativeSkip } from '../backends.ts';
 
-const BACKENDS = ['wasm', 'cpu'] as const;
+/** Every kernel and gradient test runs on each backend: TensorFlow C when it loads, wasm and the plain-JS cpu one. */
+const BACKENDS = [...PARITY_BACKENDS, 'cpu'] as const;
 
 function randomArray(n: number, seed: number): Float32Array {
   const rng = mulberry32(seed);
@@ -17,16 +19,25 @@ test('the original cpu UnsortedSegmentSum is refused for training', async () => 
   await tf.setBackend('cpu');
   assert.throws(() => assertTrainable(), (error: unknown) => {
     assert.ok(error instanceof TrellisError);
-    assert.match(error.message, /^trellis\/models\/runtime: the cpu backend's UnsortedSegmentSum kernel must be the ScatterNd-based one for training \(got tfjs's per-segment loop/);
+    assert.match(error.message, /^trellis\/runtime: the cpu backend's UnsortedSegmentSum kernel must be the ScatterNd-based one for training \(got tfjs's per-segment loop/);
     return true;
   });
   installSegmentSumKernel('cpu');
   assertTrainable();
 });
 
-test('auto picks a backend and reports it in one line', async () => {
+test('auto picks a backend and reports it in one line: TensorFlow C wherever tfjs-node loads', async () => {
   const info = await initRuntime('auto');
   assert.ok(['gpu', 'node', 'wasm'].includes(info.kind), info.message);
+  if (NATIVE) assert.ok(info.kind === 'node' || info.kind === 'gpu', info.message);
+  assert.equal(info.choice, 'auto');
+  assert.equal(info.versions.tfjs, tf.version.tfjs);
+  if (info.tfBackend === 'tensorflow') {
+    assert.match(info.versions.libtensorflow ?? '', /^\d+\.\d+/);
+    assert.ok(info.opThreads >= 1);
+  } else {
+    assert.equal(info.opThreads, 1);
+  }
   assert.equal(tf.getBackend(), info.tfBackend);
   assert.match(info.message, /^tfjs backend: (gpu|node|wasm) \(/);
   assert.ok(!info.message.includes('\n'));
@@ -35,18 +46,26 @@ test('auto picks a backend and reports it in one line', async () => {
   assertTrainable();
 });
 
+test('node: TensorFlow C loads, reports libtensorflow and runs on every core by default', { skip: nativeSkip }, async () => {
+  const info = await initRuntime('node');
+  assert.equal(tf.getBackend(), 'tensorflow');
+  assert.match(info.message, /^tfjs backend: node \(TensorFlow C on CPU, \d+ threads/);
+  assert.match(info.versions.libtensorflow ?? '', /^2\.\d+\.\d+/);
+});
+
 test('an unknown backend choice is a ConfigError', () => {
   assert.throws(() => resolveBackendChoice('tpu'), (error: unknown) => {
     assert.ok(error instanceof ConfigError);
-    assert.equal(error.message, 'trellis/models/runtime: backend must be one of auto, gpu, node, wasm, cpu (got "tpu").');
+    assert.equal(error.message, 'trellis/runtime: backend must be one of auto, gpu, node, wasm, cpu (got "tpu").');
     return true;
   });
 });
 
 for (const backend of BACKENDS) {
   test(`${backend}: unsortedSegmentSum on a hand-worked 3x3 case`, async () => {
-    await initRuntime(backend);
-    assert.equal(tf.getBackend(), backend);
+    const info = await initRuntime(backend);
+    assert.equal(tf.getBackend(), info.tfBackend);
+    assert.equal(info.kind, backend);
     // rows 0 and 2 go to segment 1, row 1 to segment 0, segment 2 stays empty:
     // seg0 = [4,5,6]; seg1 = [1,2,3] + [7,8,9] = [8,10,12]; seg2 = [0,0,0].
     const x = tf.tensor2d([[1, 2, 3], [4, 5, 6], [7, 8, 9]]); // [3, 3]
@@ -109,13 +128,14 @@ for (const backend of BACKENDS) {
     tf.dispose([x, ids, w, grad]);
   });
 
-  test(`${backend}: a segment id out of range is an error, not a stray write`, async () => {
+  // TensorFlow C drops out-of-range ids itself; the kernel installed on wasm and cpu must refuse them.
+  test(`${backend}: a segment id out of range is an error, not a stray write`, { skip: backend === 'node' && 'TensorFlow C checks its own ids' }, async () => {
     await initRuntime(backend);
     const x = tf.ones([3, 2]); // [3, 2]
     const ids = tf.tensor1d([0, 5, 1], 'int32'); // [3]
     assert.throws(() => tf.unsortedSegmentSum(x, ids, 2), (error: unknown) => {
       assert.ok(error instanceof TrellisError);
-      assert.equal(error.message, 'trellis/models/runtime: unsortedSegmentSum segment ids must be in [0, 2) (got 5 at position 1).');
+      assert.equal(error.message, 'trellis/runtime: unsortedSegmentSum segment ids must be in [0, 2) (got 5 at position 1).');
       return true;
     });
     tf.dispose([x, ids]);

@@ -35,12 +35,13 @@
  * [0, numSegments), so the gradient is the plain gather(dy, segmentIds);
  * on TensorFlow C (which drops negative ids) tfjs's own gradient stays.
  */
-import { tf } from './tf.ts';
-import type { TensorInfo } from './tf.ts';
+import { tf, type TensorInfo } from './tf.ts';
+import { availableParallelism } from 'node:os';
 import { checkChoice } from '../options.ts';
+import { setWorkerEnv } from './workers.ts';
 import { TrellisError } from '../errors.ts';
 
-const SCOPE = 'trellis/models/runtime';
+const SCOPE = 'trellis/runtime';
 
 export const BACKEND_CHOICES = ['auto', 'gpu', 'node', 'wasm', 'cpu'] as const;
 /** What the user asks for: a backend kind, or `auto` for the best one that loads. */
@@ -54,6 +55,8 @@ export const BACKEND_ENV = 'TRELLIS_BACKEND';
 export interface RuntimeInfo {
   /** The backend kind that was chosen. */
   kind: BackendKind;
+  /** What was asked for: a kind, or 'auto'. */
+  choice: BackendChoice;
   /** The tfjs backend name (`tensorflow`, `wasm` or `cpu`). */
   tfBackend: string;
   /** The npm package that provides the backend. */
@@ -62,6 +65,13 @@ export interface RuntimeInfo {
   message: string;
   /** Candidates tried before this one, with the reason each was passed over. */
   skipped: readonly string[];
+  /** Versions of @tensorflow/tfjs and, on TensorFlow C, of libtensorflow. */
+  versions: { tfjs: string; libtensorflow?: string };
+  /**
+   * Threads one op runs on: TensorFlow's intra-op pool (every core, or
+   * TF_NUM_INTRAOP_THREADS), 1 for wasm and cpu.
+   */
+  opThreads: number;
 }
 
 /** The native packages, named through variables so TypeScript does not look for their types. */
@@ -131,7 +141,7 @@ async function select(choice: BackendChoice): Promise<RuntimeInfo> {
   const skipped: string[] = [];
   if (choice === 'gpu' || choice === 'auto') {
     const gpu = await loadTensorflow(NODE_GPU_PACKAGE);
-    if (gpu.ok && gpu.gpu) return done('gpu', 'tensorflow', NODE_GPU_PACKAGE, 'TensorFlow C on CUDA', skipped);
+    if (gpu.ok && gpu.gpu) return done(choice, 'gpu', 'tensorflow', NODE_GPU_PACKAGE, 'TensorFlow C on CUDA', skipped);
     if (gpu.ok) {
       // tfjs-node-gpu without a visible GPU runs TensorFlow C on the CPU, which
       // is what tfjs-node would give; loading tfjs-node as well would register
@@ -139,7 +149,7 @@ async function select(choice: BackendChoice): Promise<RuntimeInfo> {
       if (choice === 'gpu') {
         throw new TrellisError(`${SCOPE}: backend gpu must see a CUDA device (got ${NODE_GPU_PACKAGE} running on the CPU).`, 'Check the CUDA/cuDNN install, or choose --backend auto.');
       }
-      return done('node', 'tensorflow', NODE_GPU_PACKAGE, 'TensorFlow C on CPU, no GPU visible', skipped);
+      return done(choice, 'node', 'tensorflow', NODE_GPU_PACKAGE, 'TensorFlow C on CPU, no GPU visible', skipped);
     }
     if (choice === 'gpu') {
       throw new TrellisError(`${SCOPE}: backend gpu must load ${NODE_GPU_PACKAGE} (got ${gpu.reason}).`, `Install it (npm install ${NODE_GPU_PACKAGE}) on a machine with CUDA, or choose --backend auto.`);
@@ -148,7 +158,7 @@ async function select(choice: BackendChoice): Promise<RuntimeInfo> {
   }
   if (choice === 'node' || choice === 'auto') {
     const node = await loadTensorflow(NODE_PACKAGE);
-    if (node.ok) return done('node', 'tensorflow', nativePackage ?? NODE_PACKAGE, 'TensorFlow C on CPU', skipped);
+    if (node.ok) return done(choice, 'node', 'tensorflow', nativePackage ?? NODE_PACKAGE, 'TensorFlow C on CPU', skipped);
     if (choice === 'node') {
       throw new TrellisError(`${SCOPE}: backend node must load ${NODE_PACKAGE} (got ${node.reason}).`, `Install it (npm install ${NODE_PACKAGE}), or choose --backend auto.`);
     }
@@ -159,7 +169,7 @@ async function select(choice: BackendChoice): Promise<RuntimeInfo> {
     if (wasm.ok) {
       const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
       const threads = await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT');
-      return done('wasm', 'wasm', WASM_PACKAGE, `${simd ? 'SIMD' : 'no SIMD'}, ${threads ? 'multi-threaded' : '1 thread'}`, skipped);
+      return done(choice, 'wasm', 'wasm', WASM_PACKAGE, `${simd ? 'SIMD' : 'no SIMD'}, ${threads ? 'multi-threaded' : '1 thread'}`, skipped);
     }
     if (choice === 'wasm') {
       throw new TrellisError(`${SCOPE}: backend wasm must initialise (got ${wasm.reason}).`, 'Reinstall dependencies (npm ci), or choose --backend cpu.');
@@ -170,12 +180,35 @@ async function select(choice: BackendChoice): Promise<RuntimeInfo> {
   if (!(await tf.setBackend('cpu'))) {
     throw new TrellisError(`${SCOPE}: backend cpu must initialise (got a failure from tf.setBackend).`);
   }
-  return done('cpu', 'cpu', '@tensorflow/tfjs', 'plain JavaScript, slow', skipped);
+  return done(choice, 'cpu', 'cpu', '@tensorflow/tfjs', 'plain JavaScript, slow', skipped);
 }
 
-function done(kind: BackendKind, tfBackend: string, provider: string, detail: string, skipped: string[]): RuntimeInfo {
+function done(choice: BackendChoice, kind: BackendKind, tfBackend: string, provider: string, detail: string, skipped: string[]): RuntimeInfo {
   const tail = skipped.length > 0 ? `; ${skipped.join(', ')}` : '';
-  return Object.freeze({ kind, tfBackend, provider, message: `tfjs backend: ${kind} (${detail}${tail})`, skipped: Object.freeze([...skipped]) });
+  const native = tfBackend === 'tensorflow';
+  const libtensorflow = native ? (tf.backend() as { binding?: { TF_Version?: string } }).binding?.TF_Version : undefined;
+  const threads = Number(process.env.TF_NUM_INTRAOP_THREADS);
+  const opThreads = native ? (Number.isInteger(threads) && threads > 0 ? threads : availableParallelism()) : 1;
+  // Worker threads started from now on pick the same backend.
+  setWorkerEnv(BACKEND_ENV, kind);
+  return Object.freeze({
+    kind, choice, tfBackend, provider,
+    message: `tfjs backend: ${kind} (${detail}${native ? `, ${opThreads} threads` : ''}${tail})`,
+    skipped: Object.freeze([...skipped]),
+    versions: Object.freeze({ tfjs: tf.version.tfjs, ...(libtensorflow ? { libtensorflow } : {}) }),
+    opThreads,
+  });
+}
+
+/**
+ * Worker threads for tensor work (encoding, scoring) when `requested` is 0:
+ * one per core on the single-threaded backends (wasm, cpu); one, the calling
+ * thread, on TensorFlow C, whose ops already run on every core. A positive
+ * `requested` is taken as given.
+ */
+export function tensorWorkers(requested = 0): number {
+  if (requested > 0) return requested;
+  return current && current.tfBackend === 'tensorflow' ? 1 : availableParallelism();
 }
 
 type Loaded = { ok: true; gpu: boolean } | { ok: false; reason: string };
@@ -186,6 +219,8 @@ async function loadTensorflow(pkg: string): Promise<Loaded> {
     if (pkg === NODE_GPU_PACKAGE) return { ok: false, reason: `${nativePackage} already loaded` };
   } else {
     try {
+      // TensorFlow's info lines (oneDNN, CPU features) on stderr, unless the user asks for them.
+      process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
       await import(pkg);
       nativePackage = pkg;
     } catch (error) {
