@@ -88,6 +88,8 @@ export { DEFAULT_RERANK_CONFIG, type RerankConfig } from './rerank/config.ts';
 export { runTraining, type TrainJob, type TrainSummary } from './pipeline/train.ts';
 export { loadRetriever, retrieve, recommendTopics, retrievalTable, type Retriever, type RecommendResult } from './pipeline/recommend.ts';
 export { pairFeatures, trainReranker, rerankTable, FEATURE_NAMES } from './pipeline/rerank.ts';
+export { updateIndex, type UpdateResult, type UpdateOptions } from './pipeline/update.ts';
+export { diffCatalogue, catalogueDrift, applyChanges, trainedCatalogue, fingerprint, DRIFT_LIMITS, type Catalogue, type CatalogueChanges, type Drift } from './pipeline/catalogue.ts';
 export { scoreStages, runHoldout, type StageScores, type HoldoutJob, type HoldoutResult } from './pipeline/holdout.ts';
 export { syntheticDataset, syntheticForest, syntheticContent, syntheticTopicCount, writeSyntheticDataset, type SyntheticOptions, type SyntheticForest, type SyntheticItem, type SyntheticLeaf, type SyntheticWriteSummary } from './data/synthetic.ts';
 

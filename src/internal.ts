@@ -15,5 +15,6 @@ export type { PairSet } from './rerank/tokens.ts';
 export { linkContext } from './pipeline/rerank.ts';
 export { candidateDepth, fusionPools, modelContext } from './pipeline/recommend.ts';
 export { predictedSets, rerankedLists, sourceList, type RankedScores } from './pipeline/holdout.ts';
-export { rerankerDir } from './pipeline/artifact.ts';
+export { loadLexical, rerankerDir, saveCatalogue, saveIndex } from './pipeline/artifact.ts';
+export { contentInputs } from './models/tower-data.ts';
 export { checkInChromium } from './report/chromium.ts';

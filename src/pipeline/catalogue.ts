@@ -109,8 +109,9 @@ function checkColumns(catalogue: Catalogue, dataset: Dataset, where: string): vo
   const differs = ENCODED_COLUMNS.filter((c) => trained.includes(c) !== now.includes(c));
   if (differs.length === 0) return;
   const missing = differs.filter((c) => trained.includes(c));
+  const file = dataset.dir ? '' : 'content.csv ';
   throw new DataError(
-    `content.csv ${missing.length ? `lacks the column${missing.length > 1 ? 's' : ''} ${missing.join(', ')} that the model in ${where} was trained with` : `has the column${differs.length > 1 ? 's' : ''} ${differs.join(', ')} that the model in ${where} was trained without`}: every item's text would change.`,
+    `${file}${missing.length ? `lacks the column${missing.length > 1 ? 's' : ''} ${missing.join(', ')} that the model in ${where} was trained with` : `has the column${differs.length > 1 ? 's' : ''} ${differs.join(', ')} that the model in ${where} was trained without`}: every item's text would change.`,
     { file: dataset.dir ? `${dataset.dir}/content.csv` : undefined, hint: "Give content.csv the columns it had at training, or retrain with 'trellis train'." },
   );
 }

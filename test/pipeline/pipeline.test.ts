@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { syntheticDataset } from '../../src/data/synthetic.ts';
-import { writeDataset, readRecommendations } from '../../src/index.ts';
+import { buildDataset, writeDataset, readRecommendations } from '../../src/index.ts';
 import { runCli, tempDir } from '../helpers.ts';
 import { initRuntime } from '../../src/runtime/backend.ts';
 import { loadDataset } from '../../src/data/lecr.ts';
@@ -148,15 +148,24 @@ test('reranking on worker threads gives the same probabilities and table as on t
   }
 });
 
-test('a model for other data, or with corrupt weights, is a clear error', () => {
+test('a model for other data, or with corrupt weights, is a clear error', async () => {
   const other = join(tmp, 'other');
   mkdirSync(other);
   writeFileSync(join(other, 'topics.csv'), 'id,title\nt,T\n');
   writeFileSync(join(other, 'content.csv'), 'id,title\nc,C\n');
   writeFileSync(join(other, 'correlations.csv'), 'topic_id,content_ids\nt,c\n');
+  // Files without the columns the model was trained with would change every item: refused in one line.
   const mismatch = runCli(['recommend', '--data', other, '--model', model, '--out', join(tmp, 'x.csv')]);
   assert.equal(mismatch.status, 2);
-  assert.match(mismatch.stderr, /trained on a catalogue of \d+ content items that differs/);
+  assert.match(mismatch.stderr, /content\.csv: lacks the columns description, text, kind, language that the model in .* was trained with: every item's text would change/);
+  // With the columns, a catalogue of nothing but new items is served, with the advice to retrain.
+  const fresh = syntheticDataset({ channels: 1, branching: 2, depth: 1, contentPerLeaf: 3, seed: 99 });
+  const renamed = (id: string) => `other-${id}`;
+  await writeDataset(other, buildDataset(fresh.topics.map((t) => ({ ...t, id: renamed(t.id), parent: t.parent && renamed(t.parent) })), fresh.content.map((c) => ({ ...c, id: renamed(c.id) })),
+    new Map(fresh.topics.map((t, i) => [renamed(t.id), Array.from(fresh.links[i], (c) => renamed(fresh.content[c].id))] as [string, string[]]).filter(([, l]) => l.length))));
+  const drift = runCli(['recommend', '--data', other, '--model', model, '--out', join(tmp, 'x.csv')]);
+  assert.equal(drift.status, 0, drift.stderr);
+  assert.match(drift.stderr, /retraining suggested: 100\.0% of the items are new/);
   const bytes = readFileSync(join(model, 'weights.bin'));
   bytes[100] ^= 0xff;
   writeFileSync(join(model, 'weights.bin'), bytes);
