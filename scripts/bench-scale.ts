@@ -39,13 +39,13 @@
  * `flock /tmp/trellis-bench.lock node --import tsx scripts/bench-scale.ts`.
  */
 import { execSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { runScript } from './script.ts';
-import { buildForest, buildLexicalIndex, buildTowerData, DEFAULT_INDEX_CONFIG, deriveSeed, embedContentParallel, evaluateSets, initRuntime, loadDataset, loadFusion, loadModel, loadReranker, openModel, FEATURE_NAMES, PartitionedIndex, readModelMeta, recallAtK, rerankTable, resolveRunConfig, retrievalTable, retrieve, rngFor, runTraining, shuffleInPlace, syntheticTopicCount, UsageError, writeRecommendations, writeSyntheticDataset, type Retriever, type SyntheticOptions } from '../src/index.ts';
-import { candidateDepth, linkContext, predictedSets, rerankerDir, sourceList } from '../src/internal.ts';
+import { buildDataset, buildForest, buildLexicalIndex, buildTowerData, loadTwoTower, trainedCatalogue, updateIndex, DEFAULT_INDEX_CONFIG, deriveSeed, embedContentParallel, evaluateSets, initRuntime, loadDataset, loadFusion, loadModel, loadReranker, openModel, FEATURE_NAMES, PartitionedIndex, readModelMeta, recallAtK, rerankTable, resolveRunConfig, retrievalTable, retrieve, rngFor, runTraining, shuffleInPlace, syntheticTopicCount, UsageError, writeRecommendations, writeSyntheticDataset, type Retriever, type SyntheticOptions } from '../src/index.ts';
+import { candidateDepth, contentInputs, linkContext, loadLexical, predictedSets, rerankerDir, saveCatalogue, saveIndex, sourceList } from '../src/internal.ts';
 
 const NAME = 'bench-scale';
 const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -210,6 +210,80 @@ function statSize(path: string): number {
   return existsSync(path) ? statSync(path).size : 0;
 }
 
+// --- child: index updates of a grown catalogue ---------------------------------
+
+/**
+ * `trellis update` against a full index build: the catalogue of `size` items
+ * is encoded and indexed whole (the full build); then, for each fraction p,
+ * a model folder whose index holds the catalogue without a seeded p-share of
+ * its items (built beforehand, not timed) is updated to the whole catalogue
+ * with `updateIndex` (timed: the catalogue diff, encoding the new items, the
+ * index load, inserts and the save of the new generation).
+ */
+async function childUpdate(work: string, modelDir: string, size: number, seed: number, fractions: number[], keepData: boolean): Promise<void> {
+  const stages: Stage[] = [];
+  const stage = stageRecorder(stages);
+  const load0 = loadavg();
+  const dir = join(work, `data-${size}`);
+  const options = shape(size, seed);
+  if (!existsSync(join(dir, 'content.csv'))) await stage('generate', () => writeSyntheticDataset(dir, options), (s) => ({ items: s.content, unit: 'items' }));
+  const { dataset, forest } = await stage('load', async () => {
+    const dataset = await loadDataset(dir);
+    return { dataset, forest: buildForest(dataset) };
+  });
+  const runtime = await initRuntime();
+  const folder = await openModel(modelDir);
+  const model = await loadTwoTower(folder);
+  const meta = folder.meta;
+  const tfidf = await loadLexical(folder);
+  if (!tfidf || !folder.catalogue) throw new UsageError(`${NAME}: the model in ${modelDir} has no catalogue.json or TF-IDF weights; train it again (delete the folder).`);
+  const cfg = meta.config.index;
+  const newIndex = () => new PartitionedIndex(model.shape.encoder.dim, { kind: cfg.kind, hnsw: { m: cfg.M, efConstruction: cfg.efConstruction, efSearch: cfg.efSearch, seed: deriveSeed(seed, 'hnsw') }, shardRows: cfg.shardRows ?? DEFAULT_INDEX_CONFIG.shardRows });
+  const inputs = await stage('inputs', () => contentInputs(dataset.content, tfidf, meta.config.encoder.maxFeatures, undefined, meta.kinds, meta.languages), () => ({ items: dataset.content.length, unit: 'texts' }));
+  const vectors = await stage('encode', () => embedContentParallel(model, inputs), () => ({ items: dataset.content.length, unit: 'texts' }));
+  const languages = dataset.content.map((c) => c.language);
+  await stage('full index build', async () => {
+    const index = newIndex();
+    await index.addGroupedParallel(vectors, Uint32Array.from(dataset.content.keys()), languages);
+    return index;
+  }, (i) => ({ items: i.size, unit: 'inserts' }));
+  const updates: Record<string, unknown>[] = [];
+  for (const p of fractions) {
+    const hidden = new Set(shuffleInPlace(Array.from(dataset.content.keys()), rngFor(seed, `bench-scale/update/${p}`)).slice(0, Math.round(p * dataset.content.length)));
+    const rows = Array.from(dataset.content.keys()).filter((r) => !hidden.has(r));
+    const base = buildDataset(dataset.topics, rows.map((r) => dataset.content[r]), new Map(), dataset.dir);
+    // A model folder of the catalogue without the hidden items: the trained model's files, this index and catalogue.
+    const copy = join(work, `update-${size}-${p}`);
+    rmSync(copy, { recursive: true, force: true });
+    mkdirSync(copy, { recursive: true });
+    for (const file of readdirSync(modelDir)) if (/^(model\.json|weights\.|lexical\.|fusion\.json)/.test(file)) copyFileSync(join(modelDir, file), join(copy, file));
+    await stage(`base index without ${(100 * p).toFixed(0)}% (not part of the update)`, async () => {
+      const index = newIndex();
+      await index.addGroupedParallel(gather(vectors, rows, model.shape.encoder.dim), Uint32Array.from(rows.keys()), rows.map((r) => languages[r]));
+      saveIndex(copy, index, { modelId: meta.modelId, seed: meta.seed });
+      await saveCatalogue(copy, trainedCatalogue(base));
+    });
+    const t0 = performance.now();
+    const result = await updateIndex(await openModel(copy), dataset, forest, {});
+    const seconds = (performance.now() - t0) / 1000;
+    const memory = process.memoryUsage();
+    stages.push({ name: `update +${(100 * p).toFixed(0)}% (${hidden.size} new items)`, seconds, items: hidden.size, unit: 'new items', rate: hidden.size / seconds, peakRssMB: peakMB(), rssMB: mb(memory.rss), heapMB: mb(memory.heapUsed), note: `encoding ${result.seconds.encode.toFixed(1)} s` });
+    process.stderr.write(`[${NAME}] update +${p}: ${seconds.toFixed(1)} s (${result.seconds.encode.toFixed(1)} s encoding), changes ${JSON.stringify(result.changes.counts)}\n`);
+    updates.push({ fraction: p, newItems: hidden.size, seconds, encodeSeconds: result.seconds.encode, changes: result.changes.counts });
+    rmSync(copy, { recursive: true, force: true });
+  }
+  model.dispose();
+  if (!keepData) rmSync(dir, { recursive: true, force: true });
+  process.stdout.write(JSON.stringify({ kind: 'update', size, createdAt: new Date().toISOString(), backend: runtime.message, content: dataset.content.length, topics: dataset.topics.length, stages, updates, peakRssMB: peakMB(), loadAverage: { start: load0, end: loadavg() } }) + '\n');
+}
+
+/** Rows `rows` of a row-major [*, dim] matrix. */
+function gather(vectors: Float32Array, rows: readonly number[], dim: number): Float32Array {
+  const out = new Float32Array(rows.length * dim);
+  rows.forEach((r, i) => out.set(vectors.subarray(r * dim, (r + 1) * dim), i * dim));
+  return out;
+}
+
 // --- parent -------------------------------------------------------------------
 
 function runChild(args: string[], heapMB: number): Promise<Record<string, unknown>> {
@@ -262,6 +336,7 @@ await runScript(NAME, {
   'heap-mb': { type: 'string', default: '8192' },
   'keep-data': { type: 'boolean', default: false },
   report: { type: 'boolean', default: false },
+  update: { type: 'string' },
   seed: { type: 'string', default: '42' },
   child: { type: 'string' },
   size: { type: 'string' },
@@ -279,7 +354,10 @@ await runScript(NAME, {
   if (v.child === 'train') return childTrain(work, modelDir, num('train-content'), num('dim'), num('train-epochs'), seed, v.fusion as string);
   const rerankTopics = () => (v['rerank-topics'] === 'all' ? -1 : num('rerank-topics'));
   if (v.child === 'run') return childRun(work, modelDir, num('size'), seed, rerankTopics(), num('rerank-candidates'), v['shard-rows'] === undefined ? undefined : num('shard-rows'), v['keep-data'] as boolean);
-  if (v.child !== undefined) throw new UsageError(`${NAME}: --child must be train or run (got ${JSON.stringify(v.child)}).`);
+  const fractions = v.update === undefined ? [] : String(v.update).split(',').map(Number);
+  if (fractions.some((p) => !(p > 0 && p < 1))) throw new UsageError(`${NAME}: --update must list fractions in (0, 1) (got ${JSON.stringify(v.update)}).`);
+  if (v.child === 'update') return childUpdate(work, modelDir, num('size'), seed, fractions, v['keep-data'] as boolean);
+  if (v.child !== undefined) throw new UsageError(`${NAME}: --child must be train, run or update (got ${JSON.stringify(v.child)}).`);
 
   const resultsFile = join(work, 'results.json');
   const previous: Record<string, any>[] = existsSync(resultsFile) ? JSON.parse(readFileSync(resultsFile, 'utf8')) : [];
@@ -306,6 +384,17 @@ await runScript(NAME, {
   } else {
     process.stderr.write(`[${NAME}] training the model on a ${v['train-content']}-item sample into ${modelDir}\n`);
     train = { ...(await runChild(['--child', 'train', ...common, '--train-content', v['train-content'] as string, '--train-epochs', v['train-epochs'] as string, '--dim', v.dim as string, '--fusion', v.fusion as string], Number(heap))), model: modelDir, machine };
+  }
+  if (fractions.length) {
+    // trellis update at each size instead of the pipeline run.
+    for (const size of sizes) {
+      const run: Record<string, any> = { ...(await runChild(['--child', 'update', ...common, '--size', String(size), '--update', fractions.join(','), ...(v['keep-data'] ? ['--keep-data'] : [])], Number(heap))), machine };
+      const kept = previous.filter((r) => !(r.kind === 'update' && r.size === size));
+      previous.splice(0, previous.length, ...kept, run);
+      writeFileSync(resultsFile, JSON.stringify(previous, null, 1) + '\n');
+      process.stdout.write(`${int(run.content)} items (${run.backend}):\n| stage | s | items/s | peak RSS MB |\n|---|---:|---:|---:|\n${(run.stages as Stage[]).map((x) => `| ${x.name} | ${f1(x.seconds)} | ${x.rate ? int(x.rate) : ''} | ${int(x.peakRssMB)} |`).join('\n')}\n\n`);
+    }
+    return;
   }
   const runs: Record<string, any>[] = [];
   for (const size of sizes) {
