@@ -67,6 +67,18 @@ export class BruteForceIndex implements VectorIndex {
     this.count += rows;
   }
 
+  /** The stored (unit-length) vector of each label into `out` at row `at[i]`; labels must be in the index. */
+  copyVectors(labels: ArrayLike<number>, out: Float32Array, at: ArrayLike<number>): void {
+    const { dim } = this;
+    const rowOf = new Map<number, number>();
+    this.labels().forEach((label, row) => rowOf.set(label, row));
+    for (let i = 0; i < labels.length; i++) {
+      const row = rowOf.get(labels[i]);
+      if (row === undefined) throw new RangeError(`${SCOPE}: label ${labels[i]} is not in the index.`);
+      out.set(this.data.subarray(row * dim, (row + 1) * dim), at[i] * dim);
+    }
+  }
+
   /** Whether an item with `label` is in the index. */
   has(label: number): boolean {
     return this.seen.has(label);

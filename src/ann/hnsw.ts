@@ -118,6 +118,16 @@ export class HnswIndex implements VectorIndex {
     }
   }
 
+  /** The stored (unit-length) vector of each label into `out` at row `at[i]`; labels must be in the index. */
+  copyVectors(labels: ArrayLike<number>, out: Float32Array, at: ArrayLike<number>): void {
+    const { dim } = this;
+    for (let i = 0; i < labels.length; i++) {
+      const point = this.index.getPoint(labels[i]);
+      const base = at[i] * dim;
+      for (let j = 0; j < dim; j++) out[base + j] = point[j];
+    }
+  }
+
   /** Whether an item with `label` was ever added (a removed one still counts: hnswlib keeps it, marked deleted). */
   has(label: number): boolean {
     return this.seen.has(label);

@@ -137,6 +137,27 @@ export class PartitionedIndex {
     this.parts.set(key, shards);
   }
 
+  /**
+   * The stored unit-length vectors of `labels`, row-major [labels.length, dim],
+   * from whichever partition holds each: what the index already knows, so
+   * callers need not encode the items again. Every label must be live in the
+   * partition `keys[i]` names.
+   */
+  vectorsOf(labels: ArrayLike<number>, keys: readonly string[]): Float32Array {
+    const out = new Float32Array(labels.length * this.dim);
+    const byShard = new Map<Partition, { labels: number[]; at: number[] }>();
+    for (let i = 0; i < labels.length; i++) {
+      const part = this.shardOf(keys[i], labels[i]);
+      if (!part) throw new RangeError(`${SCOPE}: label ${labels[i]} is not in partition ${JSON.stringify(keys[i])}.`);
+      const group = byShard.get(part) ?? { labels: [], at: [] };
+      group.labels.push(labels[i]);
+      group.at.push(i);
+      byShard.set(part, group);
+    }
+    for (const [part, group] of byShard) part.copyVectors(group.labels, out, group.at);
+    return out;
+  }
+
   /** The shard of partition `key` holding `label`, if any. */
   private shardOf(key: string, label: number): Partition | undefined {
     return this.shards(key).find((part) => part.has(label));

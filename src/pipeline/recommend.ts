@@ -8,7 +8,8 @@ import { normalizeRows } from '../ann/brute-force.ts';
 import { buildLexicalIndex, lexicalSearch, lexicalSearchParallel, type LexicalIndex } from '../retrieval/lexical.ts';
 import { externalNeuralSearch, neuralSearch, topicQueries, sentenceCosines, sentenceIndex, sentenceSearch, type ExternalSearch } from '../retrieval/neural.ts';
 import { buildTowerData, contentSubset, embedContent, type PretrainedVectors, type TowerData } from '../models/tower-data.ts';
-import { fusionPool, hubnessIn, topicIndex, HUB_EXACT_PAIRS, scorePool, type FusionModel, type FusionPool, type TowerVectors } from '../retrieval/fusion.ts';
+import { fusionPool, poolGeometry, poolUnion, scorePool, type FusionLists, type FusionModel, type FusionPool, type TowerVectors } from '../retrieval/fusion.ts';
+import { hubnessParallel, topicIndex, HUB_EXACT_PAIRS } from '../retrieval/hubness.ts';
 import { type RetrievalConfig } from '../retrieval/config.ts';
 import type { TwoTowerModel } from '../models/two-tower.ts';
 import { checkDataset, loadContentIndex, loadLexical, loadReranker, loadTwoTower, rerankerDir, type ModelFolder, type ModelMeta } from './artifact.ts';
@@ -37,8 +38,11 @@ export interface Retriever {
   fusion?: FusionModel;
   /** The towers' vectors the learned fusion reads, filled on first use. */
   vectors?: TowerVectors;
-  /** Dataset row of each index label, -1 for removed items; absent when the labels are the rows (the training catalogue of a model without catalogue.json). */
+  /** Dataset row of each index label, -1 for removed items, and the label of each row; absent when the labels are the rows. */
   rowOfLabel?: Int32Array;
+  labelOfRow?: Uint32Array;
+  /** Scratch: the position of a content row among a pool chunk's rows (-1 when absent). */
+  localRows?: Int32Array;
   /** How the catalogue changed since the index was built and drifted since training (models with catalogue.json). */
   catalogue?: { changes: CatalogueChanges; drift: Drift };
 }
@@ -76,7 +80,7 @@ export async function loadRetriever(folder: ModelFolder, dataset: Dataset, fores
       options.log?.(`content index brought up to date: ${changes.encode.length} items encoded, ${changes.takeOut.length} taken out, in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     }
     const drift = catalogue && catalogueDrift(catalogue, dataset);
-    return { model, meta, index, lexical, data, fusion: folder.fusion, rowOfLabel: changes?.rowOfLabel, catalogue: changes && drift && { changes, drift } };
+    return { model, meta, index, lexical, data, fusion: folder.fusion, rowOfLabel: changes?.rowOfLabel, labelOfRow: changes?.labelOfRow, catalogue: changes && drift && { changes, drift } };
   } catch (error) {
     model.dispose();
     throw error;
@@ -234,19 +238,19 @@ export async function fusionPools(retriever: Retriever, topics: Uint32Array, opt
   const t1 = performance.now();
   const lexical = await lexicalLists(retriever, topics, options.lexicalTopK ?? (config.lexicalTopK > 0 ? depth : 0), options);
   const t2 = performance.now();
-  const vectors = towerVectors(retriever, [neural, lexical, sentenceCandidates ?? []]);
+  const lists = neural.map((list, i): FusionLists => ({
+    neural: list, lexical: lexical[i], sentence: sentenceCandidates?.[i],
+    sentenceCosines: sentence && ((rows) => sentenceCosines(sentence, topics[i], rows)),
+  }));
+  const unions = lists.map(poolUnion);
+  const { vectors, content, local } = await towerVectors(retriever, unions.map((u) => u.rows));
   const dim = vectors.dim;
   const unit = normalizeRows('learned fusion', queries, topics, dim);
+  const queryOf = (i: number) => unit.subarray(i * dim, (i + 1) * dim);
+  const geometry = poolGeometry(unions.map((u, i) => ({ t: topics[i], query: queryOf(i), rows: u.rows })), data.forest, vectors.topics, content, local, dim);
   const visible = options.visible ?? modelContext(data.dataset, meta.heldOut);
   const context = { forest: data.forest, links: visible.links, popularity: visible.popularity, vectors };
-  const pools = neural.map((list, i) =>
-    fusionPool(
-      topics[i],
-      { neural: list, lexical: lexical[i], sentence: sentenceCandidates?.[i], sentenceCosines: sentence && ((rows) => sentenceCosines(sentence, topics[i], rows)), query: unit.subarray(i * dim, (i + 1) * dim) },
-      context,
-      depth,
-    ),
-  );
+  const pools = lists.map((l, i) => fusionPool(topics[i], { ...l, query: queryOf(i) }, context, depth, { union: unions[i], geometry: geometry[i] }));
   const spent = { neural: (t1 - t0) / 1000, lexical: (t2 - t1) / 1000, fusion: (performance.now() - t2) / 1000 };
   if (seconds) for (const key of ['neural', 'lexical', 'fusion'] as const) seconds[key] += spent[key];
   else options.log?.(`retrieved candidates for ${topics.length} topics, ${depth} deep (${poolTimes(spent, sentenceCandidates !== undefined)})`);
@@ -258,33 +262,44 @@ function poolTimes(seconds: { neural: number; lexical: number; fusion: number },
 }
 
 /**
- * The towers' vectors of every topic and of every content row in `lists`,
- * with the rows' hubness (computed once per retriever and row).
+ * The unit-length query vectors of every topic (computed once per
+ * retriever), the hubness of every content row of `pools` (computed once per
+ * retriever and row), and those rows' candidate vectors, read from the
+ * content index (which holds them already: nothing is encoded again), in
+ * `content` at rows `local[row]`.
  */
-function towerVectors(retriever: Retriever, lists: readonly (readonly Candidates[])[]): TowerVectors {
-  const { model, data } = retriever;
-  const dim = model.shape.encoder.dim;
+async function towerVectors(retriever: Retriever, pools: readonly Uint32Array[]): Promise<{ vectors: TowerVectors; content: Float32Array; local: Int32Array }> {
+  const { data, index } = retriever;
+  const dim = index.dim;
   const items = data.dataset.content.length;
   if (!retriever.vectors) {
     const all = Uint32Array.from(data.dataset.topics.keys());
     const topics = normalizeRows('learned fusion', queriesOf(retriever, all), all, dim);
-    retriever.vectors = { dim, topics, content: new Float32Array(items * dim), hub: new Float32Array(items), ready: new Uint8Array(items) };
+    retriever.vectors = { dim, topics, hub: new Float32Array(items), hubReady: new Uint8Array(items) };
   }
   const vectors = retriever.vectors;
-  const missing = new Set<number>();
-  for (const per of lists) for (const list of per) for (const row of list.rows) if (!vectors.ready[row]) missing.add(row);
-  if (missing.size === 0) return vectors;
-  const rows = Uint32Array.from(missing).sort();
-  const content = normalizeRows('learned fusion', embedContent(model, data, rows), rows, dim);
-  // Exact or approximate by the catalogue's size, so that every call on it agrees.
-  vectors.index ??= topicIndex(vectors.topics, dim, items * (vectors.topics.length / dim) <= HUB_EXACT_PAIRS);
-  const hub = hubnessIn(vectors.index, content);
-  rows.forEach((row, i) => {
-    vectors.content.set(content.subarray(i * dim, (i + 1) * dim), row * dim);
-    vectors.hub[row] = hub[i];
-    vectors.ready[row] = 1;
-  });
-  return vectors;
+  // The pools' rows, each once, and where each sits in `content`.
+  const local = (retriever.localRows ??= new Int32Array(items).fill(-1));
+  const rows: number[] = [];
+  for (const pool of pools) for (const row of pool) if (local[row] < 0) local[row] = rows.push(row) - 1;
+  const labels = retriever.labelOfRow;
+  const content = index.vectorsOf(labels ? Uint32Array.from(rows, (r) => labels[r]) : rows, rows.map((r) => data.dataset.content[r].language));
+  const missing = rows.map((row, i) => [row, i]).filter(([row]) => !vectors.hubReady[row]);
+  if (missing.length) {
+    // Exact or approximate by the catalogue's size, so that every call on it agrees.
+    vectors.index ??= topicIndex(vectors.topics, dim, items * (vectors.topics.length / dim) <= HUB_EXACT_PAIRS);
+    const batch = new Float32Array(missing.length * dim);
+    missing.forEach(([, i], j) => batch.set(content.subarray(i * dim, (i + 1) * dim), j * dim));
+    const hub = await hubnessParallel(vectors.index, batch, dim);
+    missing.forEach(([row], j) => {
+      vectors.hub[row] = hub[j];
+      vectors.hubReady[row] = 1;
+    });
+  }
+  // `local` is kept for the next chunk: reset the rows set here, then hand out a copy of the mapping.
+  const mapping = local.slice();
+  for (const row of rows) local[row] = -1;
+  return { vectors, content, local: mapping };
 }
 
 /** The fused candidate lists as a recommendation table (stage scores: retrieval cosine, lexical TF-IDF, fused). */

@@ -35,8 +35,10 @@
  */
 import { siblingsOf, type TopicForest } from '../graph/forest.ts';
 import { hasLink } from '../data/links.ts';
-import { BruteForceIndex } from '../ann/brute-force.ts';
-import { HnswIndex } from '../ann/hnsw.ts';
+import type { BruteForceIndex } from '../ann/brute-force.ts';
+import type { HnswIndex } from '../ann/hnsw.ts';
+import { tf } from '../runtime/tf.ts';
+import { batchMatMul } from '../runtime/ops.ts';
 import { ArtifactError } from '../errors.ts';
 import { joinLists, SOURCE_ROWS, type Candidates, type FusedCandidates } from './candidates.ts';
 
@@ -46,8 +48,6 @@ export const FUSION_FEATURE_NAMES = [
 ] as const;
 export const FUSION_FEATURES = FUSION_FEATURE_NAMES.length;
 
-/** Nearest topics whose mean cosine is an item's hubness. */
-export const HUB_NEIGHBOURS = 5;
 /** Siblings the sibling features read at most. */
 export const MAX_SIBLINGS = 256;
 
@@ -68,21 +68,35 @@ export interface FusionContext {
 }
 
 /**
- * Unit-length query-tower vectors of every topic, and the candidate-tower
- * vectors and hubness of the content rows computed so far (`ready`).
+ * Unit-length query-tower vectors of every topic, the hubness of the content
+ * rows computed so far (`hubReady`) and, for `fusionPool`'s own geometry,
+ * the candidate-tower vectors of the content rows (`content`, valid where
+ * `ready` is 1).
  */
 export interface TowerVectors {
   dim: number;
   /** [topics * dim] */
   topics: Float32Array;
-  /** [content * dim], valid where `ready` is 1. */
-  content: Float32Array;
   /** [content] */
   hub: Float32Array;
   /** [content] */
-  ready: Uint8Array;
+  hubReady: Uint8Array;
+  /** [content * dim], valid where `ready` is 1 (not needed when pools get their geometry from `poolGeometry`). */
+  content?: Float32Array;
+  /** [content] */
+  ready?: Uint8Array;
   /** The topics' index that hubness searches, built on first use. */
   index?: BruteForceIndex | HnswIndex;
+}
+
+/** The geometric features of a pool's rows: neural cosine, best cosine to a sibling, cosine to the parent. */
+export interface PoolGeometry {
+  /** Cosine of the topic's query and the item. [n] */
+  cosine: Float32Array;
+  /** The cosine minus the item's best cosine to the topic's (first MAX_SIBLINGS) siblings; 0 without siblings. [n] */
+  siblingMargin: Float32Array;
+  /** Cosine of the item and the topic's parent; 0 for a root. [n] */
+  parentCosine: Float32Array;
 }
 
 function dot(a: Float32Array, b: Float32Array): number {
@@ -112,36 +126,38 @@ export interface FusionPool {
   features: Float32Array;
 }
 
+/** The union of one topic's lists: the pool's rows in order, with each list's ranks and scores. */
+export function poolUnion(lists: FusionLists): ReturnType<typeof joinLists> {
+  return joinLists([lists.neural, lists.lexical, lists.sentence]);
+}
+
 /**
  * The union of topic `t`'s deep lists (`depth` is how deep each was
- * searched) with their features; `context.vectors` must hold every content
+ * searched) with their features. The geometric features come from
+ * `precomputed` (`poolUnion` and `poolGeometry`, batched over many topics),
+ * else from `context.vectors.content`, which must then hold every content
  * row of the lists. The pool's `fused` scores are 0 until `scorePool`.
  */
-export function fusionPool(t: number, lists: FusionLists, context: FusionContext, depth: number): FusionPool {
-  const { rows, ranks, scores } = joinLists([lists.neural, lists.lexical, lists.sentence]);
+export function fusionPool(t: number, lists: FusionLists, context: FusionContext, depth: number, precomputed?: { union: ReturnType<typeof joinLists>; geometry: PoolGeometry }): FusionPool {
+  const { rows, ranks, scores } = precomputed?.union ?? poolUnion(lists);
   const n = rows.length;
   // An item the lexical list did not reach scores at most the list's last cosine.
   const lexicalFloor = lists.lexical.scores.length ? lists.lexical.scores[lists.lexical.scores.length - 1] : 0;
   const { vectors } = context;
-  const topicVector = (s: number) => vectors.topics.subarray(s * vectors.dim, (s + 1) * vectors.dim);
   const sentence = lists.sentenceCosines?.(rows);
   const absent = Math.log(depth + 2);
   const parent = context.forest.parent[t];
   const siblings = siblingsOf(context.forest, t).subarray(0, MAX_SIBLINGS);
-  const q = lists.query ?? topicVector(t);
-  const parentVector = parent >= 0 ? topicVector(parent) : undefined;
-  const siblingVectors = Array.from(siblings, topicVector);
   // How many siblings link each item, from their link lists (not a lookup per item and sibling).
   const siblingLinks = new Map<number, number>();
   for (const sibling of siblings) for (const c of context.links[sibling]) siblingLinks.set(c, (siblingLinks.get(c) ?? 0) + 1);
+  const geometry = precomputed?.geometry ?? scalarGeometry(t, rows, lists.query, context);
   const features = new Float32Array(n * FUSION_FEATURES);
   for (let j = 0; j < n; j++) {
     const c = rows[j];
     const f = features.subarray(j * FUSION_FEATURES, (j + 1) * FUSION_FEATURES);
-    if (!vectors.ready[c]) throw new Error(`fusionPool: no vector for content row ${c}`);
-    const v = vectors.content.subarray(c * vectors.dim, (c + 1) * vectors.dim);
-    const cosine = dot(q, v);
-    f[0] = cosine;
+    if (!vectors.hubReady[c]) throw new Error(`fusionPool: no hubness for content row ${c}`);
+    f[0] = geometry.cosine[j];
     f[1] = ranks[0][j] ? Math.log(1 + ranks[0][j]) : absent;
     f[2] = ranks[1][j] ? scores[1][j] : lexicalFloor;
     f[3] = ranks[1][j] ? Math.log(1 + ranks[1][j]) : absent;
@@ -152,10 +168,8 @@ export function fusionPool(t: number, lists: FusionLists, context: FusionContext
     f[8] = parent >= 0 && hasLink(context.links[parent], c) ? 1 : 0;
     f[9] = Math.log(1 + (siblingLinks.get(c) ?? 0));
     f[10] = vectors.hub[c];
-    let best = -Infinity;
-    for (const s of siblingVectors) best = Math.max(best, dot(s, v));
-    f[11] = siblingVectors.length ? cosine - best : 0;
-    f[12] = parentVector ? dot(parentVector, v) : 0;
+    f[11] = geometry.siblingMargin[j];
+    f[12] = geometry.parentCosine[j];
   }
   const candidates: FusedCandidates = { rows, fused: new Float32Array(n), neural: scores[0], lexical: scores[1], neuralRank: ranks[0], lexicalRank: ranks[1] };
   if (lists.sentence) candidates.sentenceRank = ranks[2];
@@ -163,6 +177,89 @@ export function fusionPool(t: number, lists: FusionLists, context: FusionContext
   candidates.sources = { neural: lists.neural.rows.slice(0, SOURCE_ROWS), lexical: lists.lexical.rows.slice(0, SOURCE_ROWS) };
   if (lists.sentence) candidates.sources.sentence = lists.sentence.rows.slice(0, SOURCE_ROWS);
   return { candidates, features };
+}
+
+/** The geometric features of one pool from `context.vectors.content`, one dot product at a time (the reference for `poolGeometry`). */
+function scalarGeometry(t: number, rows: Uint32Array, query: Float32Array | undefined, context: FusionContext): PoolGeometry {
+  const { vectors } = context;
+  if (!vectors.content || !vectors.ready) throw new Error('fusionPool: no content vectors and no precomputed geometry');
+  const topicVector = (s: number) => vectors.topics.subarray(s * vectors.dim, (s + 1) * vectors.dim);
+  const parent = context.forest.parent[t];
+  const q = query ?? topicVector(t);
+  const parentVector = parent >= 0 ? topicVector(parent) : undefined;
+  const siblingVectors = Array.from(siblingsOf(context.forest, t).subarray(0, MAX_SIBLINGS), topicVector);
+  const n = rows.length;
+  const out: PoolGeometry = { cosine: new Float32Array(n), siblingMargin: new Float32Array(n), parentCosine: new Float32Array(n) };
+  for (let j = 0; j < n; j++) {
+    const c = rows[j];
+    if (!vectors.ready[c]) throw new Error(`fusionPool: no vector for content row ${c}`);
+    const v = vectors.content.subarray(c * vectors.dim, (c + 1) * vectors.dim);
+    const cosine = dot(q, v);
+    let best = -Infinity;
+    for (const s of siblingVectors) best = Math.max(best, dot(s, v));
+    out.cosine[j] = cosine;
+    out.siblingMargin[j] = siblingVectors.length ? cosine - best : 0;
+    out.parentCosine[j] = parentVector ? dot(parentVector, v) : 0;
+  }
+  return out;
+}
+
+/** Topics per batched product in `poolGeometry`. */
+const GEOMETRY_BLOCK = 64;
+
+/**
+ * The geometric features of many pools at once: for a block of topics, the
+ * matrix of each pool's candidate vectors [n, D] times its topic's
+ * [query; parent; siblings] [D, 2 + s], one batched matMul per block
+ * (zero-padded to the block's largest pool and sibling count), instead of
+ * n (2 + s) dot products in JavaScript per topic. `content` holds the
+ * candidates' unit vectors at rows `local[row]`.
+ */
+export function poolGeometry(
+  pools: readonly { t: number; query: Float32Array; rows: Uint32Array }[],
+  forest: TopicForest,
+  topicVectors: Float32Array,
+  content: Float32Array,
+  local: Int32Array,
+  dim: number,
+): PoolGeometry[] {
+  const out: PoolGeometry[] = [];
+  for (let from = 0; from < pools.length; from += GEOMETRY_BLOCK) {
+    const block = pools.slice(from, from + GEOMETRY_BLOCK);
+    const siblings = block.map((p) => siblingsOf(forest, p.t).subarray(0, MAX_SIBLINGS));
+    const n = Math.max(1, ...block.map((p) => p.rows.length));
+    const m = 2 + Math.max(0, ...siblings.map((s) => s.length));
+    const B = block.length;
+    const a = new Float32Array(B * n * dim); // [B, n, D]
+    const w = new Float32Array(B * dim * m); // [B, D, m]: query, parent, siblings as columns
+    block.forEach((p, b) => {
+      p.rows.forEach((row, j) => a.set(content.subarray(local[row] * dim, (local[row] + 1) * dim), (b * n + j) * dim));
+      const column = (k: number, v: Float32Array) => {
+        for (let d = 0; d < dim; d++) w[(b * dim + d) * m + k] = v[d];
+      };
+      column(0, p.query);
+      const parent = forest.parent[p.t];
+      if (parent >= 0) column(1, topicVectors.subarray(parent * dim, (parent + 1) * dim));
+      siblings[b].forEach((s, k) => column(2 + k, topicVectors.subarray(s * dim, (s + 1) * dim)));
+    });
+    const products = tf.tidy(() => batchMatMul(tf.tensor3d(a, [B, n, dim]), tf.tensor3d(w, [B, dim, m])).dataSync() as Float32Array); // [B, n, m]
+    block.forEach((p, b) => {
+      const size = p.rows.length;
+      const g: PoolGeometry = { cosine: new Float32Array(size), siblingMargin: new Float32Array(size), parentCosine: new Float32Array(size) };
+      const hasParent = forest.parent[p.t] >= 0;
+      for (let j = 0; j < size; j++) {
+        const base = (b * n + j) * m;
+        const cosine = products[base];
+        let best = -Infinity;
+        for (let k = 0; k < siblings[b].length; k++) best = Math.max(best, products[base + 2 + k]);
+        g.cosine[j] = cosine;
+        g.siblingMargin[j] = siblings[b].length ? cosine - best : 0;
+        g.parentCosine[j] = hasParent ? products[base + 1] : 0;
+      }
+      out.push(g);
+    });
+  }
+  return out;
 }
 
 /** The pool's items ordered by the fusion's score (the `fused` field), cut to the best `keep`. */
@@ -188,32 +285,6 @@ export function scorePool(pool: FusionPool, model: FusionModel, keep: number): F
   if (c.sentence) out.sentence = Float32Array.from(order, (j) => c.sentence![j]);
   if (c.sources) out.sources = c.sources;
   return out;
-}
-
-/**
- * Up to this many (content item, topic) pairs in a catalogue, hubness is
- * exact (Khan 1.3e7, Debian 5.5e7); above, it searches an HNSW index of the
- * topics (a 100,000-item catalogue with 9,990 topics: 1e9 pairs).
- */
-export const HUB_EXACT_PAIRS = 1e8;
-
-/** An index of the topic vectors for hubness: exact, or (`exact` false) HNSW (hnswlib, seeded). */
-export function topicIndex(topicVectors: Float32Array, dim: number, exact = true): BruteForceIndex | HnswIndex {
-  const topics = topicVectors.length / dim;
-  const index = exact ? new BruteForceIndex(dim, { capacity: Math.max(1, topics) }) : new HnswIndex(dim, { m: 16, efConstruction: 100, efSearch: 64, seed: 1, capacity: topics });
-  index.add(topicVectors, Uint32Array.from({ length: topics }, (_, i) => i));
-  return index;
-}
-
-/** Hubness of content rows: the mean cosine of each row's vector to its HUB_NEIGHBOURS nearest topics in `index`. [rows] */
-export function hubnessIn(index: BruteForceIndex | HnswIndex, contentVectors: Float32Array): Float32Array {
-  const k = Math.min(HUB_NEIGHBOURS, index.size);
-  return Float32Array.from(index.searchBatch(contentVectors, k), (r) => (r.scores.length ? r.scores.reduce((s, v) => s + v, 0) / r.scores.length : 0));
-}
-
-/** `hubnessIn` over a new index of `topicVectors`. [rows] */
-export function hubness(topicVectors: Float32Array, contentVectors: Float32Array, dim: number, exact = true): Float32Array {
-  return hubnessIn(topicIndex(topicVectors, dim, exact), contentVectors);
 }
 
 export interface FitOptions {

@@ -196,7 +196,7 @@ test('bad input: a content id of another kind, a column training read, a broken 
   assert.ok(lines.length > 2);
   const schema = runCli(['update', '--data', narrow, '--model', model]);
   assert.equal(schema.status, 2, schema.stderr);
-  assert.match(schema.stderr, /content\.csv lacks the columns description, text that the model in .* was trained with: every item's text would change/);
+  assert.match(schema.stderr, /content\.csv: lacks the columns description, text that the model in .* was trained with: every item's text would change/);
   // A broken index: the current generation's manifest damaged.
   const current = (await openModel(model)).catalogue!.index;
   const manifest = join(model, current, 'manifest.json');

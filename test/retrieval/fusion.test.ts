@@ -4,7 +4,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { syntheticDataset } from '../../src/data/synthetic.ts';
 import { buildForest, childrenOf } from '../../src/graph/forest.ts';
-import { fitFusion, fusionPool, hubness, scorePool, FUSION_FEATURES, FUSION_FEATURE_NAMES, type FusionContext } from '../../src/retrieval/fusion.ts';
+import { fitFusion, fusionPool, poolGeometry, poolUnion, scorePool, FUSION_FEATURES, FUSION_FEATURE_NAMES, type FusionContext } from '../../src/retrieval/fusion.ts';
+import { hubness, hubnessIn, hubnessParallel, topicIndex } from '../../src/retrieval/hubness.ts';
+import { initRuntime } from '../../src/runtime/backend.ts';
 import { resolveRunConfig } from '../../src/config.ts';
 import { ArtifactError, ConfigError } from '../../src/errors.ts';
 import { mulberry32 } from '../../src/random.ts';
@@ -38,7 +40,7 @@ function context(): FusionContext {
   [unit(1, 0), unit(0, 1), unit(1, 1)].forEach((v, c) => content.set(v, c * 2));
   const hub = new Float32Array(10);
   hub.set([0.5, 0.25, 0.75]);
-  return { forest, links, popularity, vectors: { dim: 2, topics, content, hub, ready: Uint8Array.of(1, 1, 1, 0, 0, 0, 0, 0, 0, 0) } };
+  return { forest, links, popularity, vectors: { dim: 2, topics, content, hub, ready: Uint8Array.of(1, 1, 1, 0, 0, 0, 0, 0, 0, 0), hubReady: Uint8Array.of(1, 1, 1, 0, 0, 0, 0, 0, 0, 0) } };
 }
 
 const list = (rows: number[], scores: number[]) => ({ rows: Uint32Array.from(rows), scores: Float32Array.from(scores) });
@@ -122,6 +124,21 @@ test('fitFusion learns the informative feature and leaves constant ones at 0', (
   assert.throws(() => fitFusion([]), RangeError);
 });
 
+test('poolGeometry (batched over topics) gives the features of the scalar path', async () => {
+  await initRuntime();
+  const c = context();
+  const lists = { neural: list([0, 2], [0.9, 0.7]), lexical: list([1, 0], [0.6, 0.4]) };
+  const scalar = fusionPool(t, lists, c, 10);
+  const union = poolUnion(lists);
+  const local = Int32Array.from({ length: 10 }, (_, i) => (i < 3 ? i : -1));
+  // Two pools in one batch, of other sizes and topics: padding must not leak between them.
+  const [geometry, other] = poolGeometry([{ t, query: c.vectors.topics.subarray(t * 2, t * 2 + 2), rows: union.rows }, { t: s1, query: c.vectors.topics.subarray(s1 * 2, s1 * 2 + 2), rows: Uint32Array.of(2) }], forest, c.vectors.topics, c.vectors.content!, local, 2);
+  const batched = fusionPool(t, lists, { ...c, vectors: { ...c.vectors, content: undefined, ready: undefined } }, 10, { union, geometry });
+  scalar.features.forEach((v, i) => assert.ok(Math.abs(v - batched.features[i]) < 1e-6, `feature ${i}: ${v} vs ${batched.features[i]}`));
+  // s1 and content 2 (1/sqrt2, 1/sqrt2): cosine 1/sqrt2; siblings t (1, 0) and s2 (-1, 0): best 1/sqrt2, margin 0; parent (1, 1)/sqrt2: 1.
+  assert.ok(Math.abs(other.cosine[0] - Math.SQRT1_2) < 1e-6 && Math.abs(other.siblingMargin[0]) < 1e-6 && Math.abs(other.parentCosine[0] - 1) < 1e-6);
+});
+
 test('hubness is the mean cosine to the nearest topics', () => {
   // Topics at angles 0, 10, ..., 90 degrees; content along 0 degrees: its 5 nearest are 0..40.
   const topics = new Float32Array(20);
@@ -141,6 +158,14 @@ test('hubness by HNSW agrees with the exact search', () => {
   let close = 0;
   approximate.forEach((h, i) => (close += Math.abs(h - exact[i]) < 1e-4 ? 1 : 0));
   assert.ok(close >= 48, `${close} of 50 within 1e-4`);
+});
+
+test('hubness on worker threads equals hubness on this thread', async () => {
+  const rng = mulberry32(3);
+  const dim = 8;
+  const index = topicIndex(Float32Array.from({ length: 2000 * dim }, () => rng() * 2 - 1), dim, false);
+  const content = Float32Array.from({ length: 40000 * dim }, () => rng() * 2 - 1);
+  assert.deepEqual(await hubnessParallel(index, content, dim, 2), hubnessIn(index, content));
 });
 
 test('retrieval.fusion, fusionDepth and fusedTopK are checked', () => {
