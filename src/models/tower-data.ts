@@ -8,6 +8,7 @@
 import { tf } from '../runtime/tf.ts';
 import { textBatch, topFeatures, type TextBatch } from './text-encoder.ts';
 import { localize } from '../runtime/variables.ts';
+import { tidyRead } from '../runtime/ops.ts';
 import type { NeighbourBlock } from './sage-conv.ts';
 import type { CandidateInput, QueryInput, TwoTowerModel } from './two-tower.ts';
 import { buildNeighbourIndex, layerEdges, sampleNeighbours, type NeighbourIndex, type SamplerOutput } from '../graph/sampler.ts';
@@ -165,7 +166,7 @@ export function embedContent(model: TwoTowerModel, data: ContentInputs, rows?: A
     const slice = Array.prototype.slice.call(all, start, end) as number[];
     const input = candidateInput(data, slice, model.shape.encoder.vocab);
     const { unique, local } = localize([input.text.ids]);
-    const values = tf.tidy(() => model.candidates(input, { rows: model.encoder.embedding.gather(unique), local: local[0] }).dataSync() as Float32Array);
+    const values = tidyRead(() => model.candidates(input, { rows: model.encoder.embedding.gather(unique), local: local[0] }));
     out.set(values, start * d);
     onProgress?.(end, all.length);
   }
@@ -187,7 +188,7 @@ export function embedTopics(model: TwoTowerModel, data: TowerData, topics: Array
     const position = new Map(unique.map((t, i) => [t, i]));
     const input = queryInput(data, Uint32Array.from(unique), model.sage.length ? fanouts : undefined, rng, model.shape.encoder.vocab);
     const rows = localize([input.nodes.ids]);
-    const values = tf.tidy(() => model.queries(input, { rows: model.encoder.embedding.gather(rows.unique), local: rows.local[0] }).dataSync() as Float32Array);
+    const values = tidyRead(() => model.queries(input, { rows: model.encoder.embedding.gather(rows.unique), local: rows.local[0] }));
     for (let i = 0; i < seeds.length; i++) out.set(values.subarray(position.get(seeds[i])! * d, (position.get(seeds[i])! + 1) * d), (start + i) * d);
   }
   return out;

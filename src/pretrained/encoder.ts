@@ -10,7 +10,8 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { tf, type Tensor2D, type Variable } from '../runtime/tf.ts';
+import type { Tensor2D, Variable } from '../runtime/tf.ts';
+import { tidyRead } from '../runtime/ops.ts';
 import { ArtifactError } from '../errors.ts';
 import { resolveOptions } from '../options.ts';
 import { inspectModelDir, type ModelFiles } from './config.ts';
@@ -93,7 +94,7 @@ export class PretrainedEncoder implements SentenceEncoder {
       while (end < order.length && (end + 1 - start) * rows[order[end]].length <= this.options.batchTokens) end++;
       const members = order.slice(start, end);
       const batch = this.tokenizer.pad(members.map((i) => rows[i]));
-      const values = tf.tidy(() => pool(this.model.forward(batch.ids, batch.mask, batch.batch, batch.length), batch.mask, this.files.pooling).dataSync() as Float32Array);
+      const values = tidyRead(() => pool(this.model.forward(batch.ids, batch.mask, batch.batch, batch.length), batch.mask, this.files.pooling));
       members.forEach((row, b) => out.set(values.subarray(b * this.dim, (b + 1) * this.dim), row * this.dim));
       done += members.length;
       onProgress?.(done, rows.length);

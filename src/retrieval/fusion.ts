@@ -38,7 +38,7 @@ import { hasLink } from '../data/links.ts';
 import type { BruteForceIndex } from '../ann/brute-force.ts';
 import type { HnswIndex } from '../ann/hnsw.ts';
 import { tf } from '../runtime/tf.ts';
-import { batchMatMul } from '../runtime/ops.ts';
+import { batchMatMul, tidyRead } from '../runtime/ops.ts';
 import { ArtifactError } from '../errors.ts';
 import { joinLists, SOURCE_ROWS, type Candidates, type FusedCandidates } from './candidates.ts';
 
@@ -242,7 +242,7 @@ export function poolGeometry(
       if (parent >= 0) column(1, topicVectors.subarray(parent * dim, (parent + 1) * dim));
       siblings[b].forEach((s, k) => column(2 + k, topicVectors.subarray(s * dim, (s + 1) * dim)));
     });
-    const products = tf.tidy(() => batchMatMul(tf.tensor3d(a, [B, n, dim]), tf.tensor3d(w, [B, dim, m])).dataSync() as Float32Array); // [B, n, m]
+    const products = tidyRead(() => batchMatMul(tf.tensor3d(a, [B, n, dim]), tf.tensor3d(w, [B, dim, m]))); // [B, n, m]
     block.forEach((p, b) => {
       const size = p.rows.length;
       const g: PoolGeometry = { cosine: new Float32Array(size), siblingMargin: new Float32Array(size), parentCosine: new Float32Array(size) };

@@ -209,3 +209,17 @@ export function segmentSum(x: Tensor2D, segments: Int32Array, n: number): Tensor
   });
   return op(x) as Tensor2D;
 }
+
+/**
+ * Runs `fn` in a tf.tidy and reads its result tensor back as a typed array.
+ * (A tidy that returns the array itself walks every element looking for
+ * tensors: tens of milliseconds for a [2048, 256] batch.)
+ */
+export function tidyRead(fn: () => Tensor): Float32Array {
+  const result = tf.tidy(fn);
+  try {
+    return result.dataSync() as Float32Array;
+  } finally {
+    result.dispose();
+  }
+}
