@@ -44,6 +44,7 @@ import { PretrainedEncoder } from '../pretrained/encoder.ts';
 import { fusionJson, parseFusion, type FusionModel } from '../retrieval/fusion.ts';
 import { RerankerEnsemble } from '../rerank/ensemble.ts';
 import { parseDecisionRule, type DecisionRule } from '../rerank/threshold.ts';
+import { parseCutoff, type ExpectedF2Cutoff } from '../rerank/cutoff.ts';
 import type { RunConfig } from '../config.ts';
 import { CATALOGUE_FORMAT, CATALOGUE_VERSION, type Catalogue } from './catalogue.ts';
 import { DEFAULT_TFIDF_OPTIONS, type TfidfModel } from '../text/tfidf.ts';
@@ -373,6 +374,9 @@ export interface StoredRule {
   /** Content-side competition exponent the rule was tuned with (0 = off). */
   compete: number;
   tuneF2: number;
+  /** The per-topic cut-off tuned on the same topics (absent in models saved before it existed), and its F2 there. */
+  cutoff?: ExpectedF2Cutoff;
+  cutoffF2?: number;
   /** Names of the side features the cross-encoders read (pipeline/rerank.ts). */
   features: readonly string[];
 }
@@ -386,20 +390,20 @@ export async function saveReranker(dir: string, reranker: RerankerEnsemble, stor
   const at = rerankerDir({ dir });
   await rm(at, { recursive: true, force: true });
   await reranker.save(at);
-  await writeJson(join(at, MODEL_LAYOUT.rule), { rule: stored.rule, compete: stored.compete, tuneF2: stored.tuneF2, features: stored.features });
+  await writeJson(join(at, MODEL_LAYOUT.rule), { rule: stored.rule, compete: stored.compete, tuneF2: stored.tuneF2, features: stored.features, ...(stored.cutoff ? { cutoff: stored.cutoff, cutoffF2: stored.cutoffF2 } : {}) });
 }
 
 /**
  * The reranker of a model and its decision rule; `features` are the side
  * features this release computes, which the stored ones must equal.
  */
-export async function loadReranker(folder: ModelFolder, features: readonly string[]): Promise<{ reranker: RerankerEnsemble; rule: DecisionRule; compete: number }> {
+export async function loadReranker(folder: ModelFolder, features: readonly string[]): Promise<{ reranker: RerankerEnsemble; rule: DecisionRule; compete: number; cutoff?: ExpectedF2Cutoff }> {
   const at = rerankerDir(folder);
   if (!folder.hasReranker) {
     throw new ArtifactError(`${folder.dir}: the model has no reranker.`, 'Retrain with the rerank stage enabled (config rerank.enabled), or pass --stage retrieve.');
   }
   const path = join(at, MODEL_LAYOUT.rule);
-  const stored = (await readJson(path, 'the decision rule', RETRAIN)) as { rule?: unknown; compete?: unknown; features?: unknown };
+  const stored = (await readJson(path, 'the decision rule', RETRAIN)) as { rule?: unknown; compete?: unknown; features?: unknown; cutoff?: unknown };
   if (typeof stored !== 'object' || stored === null) throw new ArtifactError(`${path}: must hold a JSON object (corrupt file).`, RETRAIN);
   if (JSON.stringify(stored.features) !== JSON.stringify(features)) {
     throw new ArtifactError(`${at}: the reranker was trained with other side features (${Array.isArray(stored.features) ? stored.features.join(', ') : JSON.stringify(stored.features)}).`, RETRAIN);
@@ -410,7 +414,9 @@ export async function loadReranker(folder: ModelFolder, features: readonly strin
     throw new ArtifactError(`${path}: compete must be a number >= 0 (got ${JSON.stringify(stored.compete)}).`, RETRAIN);
   }
   const rule = parseDecisionRule(stored.rule, path);
-  return { reranker: await RerankerEnsemble.load(at), rule, compete };
+  // Models saved before the per-topic cut-off existed have none: the global rule cuts.
+  const cutoff = stored.cutoff === undefined ? undefined : parseCutoff(stored.cutoff, path);
+  return { reranker: await RerankerEnsemble.load(at), rule, compete, cutoff };
 }
 
 // --- recommendations.csv ------------------------------------------------------

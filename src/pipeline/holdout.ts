@@ -31,7 +31,13 @@ export interface StageScores {
   sentence?: RankedScores;
   fused: RankedScores;
   /** The final recommendations (after the decision rule) and the reranked candidate order. */
-  reranked?: RankedScores & { f2: number; precision: number; recall: number };
+  reranked?: RankedScores & {
+    f2: number;
+    precision: number;
+    recall: number;
+    /** What the global rule would have kept, when a per-topic cut-off chose the recommendations. */
+    rule?: { f2: number; precision: number; recall: number };
+  };
 }
 
 function ranked(ids: string[], lists: { rows: Uint32Array }[], answers: Map<string, Uint32Array>): RankedScores {
@@ -72,8 +78,13 @@ export function scoreStages(
   ids: string[],
   answers: Map<string, Uint32Array>,
   candidates: FusedCandidates[],
-  /** The recommendations, and the scores that order each topic's reranked candidates (the reranker's probabilities, after content competition when it is on). */
-  final?: { table: RecommendationTable; scores: Float32Array[] },
+  /**
+   * The recommendations, the scores that order each topic's reranked
+   * candidates (the reranker's probabilities, after content competition
+   * when it is on), and, when a per-topic cut-off made the recommendations,
+   * what the global rule keeps of each topic's candidates.
+   */
+  final?: { table: RecommendationTable; scores: Float32Array[]; ruleKept?: Uint32Array[] },
 ): StageScores {
   const scores: StageScores = {
     topics: ids.length,
@@ -87,6 +98,10 @@ export function scoreStages(
     const { table, scores: ordered } = final;
     const sets = evaluateSets(predictedSets(table), answers);
     scores.reranked = { f2: sets.f2, precision: sets.precision, recall: sets.recall, ...ranked(ids, rerankedLists(candidates, ordered), answers) };
+    if (final.ruleKept) {
+      const rule = evaluateSets(new Map(ids.map((id, i) => [id, Array.from(final.ruleKept![i], (j) => candidates[i].rows[j])])), answers);
+      scores.reranked.rule = { f2: rule.f2, precision: rule.precision, recall: rule.recall };
+    }
   }
   return scores;
 }
@@ -125,6 +140,6 @@ export async function runHoldout(job: HoldoutJob): Promise<HoldoutResult> {
   job.onRecommended?.(result);
   const ids = Array.from(split.heldOut, (t) => dataset.topics[t].id);
   const answers = answersOf(dataset, split.heldOut);
-  const scores = await step('score', async () => scoreStages(ids, answers, result.candidates, result.scores ? { table: result.table, scores: result.scores } : undefined));
+  const scores = await step('score', async () => scoreStages(ids, answers, result.candidates, result.scores ? { table: result.table, scores: result.scores, ruleKept: result.cutoff && result.ruleKept } : undefined));
   return { trained, folder, result, ids, answers, scores };
 }

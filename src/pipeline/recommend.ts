@@ -17,6 +17,7 @@ import { applyChanges, catalogueDrift, diffCatalogue, hasChanges, type Catalogue
 import { RecommendationTableBuilder, type RecommendationTable } from '../io/table.ts';
 import { FEATURE_NAMES, linkContext, rerankContext, rerankTable, type LinkContext } from './rerank.ts';
 import type { DecisionRule } from '../rerank/threshold.ts';
+import type { ExpectedF2Cutoff } from '../rerank/cutoff.ts';
 import type { Dataset } from '../data/types.ts';
 import { DataError } from '../errors.ts';
 import { attachPretrained, checkPretrainedId, fineTuneInputs, pretrainedFeatures } from '../models/pretrained-features.ts';
@@ -353,8 +354,11 @@ export interface RecommendResult {
   probabilities?: Float32Array[];
   /** The scores the decision rule cut, aligned with `probabilities` (they differ with content competition). */
   scores?: Float32Array[];
-  /** The decision rule that cut the reranked lists (full stage only). */
+  /** The global decision rule (full stage only); it cut the lists unless a per-topic `cutoff` did. */
   rule?: DecisionRule;
+  cutoff?: ExpectedF2Cutoff;
+  /** What the global rule keeps of each topic's candidates (indices into `candidates`): the baseline of a per-topic cut-off. */
+  ruleKept?: Uint32Array[];
   /** How the catalogue changed since the index was built, and its drift since training (models with catalogue.json). */
   catalogue?: { changes: CatalogueChanges['counts']; drift: Drift };
   seconds: { retrieve: number; rerank: number };
@@ -377,7 +381,9 @@ export async function recommendTopics(folder: ModelFolder, dataset: Dataset, for
   const t1 = performance.now();
   const catalogue = retriever.catalogue && { changes: retriever.catalogue.changes.counts, drift: retriever.catalogue.drift };
   if (job.stage === 'retrieve') return { meta, table: retrievalTable(dataset, topics, candidates), candidates, catalogue, seconds: { retrieve: (t1 - t0) / 1000, rerank: 0 } };
-  const { reranker, rule, compete } = await loadReranker(folder, FEATURE_NAMES);
+  const { reranker, rule, compete, cutoff: tuned } = await loadReranker(folder, FEATURE_NAMES);
+  // Models saved before rerank.cutoff existed have no such key: the global rule.
+  const cutoff = meta.config.rerank.cutoff === 'expected-f2' ? tuned : undefined;
   try {
     const pairContext = rerankContext(context, reranker, sentenceVectors(retriever.data), rerankerDir(folder));
     const maxCandidates = job.rerankCandidates ?? meta.config.rerank.candidates ?? 0;
@@ -387,12 +393,13 @@ export async function recommendTopics(folder: ModelFolder, dataset: Dataset, for
       dir: rerankerDir(folder),
       maxCandidates,
       compete,
+      cutoff,
     });
-    const { table, probabilities, scores } = reranked;
+    const { table, probabilities, scores, ruleKept } = reranked;
     candidates = reranked.candidates;
     const t2 = performance.now();
-    job.log?.(`reranked ${candidates.reduce((s, c) => s + c.rows.length, 0)} candidates${maxCandidates ? ` (the first ${maxCandidates} per topic)` : ''} in ${((t2 - t1) / 1000).toFixed(1)} s; kept ${table.length} (threshold ${rule.threshold.toFixed(3)}, margin ${rule.margin}, cap ${rule.cap}${compete > 0 ? `, content competition ${compete} over ${topics.length} topics` : ''})`);
-    return { meta, table, candidates, probabilities, scores, rule, catalogue, seconds: { retrieve: (t1 - t0) / 1000, rerank: (t2 - t1) / 1000 } };
+    job.log?.(`reranked ${candidates.reduce((s, c) => s + c.rows.length, 0)} candidates${maxCandidates ? ` (the first ${maxCandidates} per topic)` : ''} in ${((t2 - t1) / 1000).toFixed(1)} s; kept ${table.length} (${cutoff ? `per-topic cut-off, expected F2` : `threshold ${rule.threshold.toFixed(3)}, margin ${rule.margin}, cap ${rule.cap}`}${compete > 0 ? `, content competition ${compete} over ${topics.length} topics` : ''})`);
+    return { meta, table, candidates, probabilities, scores, rule, cutoff, ruleKept, catalogue, seconds: { retrieve: (t1 - t0) / 1000, rerank: (t2 - t1) / 1000 } };
   } finally {
     reranker.dispose();
   }

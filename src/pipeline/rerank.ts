@@ -26,6 +26,7 @@ import { RerankerEnsemble } from '../rerank/ensemble.ts';
 import { rocAuc } from '../eval/auc.ts';
 import { competeScores } from '../rerank/compete.ts';
 import { applyDecisionRule, packCandidates, searchDecisionRule, type DecisionRule } from '../rerank/threshold.ts';
+import { applyCutoff, searchCutoff, type ExpectedF2Cutoff } from '../rerank/cutoff.ts';
 import { siblingsOf, type TopicForest } from '../graph/forest.ts';
 import { topicText, contentText } from '../text/documents.ts';
 import { wordTokens } from '../text/tfidf.ts';
@@ -176,6 +177,9 @@ export interface RerankTrainResult {
   rule: DecisionRule;
   /** Content-side competition exponent the rule was tuned with (0 = off; ../rerank/compete.ts). */
   compete: number;
+  /** The per-topic cut-off tuned on the same topics (../rerank/cutoff.ts), and its mean F2 there. */
+  cutoff: ExpectedF2Cutoff;
+  cutoffF2: number;
   /** Mean F2 of the rule on the tuning topics, and of the best fixed top-k of the fused lists there. */
   tuneF2: number;
   report: TrainReport;
@@ -226,13 +230,27 @@ export async function trainReranker(input: RerankTrainInput): Promise<RerankTrai
     const perTopic = input.tuneCandidates.map((list) => list.rows);
     const scores = competeScores(splitByTopic(probabilities, perTopic), perTopic, compete);
     const labels = splitByTopic(tune.labels!, perTopic);
-    const search = searchDecisionRule(packCandidates(scores.map((s, i) => ({ scores: s, labels: labels[i], goldCount: dataset.links[input.tuneTopics[i]].length }))));
+    const packed = packCandidates(scores.map((s, i) => ({ scores: s, labels: labels[i], goldCount: dataset.links[input.tuneTopics[i]].length })));
+    const search = searchDecisionRule(packed);
     log(`decision rule: threshold ${search.rule.threshold.toFixed(3)}, margin ${search.rule.margin}, cap ${search.rule.cap}${compete > 0 ? `, content competition ${compete}` : ''}: F2 ${search.f2.toFixed(4)} on ${search.topics} tuning topics`);
-    return { reranker, rule: search.rule, compete, tuneF2: search.f2, report: reports[0], pairs: train.topicIndex.length };
+    const cut = searchCutoff(packed, siblingItems(forest, context.links, input.tuneTopics));
+    const c = cut.cutoff;
+    log(`per-topic cut-off (expected F2): calibration ${c.a} logit(p) + ${c.b}, gold = ${c.gamma} x sum + ${c.delta} x siblings' items: F2 ${cut.f2.toFixed(4)} on the same topics (${config.cutoff === 'expected-f2' ? 'used' : "kept; rerank.cutoff 'rule' uses the global rule"})`);
+    return { reranker, rule: search.rule, compete, tuneF2: search.f2, cutoff: c, cutoffF2: cut.f2, report: reports[0], pairs: train.topicIndex.length };
   } catch (error) {
     for (const m of trained) m.dispose();
     throw error;
   }
+}
+
+/** The mean number of visible items of each topic's siblings (0 for a topic without siblings): the cut-off's prior. */
+export function siblingItems(forest: TopicForest, links: readonly Uint32Array[], topics: ArrayLike<number>): Float64Array {
+  return Float64Array.from(topics as ArrayLike<number>, (t) => {
+    const siblings = siblingsOf(forest, t);
+    let total = 0;
+    for (const s of siblings) total += links[s].length;
+    return siblings.length ? total / siblings.length : 0;
+  });
 }
 
 /** `values` cut into consecutive per-topic views, one per row list. */
@@ -324,6 +342,8 @@ export interface RerankOptions {
    * its `rerank` stage the probability. Default 0 (off).
    */
   compete?: number;
+  /** Cut each topic with this per-topic cut-off instead of the global rule (../rerank/cutoff.ts). */
+  cutoff?: ExpectedF2Cutoff;
 }
 
 /** Below this many chunks of topics, worker start-up costs more than it saves. */
@@ -346,7 +366,7 @@ export function headOf(c: FusedCandidates, n: number): FusedCandidates {
 export async function rerankTable(
   dataset: Dataset, forest: TopicForest, context: LinkContext, reranker: RerankerEnsemble, rule: DecisionRule,
   topics: Uint32Array, given: FusedCandidates[], topK: number, options: RerankOptions = {},
-): Promise<{ table: RecommendationTable; probabilities: Float32Array[]; scores: Float32Array[]; candidates: FusedCandidates[] }> {
+): Promise<{ table: RecommendationTable; probabilities: Float32Array[]; scores: Float32Array[]; candidates: FusedCandidates[]; ruleKept: Uint32Array[] }> {
   const { onProgress } = options;
   if (featureWidth(context) !== reranker.featureCount) {
     throw new ArtifactError(
@@ -385,15 +405,18 @@ export async function rerankTable(
   }
   const probabilities = starts.flatMap((from, i) => splitByTopic(scores[i], candidates.slice(from, from + RERANK_CHUNK).map((c) => c.rows)));
   const final = competeScores(probabilities, candidates.map((c) => c.rows), options.compete ?? 0);
+  // What the global rule keeps, always (the baseline of a per-topic cut-off), and what is recommended.
+  const ruleKept = final.map((f) => applyDecisionRule(rule, f));
+  const priors = options.cutoff && siblingItems(forest, context.links, topics);
+  const kept = options.cutoff ? final.map((f, i) => applyCutoff(options.cutoff!, f, priors![i])) : ruleKept;
   const builder = new RecommendationTableBuilder(['retrieval', 'lexical', 'fused', 'rerank'], Array.from(topics, (t) => dataset.topics[t].id), dataset.content.map((c) => c.id));
   candidates.forEach((c, i) => {
     const p = probabilities[i];
-    const kept = applyDecisionRule(rule, final[i]);
-    kept.forEach((j, rank) => {
+    kept[i].forEach((j, rank) => {
       const linking = linkingTopics(dataset, forest, context, topics[i], c.rows[j]);
       const explanation = [retrievalExplanation(c, j), ...linking.slice(0, 2)].join('; ');
       builder.add({ topic: i, content: c.rows[j], rank: rank + 1, score: final[i][j], stages: { retrieval: c.neural[j], lexical: c.lexical[j], fused: c.fused[j], rerank: p[j] }, explanation });
     });
   });
-  return { table: builder.build(), probabilities, scores: final, candidates };
+  return { table: builder.build(), probabilities, scores: final, candidates, ruleKept };
 }

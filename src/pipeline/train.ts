@@ -265,7 +265,7 @@ export async function runTraining(job: TrainJob): Promise<TrainSummary> {
       encoderTable: { table: result.model.encoder.embedding.table, rows: config.encoder.vocab, cols: config.encoder.dim },
       log,
     });
-    await saveReranker(modelDir, reranked.reranker, { rule: reranked.rule, compete: reranked.compete, tuneF2: reranked.tuneF2, features: FEATURE_NAMES });
+    await saveReranker(modelDir, reranked.reranker, { rule: reranked.rule, compete: reranked.compete, tuneF2: reranked.tuneF2, cutoff: reranked.cutoff, cutoffF2: reranked.cutoffF2, features: FEATURE_NAMES });
     reranked.reranker.dispose();
     rerankSeconds = (performance.now() - t4) / 1000;
   }

@@ -59,6 +59,14 @@ export interface RerankConfig {
    * with the rule, which is tuned on scores competed the same way.
    */
   compete: number;
+  /**
+   * How many reranked candidates a topic keeps: 'rule', one threshold,
+   * margin and cap for every topic (./threshold.ts); 'expected-f2', each
+   * topic the count that maximises its expected F2 under calibrated
+   * probabilities (./cutoff.ts). Training tunes both on the tuning topics and
+   * saves both. Default 'rule'.
+   */
+  cutoff: 'rule' | 'expected-f2';
 }
 
 export const DEFAULT_RERANK_CONFIG: Readonly<RerankConfig> = Object.freeze({
@@ -76,6 +84,7 @@ export const DEFAULT_RERANK_CONFIG: Readonly<RerankConfig> = Object.freeze({
   sentenceProduct: false,
   members: 1,
   compete: 0,
+  cutoff: 'rule',
 });
 
 export const RERANK_SECTION: ConfigSection<RerankConfig> = {
@@ -92,5 +101,6 @@ export const RERANK_SECTION: ConfigSection<RerankConfig> = {
     need(Number.isFinite(c.compete) && c.compete >= 0 && c.compete <= 8, 'compete', 'a number from 0 to 8 (0 = off)', c.compete);
     need(typeof c.sentenceProduct === 'boolean', 'sentenceProduct', 'true or false', c.sentenceProduct);
     need(isNonNegativeInteger(c.crossFitNegatives), 'crossFitNegatives', 'a non-negative integer', c.crossFitNegatives);
+    need(c.cutoff === 'rule' || c.cutoff === 'expected-f2', 'cutoff', "'rule' or 'expected-f2'", c.cutoff);
   },
 };

@@ -85,7 +85,8 @@ export const demo: Command = {
     ];
     if (s.reranked) {
       rows.push(['reranked order', s.reranked['recall@10'], s.reranked['recall@50'], s.reranked.f2AtBestTopK, `top-${s.reranked.bestTopK}`]);
-      rows.push(['final (F2 decision rule)', '', '', s.reranked.f2, `P ${s.reranked.precision.toFixed(3)} R ${s.reranked.recall.toFixed(3)}`]);
+      if (s.reranked.rule) rows.push(['final, global rule (baseline)', '', '', s.reranked.rule.f2, `P ${s.reranked.rule.precision.toFixed(3)} R ${s.reranked.rule.recall.toFixed(3)}`]);
+      rows.push([s.reranked.rule ? 'final (per-topic cut-off)' : 'final (F2 decision rule)', '', '', s.reranked.f2, `P ${s.reranked.precision.toFixed(3)} R ${s.reranked.recall.toFixed(3)}`]);
     }
     process.stdout.write(`\nHeld-out topics: ${split.heldOut.length} of ${dataset.topics.length} (${dir}); model ${trained.modelId}, trained in ${trained.seconds.total.toFixed(0)} s on ${runtime.kind}.\n\n`);
     process.stdout.write(formatTable(['stage', 'recall@10', 'recall@50', 'F2', 'cut'], rows) + '\n\n');

@@ -111,7 +111,7 @@ export const recommend: Command = {
     }
     const answers = topicsArg === 'held-out' ? answersOf(dataset, topics) : undefined;
     const ids = Array.from(topics, (t) => dataset.topics[t].id);
-    const scores = answers ? await recorder.stage('score', () => scoreStages(ids, answers, candidates, cut ? { table, scores: cut } : undefined)) : undefined;
+    const scores = answers ? await recorder.stage('score', () => scoreStages(ids, answers, candidates, cut ? { table, scores: cut, ruleKept: result.cutoff && result.ruleKept } : undefined)) : undefined;
     await recorder.recommendations({ dataset, forest, topics, table, candidates, probabilities, scores: cut, rule: result.rule, answers }, scores,
       meta.heldOut.length
         ? "These topics have no answers hidden from the model, so there is nothing to score against: pass --topics held-out to score the model's held-out topics."
