@@ -35,7 +35,8 @@ export const SHARED_OPTIONS = {
   out: { type: 'string', description: 'output file', valueName: 'FILE' },
   seed: { type: 'string', description: 'random seed (default: 42)', valueName: 'N' },
   config: { type: 'string', description: 'JSON config file; unknown keys are an error', valueName: 'FILE' },
-  encoder: { type: 'string', description: "pretrained text encoder: a local Hugging Face BERT-family model directory (sets encoder.kind 'pretrained' and encoder.model)", valueName: 'DIR' },
+  encoder: { type: 'string', description: "pretrained text encoder: a Hugging Face BERT-family model folder, or a model id (org/name) found in the Hugging Face cache, in models/pretrained/, or downloaded from $HF_ENDPOINT (sets encoder.kind 'pretrained' and encoder.model)", valueName: 'DIR|ID' },
+  revision: { type: 'string', description: 'hub revision (branch, tag or commit) of the --encoder id (encoder.revision; default main)', valueName: 'REV' },
   lenient: { type: 'boolean', description: 'skip correlation rows that name unknown ids (and say how many) instead of failing' },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 } as const satisfies Record<string, OptionSpec>;
@@ -111,9 +112,10 @@ export function runConfigFromArgs(args: ParsedArgs): RunConfig {
   const configPath = optionalString(args, 'config');
   const given = readConfigFile(configPath);
   const encoderDir = optionalString(args, 'encoder');
-  if (encoderDir !== undefined) {
+  const revision = optionalString(args, 'revision');
+  if (encoderDir !== undefined || revision !== undefined) {
     const section = given.encoder && typeof given.encoder === 'object' && !Array.isArray(given.encoder) ? given.encoder : {};
-    given.encoder = { ...section, kind: 'pretrained', model: encoderDir };
+    given.encoder = { ...section, ...(encoderDir !== undefined ? { kind: 'pretrained', model: encoderDir } : {}), ...(revision !== undefined ? { revision } : {}) };
   }
   return resolveRunConfig(given, configPath ?? 'config');
 }

@@ -14,8 +14,15 @@ export interface EncoderConfig extends Required<BagEncoderOptions> {
    * projected into the towers, plus the hashed bag unless `bag` is false.
    */
   kind: 'hashed' | 'pretrained';
-  /** Local Hugging Face model directory of the pretrained encoder (kind 'pretrained'). Default ''. */
+  /**
+   * The pretrained encoder (kind 'pretrained'): a local Hugging Face model
+   * folder, or a model id ("sentence-transformers/all-MiniLM-L6-v2") found in
+   * the Hugging Face cache or downloaded from the hub (src/pretrained/hub.ts).
+   * Default ''.
+   */
   model: string;
+  /** The hub revision (branch, tag or commit) of a model id; '' = main. Default ''. */
+  revision: string;
   /** Tokens per text for the pretrained encoder; 0 = the model's max_seq_length. Default 128. */
   maxLength: number;
   /** With kind 'pretrained', also read the hashed n-gram bag. Default true. */
@@ -80,6 +87,7 @@ export const DEFAULT_ENCODER_CONFIG: Readonly<EncoderConfig> = Object.freeze({
   hidden: 256,
   maxFeatures: 256,
   model: '',
+  revision: '',
   maxLength: 128,
   bag: true,
   cacheDir: 'models/cache',
@@ -115,7 +123,7 @@ export const ENCODER_SECTION: ConfigSection<EncoderConfig> = {
   check(c, need, run) {
     const lexical = run.lexical as { buckets: number };
     need(oneOf(c.kind, ['hashed', 'pretrained']), 'kind', 'one of hashed, pretrained', c.kind);
-    need(c.kind !== 'pretrained' || c.model !== '', 'model', "a model directory when encoder.kind is 'pretrained'", c.model);
+    need(c.kind !== 'pretrained' || c.model !== '', 'model', "a model folder or Hugging Face id when encoder.kind is 'pretrained'", c.model);
     need(Number.isInteger(c.maxLength) && c.maxLength >= 0 && c.maxLength !== 1 && c.maxLength !== 2, 'maxLength', "0 (the model's own) or an integer of at least 3", c.maxLength);
     need(isNonNegativeInteger(c.workers), 'workers', 'a non-negative integer', c.workers);
     need(isNonNegativeInteger(c.fineTuneLayers), 'fineTuneLayers', 'a non-negative integer', c.fineTuneLayers);

@@ -11,6 +11,7 @@ import { ArtifactError } from '../errors.ts';
 import { EmbeddingCache, textKey } from '../pretrained/cache.ts';
 import { PretrainedEncoder } from '../pretrained/encoder.ts';
 import { embedTexts } from '../pretrained/parallel.ts';
+import { isModelId, resolvePretrained } from '../pretrained/hub.ts';
 import { contentText, topicText } from '../text/documents.ts';
 import type { EncoderConfig } from './config.ts';
 import type { ContentInputs, PretrainedVectors, TowerData } from './tower-data.ts';
@@ -24,6 +25,9 @@ const BLOCK = 4096;
 export interface PretrainedInfo {
   /** The model directory, absolute. */
   dir: string;
+  /** The Hugging Face id encoder.model named (absent for a folder) and the revision asked for, to find the files again. */
+  source?: string;
+  revision?: string;
   /** SHA-256 prefix of the model's config, tokenizer and weights. */
   id: string;
   cacheKey: string;
@@ -46,12 +50,18 @@ export interface PretrainedFeatures {
   seconds: number;
 }
 
+/** The hub id and revision encoder.model names, when it names one rather than a folder. */
+function hubSource(config: EncoderConfig): Pick<PretrainedInfo, 'source' | 'revision'> {
+  if (existsSync(config.model) || !isModelId(config.model)) return {};
+  return { source: config.model, ...(config.revision ? { revision: config.revision } : {}) };
+}
+
 /** Sentence vectors of every topic and content text of `dataset`. */
 export async function pretrainedFeatures(dataset: Dataset, forest: TopicForest, config: EncoderConfig, options: PretrainedFeatureOptions = {}): Promise<PretrainedFeatures> {
   const t0 = performance.now();
-  const dir = resolve(config.model);
+  const dir = await resolvePretrained(config.model, { revision: config.revision, log: options.log });
   const probe = await PretrainedEncoder.load(dir, { maxLength: config.maxLength });
-  const info: PretrainedInfo = { dir, id: probe.id, cacheKey: probe.cacheKey, dim: probe.dim, maxLength: probe.maxLength };
+  const info: PretrainedInfo = { dir, ...hubSource(config), id: probe.id, cacheKey: probe.cacheKey, dim: probe.dim, maxLength: probe.maxLength };
   probe.dispose();
   const topicTexts = dataset.topics.map((_, t) => topicText(dataset, forest, t));
   const contentTexts = dataset.content.map((c) => contentText(c));
@@ -88,9 +98,9 @@ export async function pretrainedFeatures(dataset: Dataset, forest: TopicForest, 
  * cached vectors: they change as the layers train).
  */
 export async function fineTuneInputs(dataset: Dataset, forest: TopicForest, config: EncoderConfig): Promise<{ sentence: PretrainedEncoder; info: PretrainedInfo; vectors: PretrainedVectors }> {
-  const dir = resolve(config.model);
+  const dir = await resolvePretrained(config.model, { revision: config.revision });
   const sentence = await PretrainedEncoder.load(dir, { maxLength: config.maxLength, trainableLayers: config.fineTuneLayers });
-  const info: PretrainedInfo = { dir, id: sentence.id, cacheKey: sentence.cacheKey, dim: sentence.dim, maxLength: sentence.maxLength };
+  const info: PretrainedInfo = { dir, ...hubSource(config), id: sentence.id, cacheKey: sentence.cacheKey, dim: sentence.dim, maxLength: sentence.maxLength };
   const tokens = {
     topics: sentence.tokenize(dataset.topics.map((_, t) => topicText(dataset, forest, t))),
     content: sentence.tokenize(dataset.content.map((c) => contentText(c))),
@@ -98,11 +108,15 @@ export async function fineTuneInputs(dataset: Dataset, forest: TopicForest, conf
   return { sentence, info, vectors: { dim: sentence.dim, topics: new Float32Array(0), content: new Float32Array(0), tokens } };
 }
 
-/** Refuses a model whose pretrained encoder directory is gone. */
-export function checkPretrainedDir(modelDir: string, trained: PretrainedInfo): void {
-  if (!existsSync(join(trained.dir, 'config.json'))) {
-    throw new ArtifactError(`${modelDir}: the model reads the pretrained encoder in ${trained.dir}, which is missing.`, 'Restore that directory (bash scripts/fetch-pretrained.sh for all-MiniLM-L6-v2), or retrain.');
-  }
+/**
+ * The folder of the pretrained encoder a model was trained with: where it was,
+ * else (a Hugging Face id) where the cache or the hub has it now; the caller
+ * checks that it is the same encoder (`checkPretrainedId`).
+ */
+export async function locatePretrained(modelDir: string, trained: PretrainedInfo, options: { log?: (line: string) => void } = {}): Promise<string> {
+  if (existsSync(join(trained.dir, 'config.json'))) return trained.dir;
+  if (trained.source) return resolvePretrained(trained.source, { revision: trained.revision, log: options.log });
+  throw new ArtifactError(`${modelDir}: the model reads the pretrained encoder in ${trained.dir}, which is missing.`, 'Restore that directory (bash scripts/fetch-pretrained.sh for all-MiniLM-L6-v2), or retrain.');
 }
 
 /** Refuses a pretrained encoder that is not the one a model was trained with. */

@@ -39,7 +39,7 @@ import { loadWeights, saveWeights } from '../runtime/weights.ts';
 import { PartitionedIndex } from '../ann/partitioned.ts';
 import { TwoTowerModel, type TwoTowerShape } from '../models/two-tower.ts';
 import { expectedShapes, restore, snapshot, type Checkpoint, type CheckpointState, type CheckpointStore, type EpochReport } from '../models/train.ts';
-import { checkPretrainedDir, checkPretrainedId, type PretrainedInfo } from '../models/pretrained-features.ts';
+import { checkPretrainedId, locatePretrained, type PretrainedInfo } from '../models/pretrained-features.ts';
 import { PretrainedEncoder } from '../pretrained/encoder.ts';
 import { fusionJson, parseFusion, type FusionModel } from '../retrieval/fusion.ts';
 import { RerankerEnsemble } from '../rerank/ensemble.ts';
@@ -202,15 +202,18 @@ export async function saveModel(dir: string, model: TwoTowerModel, meta: ModelMe
   await writeJson(join(dir, MODEL_LAYOUT.meta), meta, 1);
 }
 
-/** The two-tower model of a folder; `dataset` (when given) must be the catalogue it was trained on. */
-export async function loadTwoTower(folder: ModelFolder, dataset?: Dataset): Promise<TwoTowerModel> {
+/**
+ * The two-tower model of a folder; `dataset` (when given) must be the
+ * catalogue it was trained on. `pretrainedDir` is where the model's
+ * pretrained encoder is now (`locatePretrained`), when it was found already.
+ */
+export async function loadTwoTower(folder: ModelFolder, dataset?: Dataset, pretrainedDir?: string): Promise<TwoTowerModel> {
   const { dir, meta } = folder;
   if (dataset) checkDataset(dir, meta, dataset);
   let sentence: PretrainedEncoder | undefined;
-  if (meta.pretrained) checkPretrainedDir(dir, meta.pretrained);
   if (meta.shape.fineTuneLayers && meta.pretrained) {
     // The frozen layers come from the pretrained directory; the fine-tuned ones from the weights below.
-    sentence = await PretrainedEncoder.load(meta.pretrained.dir, { maxLength: meta.pretrained.maxLength, trainableLayers: meta.shape.fineTuneLayers });
+    sentence = await PretrainedEncoder.load(pretrainedDir ?? (await locatePretrained(dir, meta.pretrained)), { maxLength: meta.pretrained.maxLength, trainableLayers: meta.shape.fineTuneLayers });
     try {
       checkPretrainedId(dir, meta.pretrained, sentence.id);
     } catch (error) {

@@ -20,7 +20,7 @@ import type { DecisionRule } from '../rerank/threshold.ts';
 import type { ExpectedF2Cutoff } from '../rerank/cutoff.ts';
 import type { Dataset } from '../data/types.ts';
 import { DataError } from '../errors.ts';
-import { attachPretrained, checkPretrainedId, fineTuneInputs, pretrainedFeatures } from '../models/pretrained-features.ts';
+import { attachPretrained, checkPretrainedId, fineTuneInputs, locatePretrained, pretrainedFeatures } from '../models/pretrained-features.ts';
 import { embedContentParallel } from '../models/encode-worker.ts';
 import { connectionFromEnv, Neo4jVectorIndex, pushEmbeddings, withNeo4j } from '../graph/neo4j.ts';
 import type { TopicForest } from '../graph/forest.ts';
@@ -59,18 +59,19 @@ export async function loadRetriever(folder: ModelFolder, dataset: Dataset, fores
   const { meta, dir: modelDir, catalogue } = folder;
   if (!catalogue) checkDataset(modelDir, meta, dataset);
   const changes = catalogue ? diffCatalogue(catalogue, dataset, modelDir) : undefined;
-  const model = await loadTwoTower(folder);
+  const pretrainedDir = meta.pretrained && (await locatePretrained(modelDir, meta.pretrained, { log: options.log }));
+  const model = await loadTwoTower(folder, undefined, pretrainedDir);
   try {
     const index = loadContentIndex(folder);
     const lexical = buildLexicalIndex(dataset, meta.config.lexical, await loadLexical(folder));
     const data = buildTowerData(dataset, forest, lexical.model, meta.config.encoder.maxFeatures, lexical.contentFeatures, meta.kinds, meta.languages);
     if (meta.pretrained && meta.shape.fineTuneLayers) {
       // The fine-tuned encoder came with the model (loadModel); the towers read token ids.
-      const { vectors, sentence } = await fineTuneInputs(dataset, forest, { ...meta.config.encoder, model: meta.pretrained.dir, fineTuneLayers: 0 });
+      const { vectors, sentence } = await fineTuneInputs(dataset, forest, { ...meta.config.encoder, model: pretrainedDir!, fineTuneLayers: 0 });
       sentence.dispose();
       attachPretrained(data, vectors, meta.config.encoder.bag);
     } else if (meta.pretrained) {
-      const features = await pretrainedFeatures(dataset, forest, { ...meta.config.encoder, model: meta.pretrained.dir }, { log: options.log, onProgress: options.onEncode });
+      const features = await pretrainedFeatures(dataset, forest, { ...meta.config.encoder, model: pretrainedDir! }, { log: options.log, onProgress: options.onEncode });
       checkPretrainedId(modelDir, meta.pretrained, features.info.id);
       attachPretrained(data, features.vectors, meta.config.encoder.bag);
     }

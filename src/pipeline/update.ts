@@ -14,7 +14,7 @@ import type { Dataset } from '../data/types.ts';
 import type { TopicForest } from '../graph/forest.ts';
 import { contentInputs } from '../models/tower-data.ts';
 import { embedContentParallel } from '../models/encode-worker.ts';
-import { attachPretrained, fineTuneInputs, pretrainedFeatures } from '../models/pretrained-features.ts';
+import { attachPretrained, checkPretrainedId, fineTuneInputs, locatePretrained, pretrainedFeatures } from '../models/pretrained-features.ts';
 import { loadContentIndex, loadLexical, loadTwoTower, saveIndexGeneration, type ModelFolder } from './artifact.ts';
 import { applyChanges, catalogueDrift, diffCatalogue, hasChanges, type Catalogue, type CatalogueChanges, type Drift } from './catalogue.ts';
 
@@ -44,7 +44,8 @@ export async function updateIndex(folder: ModelFolder, dataset: Dataset, forest:
   const changes = diffCatalogue(catalogue, dataset, dir);
   const drift = catalogueDrift(catalogue, dataset);
   if (!hasChanges(changes)) return { changes, drift, seconds: { encode: 0, total: (performance.now() - t0) / 1000 } };
-  const model = await loadTwoTower(folder);
+  const pretrainedDir = meta.pretrained && (await locatePretrained(dir, meta.pretrained, { log: options.log }));
+  const model = await loadTwoTower(folder, undefined, pretrainedDir);
   let encodeSeconds = 0;
   try {
     // The candidate tower's inputs of the changed items only.
@@ -53,11 +54,12 @@ export async function updateIndex(folder: ModelFolder, dataset: Dataset, forest:
     if (meta.pretrained) {
       const only = { ...dataset, topics: [], content } as Dataset;
       if (meta.shape.fineTuneLayers) {
-        const { vectors, sentence } = await fineTuneInputs(only, forest, { ...meta.config.encoder, model: meta.pretrained.dir, fineTuneLayers: 0 });
+        const { vectors, sentence } = await fineTuneInputs(only, forest, { ...meta.config.encoder, model: pretrainedDir!, fineTuneLayers: 0 });
         sentence.dispose();
         attachPretrained(inputs, vectors, meta.config.encoder.bag);
       } else {
-        const features = await pretrainedFeatures(only, forest, { ...meta.config.encoder, model: meta.pretrained.dir }, { log: options.log, onProgress: options.onEncode });
+        const features = await pretrainedFeatures(only, forest, { ...meta.config.encoder, model: pretrainedDir! }, { log: options.log, onProgress: options.onEncode });
+        checkPretrainedId(dir, meta.pretrained, features.info.id);
         attachPretrained(inputs, features.vectors, meta.config.encoder.bag);
       }
     }

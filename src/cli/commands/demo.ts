@@ -18,7 +18,7 @@ const MODEL = fileURLToPath(new URL('../../../models/demo-khan', import.meta.url
 export const demo: Command = {
   name: 'demo',
   summary: 'the main job on the bundled Khan Academy data: hold out 25% of topics, train, recommend, score',
-  usage: '[--data DIR] [--model DIR] [--holdout F] [--seed N] [--config FILE] [--encoder DIR] [--report DIR | --no-report] [--log-json]',
+  usage: '[--data DIR] [--model DIR] [--holdout F] [--seed N] [--config FILE] [--encoder DIR|ID [--revision REV]] [--report DIR | --no-report] [--log-json]',
   options: {
     data: { ...SHARED_OPTIONS.data, description: 'dataset folder (default: the bundled data/khan)' },
     model: { ...SHARED_OPTIONS.model, description: 'model folder (default: models/demo-khan)' },
@@ -26,6 +26,7 @@ export const demo: Command = {
     seed: SHARED_OPTIONS.seed,
     config: SHARED_OPTIONS.config,
     encoder: SHARED_OPTIONS.encoder,
+    revision: SHARED_OPTIONS.revision,
     backend: BACKEND_OPTION,
     ...REPORT_OPTIONS,
     'log-json': LOG_JSON_OPTION,

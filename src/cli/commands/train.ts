@@ -24,7 +24,7 @@ export function recordTrainingStages(recorder: RunRecorder, seconds: TrainSummar
 export const train: Command = {
   name: 'train',
   summary: 'train the two-tower retriever and the reranker, and build the content index',
-  usage: '--data DIR | --graph neo4j  [--model DIR] [--holdout F [--split-by topic|channel]] [--config FILE] [--encoder DIR] [--seed N] [--report DIR | --no-report] [--log-json]',
+  usage: '--data DIR | --graph neo4j  [--model DIR] [--holdout F [--split-by topic|channel]] [--config FILE] [--encoder DIR|ID [--revision REV]] [--seed N] [--report DIR | --no-report] [--log-json]',
   options: {
     data: SHARED_OPTIONS.data,
     graph: GRAPH_OPTION,
@@ -32,6 +32,7 @@ export const train: Command = {
     ...SPLIT_OPTIONS,
     config: SHARED_OPTIONS.config,
     encoder: SHARED_OPTIONS.encoder,
+    revision: SHARED_OPTIONS.revision,
     seed: SHARED_OPTIONS.seed,
     backend: BACKEND_OPTION,
     lenient: SHARED_OPTIONS.lenient,
