@@ -32,9 +32,43 @@ export const DEFAULT_RUN_CONFIG: Readonly<RunConfig> = Object.freeze(
   Object.fromEntries(RUN_CONFIG_SECTIONS.map((s) => [s.name, structuredClone(s.defaults)])) as unknown as RunConfig,
 );
 
-/** Merges a parsed config file over the defaults (unknown keys are errors), then checks every section. */
-export function resolveRunConfig(given: unknown, scope = 'config'): RunConfig {
-  const config = resolveOptions(scope, DEFAULT_RUN_CONFIG as RunConfig, given);
+/** The pretrained encoder of the quality preset. */
+export const QUALITY_ENCODER = 'sentence-transformers/all-MiniLM-L6-v2';
+
+/**
+ * Named starting points (`--preset`), merged over the defaults and under an
+ * explicit config: 'fast', the from-scratch encoder (offline, minutes: the
+ * defaults); 'quality', the pretrained path with what measurably helps
+ * (BENCHMARKS.md, "Presets").
+ */
+export const PRESETS = {
+  fast: {},
+  quality: {
+    encoder: { kind: 'pretrained', model: QUALITY_ENCODER },
+    retrieval: { fusion: 'learned', sentenceTopK: 200 },
+    rerank: { crossFit: 4, crossFitNegatives: 50, epochs: 1, cutoff: 'expected-f2' },
+  },
+} as const;
+export type PresetName = keyof typeof PRESETS;
+
+/** `b` merged over `a`, recursively for plain objects. */
+function overlay(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...a };
+  for (const [key, value] of Object.entries(b)) {
+    const prev = out[key];
+    const plain = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+    out[key] = plain(prev) && plain(value) ? overlay(prev, value) : value;
+  }
+  return out;
+}
+
+/**
+ * Merges a parsed config file over a preset (when given) over the defaults
+ * (unknown keys are errors), then checks every section.
+ */
+export function resolveRunConfig(given: unknown, scope = 'config', preset?: PresetName): RunConfig {
+  const withPreset = preset && given !== null && typeof given === 'object' ? overlay(structuredClone(PRESETS[preset]) as Record<string, unknown>, given as Record<string, unknown>) : preset ? structuredClone(PRESETS[preset]) : given;
+  const config = resolveOptions(scope, DEFAULT_RUN_CONFIG as RunConfig, withPreset);
   const run = config as unknown as Record<string, unknown>;
   for (const section of RUN_CONFIG_SECTIONS as readonly ConfigSection<object>[]) section.check(run[section.name] as object, needIn(scope, section.name), run);
   return config;

@@ -8,7 +8,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { readFileSync, existsSync } from 'node:fs';
 import { UsageError, ConfigError } from '../errors.ts';
-import { resolveRunConfig, type RunConfig } from '../config.ts';
+import { PRESETS, resolveRunConfig, type PresetName, type RunConfig } from '../config.ts';
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>[string] & { description: string; valueName?: string };
 
@@ -37,6 +37,7 @@ export const SHARED_OPTIONS = {
   config: { type: 'string', description: 'JSON config file; unknown keys are an error', valueName: 'FILE' },
   encoder: { type: 'string', description: "pretrained text encoder: a Hugging Face BERT-family model folder, or a model id (org/name) found in the Hugging Face cache, in models/pretrained/, or downloaded from $HF_ENDPOINT (sets encoder.kind 'pretrained' and encoder.model)", valueName: 'DIR|ID' },
   revision: { type: 'string', description: 'hub revision (branch, tag or commit) of the --encoder id (encoder.revision; default main)', valueName: 'REV' },
+  preset: { type: 'string', description: "'fast' (the from-scratch encoder: offline, minutes) or 'quality' (the pretrained all-MiniLM-L6-v2 from the Hugging Face cache or hub, its sentence-vector list, cross-fitted reranking, the per-topic cut-off); --config keys and --encoder override it", valueName: 'NAME' },
   lenient: { type: 'boolean', description: 'skip correlation rows that name unknown ids (and say how many) instead of failing' },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 } as const satisfies Record<string, OptionSpec>;
@@ -107,8 +108,16 @@ export function numberOption(args: ParsedArgs, command: string, key: string, fal
   return value;
 }
 
-/** The run config from --config (over the defaults), with --encoder DIR applied on top. */
-export function runConfigFromArgs(args: ParsedArgs): RunConfig {
+/** The --preset, when given. */
+export function presetFromArgs(args: ParsedArgs, command: string): PresetName | undefined {
+  const preset = optionalString(args, 'preset');
+  if (preset === undefined) return undefined;
+  if (!(preset in PRESETS)) throw new UsageError(`trellis ${command}: --preset must be one of ${Object.keys(PRESETS).join(', ')} (got ${JSON.stringify(preset)}).`);
+  return preset as PresetName;
+}
+
+/** The run config from --config over the --preset over the defaults, with --encoder and --revision applied on top. */
+export function runConfigFromArgs(args: ParsedArgs, preset?: PresetName): RunConfig {
   const configPath = optionalString(args, 'config');
   const given = readConfigFile(configPath);
   const encoderDir = optionalString(args, 'encoder');
@@ -117,7 +126,7 @@ export function runConfigFromArgs(args: ParsedArgs): RunConfig {
     const section = given.encoder && typeof given.encoder === 'object' && !Array.isArray(given.encoder) ? given.encoder : {};
     given.encoder = { ...section, ...(encoderDir !== undefined ? { kind: 'pretrained', model: encoderDir } : {}), ...(revision !== undefined ? { revision } : {}) };
   }
-  return resolveRunConfig(given, configPath ?? 'config');
+  return resolveRunConfig(given, configPath ?? 'config', preset);
 }
 
 /** Reads a JSON config file into a plain object (keys are checked by the consumer). */

@@ -101,4 +101,19 @@ describe('trellis CLI', () => {
     assert.equal(lines.status, 0, lines.stderr);
     for (const key of ['backend', 'threads', 'libtensorflow', 'cpu', 'gpu', 'hnswlib', 'neo4j']) assert.match(lines.stdout, new RegExp(`^\\s*${key}\\s`, 'm'), key);
   });
+
+  test('presets sit between the defaults and an explicit config; an unknown one is a usage error', async () => {
+    const { resolveRunConfig, PRESETS } = await import('../../src/config.ts');
+    const quality = resolveRunConfig({}, 'config', 'quality');
+    assert.equal(quality.encoder.kind, 'pretrained');
+    assert.equal(quality.encoder.model, PRESETS.quality.encoder.model);
+    assert.equal(quality.rerank.cutoff, 'expected-f2');
+    // An explicit key wins over the preset; the preset's other keys stay.
+    const mine = resolveRunConfig({ rerank: { cutoff: 'rule' } }, 'config', 'quality');
+    assert.equal(mine.rerank.cutoff, 'rule');
+    assert.equal(mine.rerank.crossFit, PRESETS.quality.rerank.crossFit);
+    assert.deepEqual(resolveRunConfig({}, 'config', 'fast'), resolveRunConfig({}));
+    assertCleanFailure(runCli(['train', '--data', TINY, '--preset', 'fastest']), /--preset must be one of fast, quality \(got "fastest"\)/);
+  });
 });
+

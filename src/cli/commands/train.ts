@@ -4,7 +4,7 @@ import { runTraining, type TrainSummary } from '../../pipeline/train.ts';
 import { UsageError } from '../../errors.ts';
 import { epochProgress, progressCallback } from '../log.ts';
 import { LOG_JSON_OPTION, REPORT_DETAILS, REPORT_OPTIONS, RunRecorder } from '../run-report.ts';
-import { numberOption, optionalString, requireString, runConfigFromArgs, SHARED_OPTIONS, type Command } from '../command.ts';
+import { numberOption, optionalString, presetFromArgs, requireString, runConfigFromArgs, SHARED_OPTIONS, type Command } from '../command.ts';
 import { loadDataFrom, log, seedFromArgs, splitFromArgs, SPLIT_OPTIONS, BACKEND_OPTION, GRAPH_OPTION, graphSource } from '../context.ts';
 
 /** The model folder: --model, else models/<dataset folder name>. */
@@ -24,13 +24,14 @@ export function recordTrainingStages(recorder: RunRecorder, seconds: TrainSummar
 export const train: Command = {
   name: 'train',
   summary: 'train the two-tower retriever and the reranker, and build the content index',
-  usage: '--data DIR | --graph neo4j  [--model DIR] [--holdout F [--split-by topic|channel]] [--config FILE] [--encoder DIR|ID [--revision REV]] [--seed N] [--report DIR | --no-report] [--log-json]',
+  usage: '--data DIR | --graph neo4j  [--model DIR] [--holdout F [--split-by topic|channel]] [--preset fast|quality] [--config FILE] [--encoder DIR|ID [--revision REV]] [--seed N] [--report DIR | --no-report] [--log-json]',
   options: {
     data: SHARED_OPTIONS.data,
     graph: GRAPH_OPTION,
     model: SHARED_OPTIONS.model,
     ...SPLIT_OPTIONS,
     config: SHARED_OPTIONS.config,
+    preset: SHARED_OPTIONS.preset,
     encoder: SHARED_OPTIONS.encoder,
     revision: SHARED_OPTIONS.revision,
     seed: SHARED_OPTIONS.seed,
@@ -57,7 +58,9 @@ export const train: Command = {
     const dir = graph === 'neo4j' ? 'neo4j' : requireString(args, 'train', 'data');
     const modelDir = modelDirFrom(optionalString(args, 'model'), dir);
     const seed = seedFromArgs(args, 'train');
-    const config = runConfigFromArgs(args);
+    const preset = presetFromArgs(args, 'train');
+    const config = runConfigFromArgs(args, preset);
+    if (preset) log(`preset ${preset}`);
     const runtime = await initRuntime(optionalString(args, 'backend'));
     log(runtime.message);
     recorder.report.backend = runtime.kind;
