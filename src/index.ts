@@ -8,7 +8,7 @@ export { DEFAULT_INDEX_CONFIG, DEFAULT_RETRIEVAL_CONFIG, type IndexConfig, type 
 export { fuseCandidates, type FusedCandidates } from './retrieval/candidates.ts';
 export { mergeCandidates, type Candidates } from './retrieval/candidates.ts';
 export { resolveOptions, checkChoice } from './options.ts';
-export { DEFAULT_RUN_CONFIG, resolveRunConfig, type RunConfig } from './config.ts';
+export { DEFAULT_RUN_CONFIG, PRESETS, resolveRunConfig, type PresetName, type RunConfig } from './config.ts';
 export { mulberry32, deriveSeed, rngFor, randomInt, fillNormal, shuffleInPlace, type Rng } from './random.ts';
 
 // Data

@@ -33,13 +33,22 @@ export interface EncoderConfig extends Required<BagEncoderOptions> {
   workers: number;
   /**
    * Top transformer layers fine-tuned with the towers (kind 'pretrained');
-   * 0 keeps the encoder frozen and its vectors cached. Every step then runs
-   * the transformer over the batch's texts: for a GPU (tfjs-node-gpu), far
-   * too slow on the wasm backend for real catalogues. Default 0.
+   * 0 keeps the encoder frozen and its vectors cached. Every step runs the
+   * trainable layers over the batch's texts (the frozen ones once per text,
+   * see fineTuneCacheMiB). Default 0.
    */
   fineTuneLayers: number;
   /** Adam learning rate of the fine-tuned layers. Default 2e-5. */
   fineTuneLearningRate: number;
+  /**
+   * Memory (MiB) for the frozen lower layers' hidden states when
+   * fine-tuning: every text runs through the frozen layers once and the
+   * steps train the top layers over the kept states (bfloat16, 2 bytes per
+   * token per dimension: Khan's 9,062 texts take 230 MiB at maxLength 128).
+   * A catalogue that needs more runs the whole transformer on every step;
+   * 0 always does. Default 6144.
+   */
+  fineTuneCacheMiB: number;
 }
 
 export interface GraphSageConfig {
@@ -94,6 +103,7 @@ export const DEFAULT_ENCODER_CONFIG: Readonly<EncoderConfig> = Object.freeze({
   workers: 0,
   fineTuneLayers: 0,
   fineTuneLearningRate: 2e-5,
+  fineTuneCacheMiB: 6144,
 });
 // GraphSAGE is off by default: on both bundled datasets the topic's own text scored better than
 // either aggregator (BENCHMARKS.md, "Retrieval ablations"). 'mean' or 'pool' turn it on.
@@ -129,6 +139,7 @@ export const ENCODER_SECTION: ConfigSection<EncoderConfig> = {
     need(isNonNegativeInteger(c.fineTuneLayers), 'fineTuneLayers', 'a non-negative integer', c.fineTuneLayers);
     need(c.fineTuneLayers === 0 || c.kind === 'pretrained', 'fineTuneLayers', "0 unless encoder.kind is 'pretrained'", c.fineTuneLayers);
     need(c.fineTuneLearningRate > 0, 'fineTuneLearningRate', 'positive', c.fineTuneLearningRate);
+    need(isNonNegativeInteger(c.fineTuneCacheMiB), 'fineTuneCacheMiB', 'a non-negative integer (0 = no cache)', c.fineTuneCacheMiB);
     need(isPowerOfTwo(c.vocab) && c.vocab <= lexical.buckets, 'vocab', 'a power of two no larger than lexical.buckets', c.vocab);
     for (const key of ['dim', 'hidden'] as const) need(isPositiveInteger(c[key]), key, 'a positive integer', c[key]);
   },

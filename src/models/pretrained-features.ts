@@ -97,14 +97,25 @@ export async function pretrainedFeatures(dataset: Dataset, forest: TopicForest, 
  * layers trainable, and the token ids of every topic and content text (no
  * cached vectors: they change as the layers train).
  */
-export async function fineTuneInputs(dataset: Dataset, forest: TopicForest, config: EncoderConfig): Promise<{ sentence: PretrainedEncoder; info: PretrainedInfo; vectors: PretrainedVectors }> {
-  const dir = await resolvePretrained(config.model, { revision: config.revision });
+export async function fineTuneInputs(dataset: Dataset, forest: TopicForest, config: EncoderConfig, options: PretrainedFeatureOptions = {}): Promise<{ sentence: PretrainedEncoder; info: PretrainedInfo; vectors: PretrainedVectors }> {
+  const dir = await resolvePretrained(config.model, { revision: config.revision, log: options.log });
   const sentence = await PretrainedEncoder.load(dir, { maxLength: config.maxLength, trainableLayers: config.fineTuneLayers });
   const info: PretrainedInfo = { dir, ...hubSource(config), id: sentence.id, cacheKey: sentence.cacheKey, dim: sentence.dim, maxLength: sentence.maxLength };
   const tokens = {
     topics: sentence.tokenize(dataset.topics.map((_, t) => topicText(dataset, forest, t))),
     content: sentence.tokenize(dataset.content.map((c) => contentText(c))),
   };
+  if (config.fineTuneLayers > 0 && sentence.frozenLayers > 0) {
+    const rows = [...tokens.topics, ...tokens.content];
+    const mib = sentence.frozenCacheBytes(rows) / 2 ** 20;
+    if (mib <= config.fineTuneCacheMiB) {
+      const t0 = performance.now();
+      sentence.cacheFrozenLayers(rows, options.onProgress);
+      options.log?.(`the ${sentence.frozenLayers} frozen layers run once over ${rows.length} texts in ${((performance.now() - t0) / 1000).toFixed(1)} s; their hidden states take ${mib.toFixed(0)} MiB`);
+    } else {
+      options.log?.(`the frozen layers' hidden states would take ${mib.toFixed(0)} MiB, over encoder.fineTuneCacheMiB ${config.fineTuneCacheMiB}: every step runs the whole transformer`);
+    }
+  }
   return { sentence, info, vectors: { dim: sentence.dim, topics: new Float32Array(0), content: new Float32Array(0), tokens } };
 }
 

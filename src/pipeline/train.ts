@@ -160,7 +160,7 @@ export async function runTraining(job: TrainJob): Promise<TrainSummary> {
   let pretrained: PretrainedInfo | undefined;
   let sentence: PretrainedEncoder | undefined;
   if (config.encoder.kind === 'pretrained' && config.encoder.fineTuneLayers > 0) {
-    const inputs = await fineTuneInputs(dataset, forest, config.encoder);
+    const inputs = await fineTuneInputs(dataset, forest, config.encoder, { log, onProgress: job.onEncode });
     attachPretrained(data, inputs.vectors, config.encoder.bag);
     ({ sentence, info: pretrained } = inputs);
     log(`fine-tuning the top ${config.encoder.fineTuneLayers} of ${inputs.sentence.files.bert.layers} layers of ${pretrained.dir} with the towers`);

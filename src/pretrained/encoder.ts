@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import type { Tensor2D, Variable } from '../runtime/tf.ts';
+import { tf, type Tensor2D, type Variable } from '../runtime/tf.ts';
 import { tidyRead } from '../runtime/ops.ts';
 import { ArtifactError } from '../errors.ts';
 import { resolveOptions } from '../options.ts';
@@ -19,6 +19,7 @@ import { parseSafetensors } from './safetensors.ts';
 import { BertTokenizer } from './tokenizer.ts';
 import { BertModel } from './bert.ts';
 import { pool } from './pooling.ts';
+import { fromBfloat16, toBfloat16 } from './bfloat16.ts';
 
 export interface PretrainedEncoderOptions {
   /** Tokens per text, [CLS]/[SEP] included; 0 = the model's max_seq_length. Default 128. */
@@ -44,6 +45,11 @@ export interface SentenceEncoder {
 export class PretrainedEncoder implements SentenceEncoder {
   readonly dim: number;
   readonly maxLength: number;
+  /**
+   * The frozen lower layers' output of each token row (`cacheFrozenLayers`),
+   * bfloat16 [tokens * dim], keyed by the row itself.
+   */
+  private frozen?: WeakMap<Int32Array, Uint16Array>;
 
   private constructor(
     readonly files: ModelFiles,
@@ -108,9 +114,55 @@ export class PretrainedEncoder implements SentenceEncoder {
     return this.model.variables;
   }
 
+  /** Layers below the trainable ones. */
+  get frozenLayers(): number {
+    return this.files.bert.layers - this.options.trainableLayers;
+  }
+
+  /** Bytes `cacheFrozenLayers` keeps for these rows. */
+  frozenCacheBytes(rows: readonly Int32Array[]): number {
+    return rows.reduce((s, r) => s + r.length, 0) * this.dim * 2;
+  }
+
+  /**
+   * Runs the frozen lower layers once over every row and keeps their output
+   * (bfloat16), so that `encodeTokens` on these rows runs only the trainable
+   * top layers: a fine-tuning step then costs the top layers' forward and
+   * backward pass instead of the whole transformer's. Padding is masked out
+   * of attention, so a row's hidden states do not depend on its batch.
+   */
+  cacheFrozenLayers(rows: readonly Int32Array[], onProgress?: (done: number, total: number) => void): void {
+    const frozen = this.frozenLayers;
+    if (this.options.trainableLayers === 0 || frozen === 0) return;
+    const cache = (this.frozen ??= new WeakMap());
+    const order = Array.from(rows.keys()).filter((i) => !cache.has(rows[i])).sort((a, b) => rows[a].length - rows[b].length || a - b);
+    let done = 0;
+    for (let start = 0; start < order.length; ) {
+      let end = start + 1;
+      while (end < order.length && (end + 1 - start) * rows[order[end]].length <= this.options.batchTokens) end++;
+      const members = order.slice(start, end);
+      const batch = this.tokenizer.pad(members.map((i) => rows[i]));
+      const hidden = tidyRead(() => this.model.hiddenBefore(frozen, batch.ids, batch.mask, batch.batch, batch.length)); // [B*L*H]
+      members.forEach((row, b) => {
+        const from = b * batch.length * this.dim;
+        cache.set(rows[row], toBfloat16(hidden.subarray(from, from + rows[row].length * this.dim)));
+      });
+      done += members.length;
+      onProgress?.(done, order.length);
+      start = end;
+    }
+  }
+
   /** Pooled vectors of token rows, padded to the longest. [rows.length, dim] (call inside tf.tidy) */
   encodeTokens(rows: readonly Int32Array[]): Tensor2D {
     const batch = this.tokenizer.pad(rows);
+    const cache = this.frozen;
+    if (cache && rows.every((r) => cache.has(r))) {
+      const x = new Float32Array(batch.batch * batch.length * this.dim); // padding stays 0: masked out of attention and pooling
+      rows.forEach((r, b) => fromBfloat16(cache.get(r)!, x, b * batch.length * this.dim));
+      const hidden = this.model.hiddenFrom(this.frozenLayers, tf.tensor2d(x, [batch.batch * batch.length, this.dim]), batch.mask, batch.batch, batch.length);
+      return pool(hidden, batch.mask, this.files.pooling);
+    }
     return pool(this.model.forward(batch.ids, batch.mask, batch.batch, batch.length), batch.mask, this.files.pooling);
   }
 

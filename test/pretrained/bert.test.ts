@@ -158,3 +158,46 @@ test('a BERT-family directory with a missing or unsupported part is one clear er
     cleanup();
   }
 });
+
+test('bfloat16 keeps 8 significant bits, rounds to nearest even, and keeps signs, infinities and NaN', async () => {
+  const { toBfloat16, fromBfloat16 } = await import('../../src/pretrained/bfloat16.ts');
+  const values = Float32Array.from([0, -0, 1, -2.5, 3.14159, 1e-30, -6.5e4, 1 + 2 ** -8, 1 + 3 * 2 ** -8, Infinity, -Infinity, NaN]);
+  const back = new Float32Array(values.length + 2);
+  fromBfloat16(toBfloat16(values), back, 2);
+  const out = back.subarray(2);
+  for (let i = 0; i < values.length; i++) {
+    if (Number.isNaN(values[i])) assert.ok(Number.isNaN(out[i]));
+    else if (!Number.isFinite(values[i]) || values[i] === 0) assert.ok(Object.is(out[i], values[i]), `${values[i]} -> ${out[i]}`);
+    else assert.ok(Math.abs(out[i] - values[i]) <= Math.abs(values[i]) * 2 ** -8, `${values[i]} -> ${out[i]}`);
+  }
+  assert.equal(out[7], 1); // a tie rounds to the even mantissa (down)
+  assert.equal(out[8], 1 + 2 ** -6); // a tie rounds to the even mantissa (up)
+});
+
+test('cacheFrozenLayers: the top layer over the kept hidden states gives the full forward pass and its gradients', async () => {
+  const encoder = await PretrainedEncoder.load(TINY_BERT, { maxLength: 16, trainableLayers: 1 });
+  const rows = encoder.tokenize(['fractions and decimals', 'the water cycle', 'adding two-digit numbers with carrying', 'a']);
+  const loss = () => tf.sum(tf.square(encoder.encodeTokens(rows))) as tf.Scalar;
+  const full = tf.tidy(() => encoder.encodeTokens(rows).dataSync().slice());
+  const fullGrads = tf.variableGrads(loss, encoder.variables as tf.Variable[]);
+  encoder.cacheFrozenLayers(rows);
+  assert.equal(encoder.frozenLayers, 1);
+  const cached = tf.tidy(() => encoder.encodeTokens(rows).dataSync().slice());
+  assert.ok(maxAbsDiff(full, cached) < 2e-2, `max diff ${maxAbsDiff(full, cached)}`);
+  assert.ok(maxAbsDiff(full, cached) > 0, 'the cached path must be the one that ran (bfloat16 rounding shows)');
+  const cachedGrads = tf.variableGrads(loss, encoder.variables as tf.Variable[]);
+  assert.ok(Object.keys(fullGrads.grads).length > 0);
+  for (const name of Object.keys(fullGrads.grads)) {
+    const a = fullGrads.grads[name].dataSync();
+    const b = cachedGrads.grads[name].dataSync();
+    const scale = Math.max(...Array.from(a, Math.abs));
+    assert.ok(maxAbsDiff(a, b) <= 0.05 * scale + 1e-6, `${name}: max diff ${maxAbsDiff(a, b)} of ${scale}`);
+  }
+  // Rows the cache has not seen take the whole transformer.
+  const other = encoder.tokenize(['photosynthesis']);
+  const alone = tf.tidy(() => encoder.encodeTokens(other).dataSync().slice());
+  const fresh = await PretrainedEncoder.load(TINY_BERT, { maxLength: 16, trainableLayers: 1 });
+  assert.deepEqual(alone, tf.tidy(() => fresh.encodeTokens(other).dataSync().slice()));
+  encoder.dispose();
+  fresh.dispose();
+});
