@@ -6,12 +6,12 @@
  * stopped).
  */
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { ArtifactError } from '../errors.ts';
+import { resolve } from 'node:path';
 import { EmbeddingCache, textKey } from '../pretrained/cache.ts';
 import { PretrainedEncoder } from '../pretrained/encoder.ts';
 import { embedTexts } from '../pretrained/parallel.ts';
-import { isModelId, resolvePretrained } from '../pretrained/hub.ts';
+import { isModelId, resolvePretrained, type PretrainedSource } from '../pretrained/hub.ts';
+export { checkPretrainedId, locatePretrained } from '../pretrained/hub.ts';
 import { contentText, topicText } from '../text/documents.ts';
 import type { EncoderConfig } from './config.ts';
 import type { ContentInputs, PretrainedVectors, TowerData } from './tower-data.ts';
@@ -22,14 +22,7 @@ import type { TopicForest } from '../graph/forest.ts';
 const BLOCK = 4096;
 
 /** Which pretrained encoder made a model's vectors (stored with the model). */
-export interface PretrainedInfo {
-  /** The model directory, absolute. */
-  dir: string;
-  /** The Hugging Face id encoder.model named (absent for a folder) and the revision asked for, to find the files again. */
-  source?: string;
-  revision?: string;
-  /** SHA-256 prefix of the model's config, tokenizer and weights. */
-  id: string;
+export interface PretrainedInfo extends PretrainedSource {
   cacheKey: string;
   dim: number;
   maxLength: number;
@@ -117,24 +110,6 @@ export async function fineTuneInputs(dataset: Dataset, forest: TopicForest, conf
     }
   }
   return { sentence, info, vectors: { dim: sentence.dim, topics: new Float32Array(0), content: new Float32Array(0), tokens } };
-}
-
-/**
- * The folder of the pretrained encoder a model was trained with: where it was,
- * else (a Hugging Face id) where the cache or the hub has it now; the caller
- * checks that it is the same encoder (`checkPretrainedId`).
- */
-export async function locatePretrained(modelDir: string, trained: PretrainedInfo, options: { log?: (line: string) => void } = {}): Promise<string> {
-  if (existsSync(join(trained.dir, 'config.json'))) return trained.dir;
-  if (trained.source) return resolvePretrained(trained.source, { revision: trained.revision, log: options.log });
-  throw new ArtifactError(`${modelDir}: the model reads the pretrained encoder in ${trained.dir}, which is missing.`, 'Restore that directory (bash scripts/fetch-pretrained.sh for all-MiniLM-L6-v2), or retrain.');
-}
-
-/** Refuses a pretrained encoder that is not the one a model was trained with. */
-export function checkPretrainedId(modelDir: string, trained: PretrainedInfo, id: string): void {
-  if (id !== trained.id) {
-    throw new ArtifactError(`${modelDir}: the pretrained encoder in ${trained.dir} (id ${id}) is not the one the model was trained with (id ${trained.id}).`, 'Restore that model directory, or retrain.');
-  }
 }
 
 /** Gives the towers the pretrained vectors; without `bag` they read nothing else. */

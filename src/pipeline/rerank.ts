@@ -22,7 +22,9 @@
  * product of the two sentence vectors follows (one value per dimension).
  */
 import { CrossEncoder, type TrainReport } from '../rerank/cross-encoder.ts';
-import { RerankerEnsemble } from '../rerank/ensemble.ts';
+import { RerankerEnsemble, type PairScorer } from '../rerank/ensemble.ts';
+import { PretrainedCrossEncoder } from '../rerank/pretrained-cross-encoder.ts';
+import type { PretrainedSource } from '../pretrained/hub.ts';
 import { rocAuc } from '../eval/auc.ts';
 import { competeScores } from '../rerank/compete.ts';
 import { applyDecisionRule, packCandidates, searchDecisionRule, type DecisionRule } from '../rerank/threshold.ts';
@@ -31,7 +33,7 @@ import { siblingsOf, type TopicForest } from '../graph/forest.ts';
 import { topicText, contentText } from '../text/documents.ts';
 import { wordTokens } from '../text/tfidf.ts';
 import { RecommendationTableBuilder, type RecommendationTable } from '../io/table.ts';
-import { ArtifactError } from '../errors.ts';
+import { ArtifactError, UsageError } from '../errors.ts';
 import { chunkStarts, drain, transferables, WorkerPool } from '../runtime/workers.ts';
 import { tensorWorkers } from '../runtime/backend.ts';
 import { retrievalExplanation, type FusedCandidates } from '../retrieval/candidates.ts';
@@ -169,6 +171,8 @@ export interface RerankTrainInput {
   seed: number;
   /** The text encoder's embedding table, to initialise token embeddings. */
   encoderTable?: { table: Float32Array; rows: number; cols: number };
+  /** The pretrained encoder a 'pretrained' cross-encoder (rerank.model) starts from. */
+  pretrained?: PretrainedSource;
   log: (line: string) => void;
 }
 
@@ -193,14 +197,22 @@ export async function trainReranker(input: RerankTrainInput): Promise<RerankTrai
   const members = config.members ?? 1;
   const words = input.encoderTable ? corpusWords(dataset) : undefined;
   // Member 0 keeps the run's seed, so a one-member ensemble is the single cross-encoder.
-  const newMember = (m: number) => {
-    const model = new CrossEncoder(featureWidth(context), { hidden: config.hidden, layers: config.layers, heads: config.heads, maxLength: config.maxLength, maxTopicTokens, seed: m === 0 ? input.seed : deriveSeed(input.seed, `rerank/member/${m}`) });
+  const newMember = async (m: number): Promise<PairScorer> => {
+    const seed = m === 0 ? input.seed : deriveSeed(input.seed, `rerank/member/${m}`);
+    if (config.model === 'pretrained') {
+      if (!input.pretrained) throw new UsageError("rerank.model 'pretrained' needs the pretrained encoder (encoder.kind 'pretrained').");
+      // The topic gets at most 30 WordPiece tokens and a third of the pair.
+      const topicTokens = Math.max(1, Math.min(30, Math.floor((config.maxLength - 4) / 3)));
+      return PretrainedCrossEncoder.create(featureWidth(context), input.pretrained, { jointLayers: config.jointLayers, maxTopicTokens: topicTokens, maxContentTokens: Math.max(1, config.maxLength - 4 - topicTokens), seed });
+    }
+    const model = new CrossEncoder(featureWidth(context), { hidden: config.hidden, layers: config.layers, heads: config.heads, maxLength: config.maxLength, maxTopicTokens, seed });
     if (input.encoderTable) model.initTokenEmbeddings(input.encoderTable.table, input.encoderTable.rows, input.encoderTable.cols, words);
     return model;
   };
   // Every member built so far, disposed if anything below fails.
-  const trained: CrossEncoder[] = [newMember(0)];
+  const trained: PairScorer[] = [];
   try {
+    trained.push(await newMember(0));
     const first = trained[0];
     const gold = (topics: Uint32Array) => Array.from(topics, (t) => dataset.links[t]);
     let train = buildPairs(first, dataset, forest, context, input.trainTopics, input.trainCandidates, topK, gold(input.trainTopics));
@@ -216,9 +228,9 @@ export async function trainReranker(input: RerankTrainInput): Promise<RerankTrai
     const t0 = performance.now();
     const reports: TrainReport[] = [];
     for (let m = 0; m < members; m++) {
-      if (m > 0) trained.push(newMember(m));
+      if (m > 0) trained.push(await newMember(m));
       const who = members > 1 ? ` (member ${m + 1}/${members})` : '';
-      reports.push(await trained[m].train(train, { epochs: config.epochs, learningRate: config.learningRate }, {
+      reports.push(await trained[m].train(train, { epochs: config.epochs, learningRate: config.learningRate, ...(config.model === 'pretrained' ? { batchSize: 32, encoderLearningRate: config.encoderLearningRate } : {}) }, {
         validation: tune,
         onEpoch: (e) => log(`reranker epoch ${e.epoch}/${config.epochs}${who}: loss ${e.trainLoss.toFixed(4)}, tuning-topic AUC ${e.validationAuc?.toFixed(4)} (${((performance.now() - t0) / 1000).toFixed(0)} s)`),
       }));

@@ -263,6 +263,7 @@ export async function runTraining(job: TrainJob): Promise<TrainSummary> {
       topK: candidateDepth(meta.config.retrieval),
       seed,
       encoderTable: { table: result.model.encoder.embedding.table, rows: config.encoder.vocab, cols: config.encoder.dim },
+      pretrained,
       log,
     });
     await saveReranker(modelDir, reranked.reranker, { rule: reranked.rule, compete: reranked.compete, tuneF2: reranked.tuneF2, cutoff: reranked.cutoff, cutoffF2: reranked.cutoffF2, features: FEATURE_NAMES });

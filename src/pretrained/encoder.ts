@@ -132,25 +132,35 @@ export class PretrainedEncoder implements SentenceEncoder {
    * of attention, so a row's hidden states do not depend on its batch.
    */
   cacheFrozenLayers(rows: readonly Int32Array[], onProgress?: (done: number, total: number) => void): void {
-    const frozen = this.frozenLayers;
-    if (this.options.trainableLayers === 0 || frozen === 0) return;
+    if (this.options.trainableLayers === 0 || this.frozenLayers === 0) return;
     const cache = (this.frozen ??= new WeakMap());
-    const order = Array.from(rows.keys()).filter((i) => !cache.has(rows[i])).sort((a, b) => rows[a].length - rows[b].length || a - b);
+    const missing = rows.filter((r) => !cache.has(r));
+    this.frozenHidden(missing, onProgress).forEach((states, i) => cache.set(missing[i], states));
+  }
+
+  /**
+   * The frozen lower layers' output of each row, bfloat16 [row.length * dim],
+   * computed in length-sorted batches (nothing is kept).
+   */
+  frozenHidden(rows: readonly Int32Array[], onProgress?: (done: number, total: number) => void): Uint16Array[] {
+    const out: Uint16Array[] = new Array(rows.length);
+    const order = Array.from(rows.keys()).sort((a, b) => rows[a].length - rows[b].length || a - b);
     let done = 0;
     for (let start = 0; start < order.length; ) {
       let end = start + 1;
       while (end < order.length && (end + 1 - start) * rows[order[end]].length <= this.options.batchTokens) end++;
       const members = order.slice(start, end);
       const batch = this.tokenizer.pad(members.map((i) => rows[i]));
-      const hidden = tidyRead(() => this.model.hiddenBefore(frozen, batch.ids, batch.mask, batch.batch, batch.length)); // [B*L*H]
+      const hidden = tidyRead(() => this.model.hiddenBefore(this.frozenLayers, batch.ids, batch.mask, batch.batch, batch.length)); // [B*L*H]
       members.forEach((row, b) => {
         const from = b * batch.length * this.dim;
-        cache.set(rows[row], toBfloat16(hidden.subarray(from, from + rows[row].length * this.dim)));
+        out[row] = toBfloat16(hidden.subarray(from, from + rows[row].length * this.dim));
       });
       done += members.length;
-      onProgress?.(done, order.length);
+      onProgress?.(done, rows.length);
       start = end;
     }
+    return out;
   }
 
   /** Pooled vectors of token rows, padded to the longest. [rows.length, dim] (call inside tf.tidy) */

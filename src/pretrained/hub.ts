@@ -229,3 +229,32 @@ function hashFile(path: string, algorithm: 'sha1' | 'sha256', prefix?: string): 
     createReadStream(path).on('data', (chunk) => hash.update(chunk)).on('end', () => done(hash.digest('hex'))).on('error', fail);
   });
 }
+
+/** Where a trained model's pretrained encoder came from: enough to find it again and to check it is the same. */
+export interface PretrainedSource {
+  /** The model directory, absolute. */
+  dir: string;
+  /** The Hugging Face id the config named (absent for a folder) and the revision asked for. */
+  source?: string;
+  revision?: string;
+  /** SHA-256 prefix of the model's config, tokenizer and weights (PretrainedEncoder.id). */
+  id: string;
+}
+
+/**
+ * The folder of the pretrained encoder a model was trained with: where it was,
+ * else (a Hugging Face id) where the cache or the hub has it now; the caller
+ * checks that it is the same encoder (`checkPretrainedId`).
+ */
+export async function locatePretrained(modelDir: string, trained: PretrainedSource, options: { log?: (line: string) => void } = {}): Promise<string> {
+  if (existsSync(join(trained.dir, 'config.json'))) return trained.dir;
+  if (trained.source) return resolvePretrained(trained.source, { revision: trained.revision, log: options.log });
+  throw new ArtifactError(`${modelDir}: the model reads the pretrained encoder in ${trained.dir}, which is missing.`, 'Restore that directory (bash scripts/fetch-pretrained.sh for all-MiniLM-L6-v2), or retrain.');
+}
+
+/** Refuses a pretrained encoder that is not the one a model was trained with. */
+export function checkPretrainedId(modelDir: string, trained: PretrainedSource, id: string): void {
+  if (id !== trained.id) {
+    throw new ArtifactError(`${modelDir}: the pretrained encoder in ${trained.dir} (id ${id}) is not the one the model was trained with (id ${trained.id}).`, 'Restore that model directory, or retrain.');
+  }
+}

@@ -67,6 +67,19 @@ export interface RerankConfig {
    * saves both. Default 'rule'.
    */
   cutoff: 'rule' | 'expected-f2';
+  /**
+   * The cross-encoder: 'scratch', a small transformer over hashed words
+   * trained from nothing (./cross-encoder.ts; hidden, layers, heads,
+   * maxLength), or 'pretrained', the pretrained encoder's (encoder.model)
+   * top `jointLayers` layers fine-tuned over the pair, its lower layers
+   * reading topic and content apart (./pretrained-cross-encoder.ts; needs
+   * encoder.kind 'pretrained'). Default 'scratch'.
+   */
+  model: 'scratch' | 'pretrained';
+  /** With model 'pretrained': the top layers that read the pair together. Default 2. */
+  jointLayers: number;
+  /** With model 'pretrained': peak learning rate of those layers (the head takes learningRate). Default 0.00005. */
+  encoderLearningRate: number;
 }
 
 export const DEFAULT_RERANK_CONFIG: Readonly<RerankConfig> = Object.freeze({
@@ -85,13 +98,16 @@ export const DEFAULT_RERANK_CONFIG: Readonly<RerankConfig> = Object.freeze({
   members: 1,
   compete: 0,
   cutoff: 'rule',
+  model: 'scratch',
+  jointLayers: 2,
+  encoderLearningRate: 5e-5,
 });
 
 export const RERANK_SECTION: ConfigSection<RerankConfig> = {
   name: 'rerank',
   defaults: DEFAULT_RERANK_CONFIG,
   check(c, need, run) {
-    const encoder = run.encoder as { fineTuneLayers: number };
+    const encoder = run.encoder as { kind: string; fineTuneLayers: number };
     need(c.trainShare > 0 && c.trainShare < 1, 'trainShare', 'in (0, 1)', c.trainShare);
     need(isPositiveInteger(c.epochs), 'epochs', 'a positive integer', c.epochs);
     need(Number.isInteger(c.crossFit) && c.crossFit >= 0 && c.crossFit <= 10, 'crossFit', 'an integer from 0 to 10', c.crossFit);
@@ -102,5 +118,9 @@ export const RERANK_SECTION: ConfigSection<RerankConfig> = {
     need(typeof c.sentenceProduct === 'boolean', 'sentenceProduct', 'true or false', c.sentenceProduct);
     need(isNonNegativeInteger(c.crossFitNegatives), 'crossFitNegatives', 'a non-negative integer', c.crossFitNegatives);
     need(c.cutoff === 'rule' || c.cutoff === 'expected-f2', 'cutoff', "'rule' or 'expected-f2'", c.cutoff);
+    need(c.model === 'scratch' || c.model === 'pretrained', 'model', "'scratch' or 'pretrained'", c.model);
+    need(c.model !== 'pretrained' || encoder.kind === 'pretrained', 'model', "'scratch' unless encoder.kind is 'pretrained' (the pretrained cross-encoder starts from encoder.model)", c.model);
+    need(isPositiveInteger(c.jointLayers), 'jointLayers', 'a positive integer', c.jointLayers);
+    need(Number.isFinite(c.encoderLearningRate) && c.encoderLearningRate > 0, 'encoderLearningRate', 'a positive number', c.encoderLearningRate);
   },
 };

@@ -269,6 +269,11 @@ export class CrossEncoder {
     return variable;
   }
 
+  /** What the pairs it reads depend on: ensemble members must agree. */
+  get pairShape(): string {
+    return JSON.stringify({ features: this.featureCount, vocabSize: this.options.vocabSize, maxLength: this.options.maxLength, maxTopicTokens: this.options.maxTopicTokens });
+  }
+
   /** Trainable parameters. */
   get parameterCount(): number {
     return this.named.reduce((n, v) => n + v.variable.size, 0);

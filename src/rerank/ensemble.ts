@@ -18,7 +18,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ArtifactError, UsageError } from '../errors.ts';
-import { CROSS_ENCODER_CONFIG_FILE, CrossEncoder } from './cross-encoder.ts';
+import { CROSS_ENCODER_CONFIG_FILE, CrossEncoder, type CrossEncoderTrainOptions, type TrainHooks, type TrainReport } from './cross-encoder.ts';
+import { isPretrainedCrossEncoder, PretrainedCrossEncoder } from './pretrained-cross-encoder.ts';
 import type { PairSet, TokenizedTexts } from './tokens.ts';
 
 const SCOPE = 'trellis/rerank/ensemble';
@@ -28,16 +29,33 @@ export function memberDir(dir: string, i: number): string {
   return i === 0 ? dir : join(dir, `member-${i}`);
 }
 
-export class RerankerEnsemble {
-  readonly members: readonly CrossEncoder[];
+/** What an ensemble member is: a cross-encoder trained from scratch or one from a pretrained encoder. */
+export interface PairScorer {
+  /** Side-feature values per pair. */
+  readonly featureCount: number;
+  /** What the pairs it reads depend on (tokenizer, lengths, features): the members must agree. */
+  readonly pairShape: string;
+  tokenize(texts: readonly string[]): TokenizedTexts;
+  score(pairs: PairSet): Float32Array;
+  train(pairs: PairSet, options?: CrossEncoderTrainOptions & { encoderLearningRate?: number }, hooks?: TrainHooks): Promise<TrainReport>;
+  save(dir: string): Promise<void>;
+  dispose(): void;
+}
 
-  constructor(members: readonly CrossEncoder[]) {
+/** The member saved in `dir`, of the kind its model.json names. */
+async function loadMember(dir: string): Promise<PairScorer> {
+  return (await isPretrainedCrossEncoder(dir)) ? PretrainedCrossEncoder.load(dir) : CrossEncoder.load(dir);
+}
+
+export class RerankerEnsemble {
+  readonly members: readonly PairScorer[];
+
+  constructor(members: readonly PairScorer[]) {
     if (members.length === 0) throw new UsageError(`${SCOPE}: an ensemble needs at least one cross-encoder (got none).`);
     const [first, ...rest] = members;
-    const shape = (m: CrossEncoder) => JSON.stringify({ features: m.featureCount, vocabSize: m.options.vocabSize, maxLength: m.options.maxLength, maxTopicTokens: m.options.maxTopicTokens });
     for (const [i, m] of rest.entries()) {
-      if (shape(m) !== shape(first)) {
-        throw new UsageError(`${SCOPE}: every member must read the same pairs; member ${i + 1} has ${shape(m)}, member 0 ${shape(first)}.`);
+      if (m.pairShape !== first.pairShape) {
+        throw new UsageError(`${SCOPE}: every member must read the same pairs; member ${i + 1} has ${m.pairShape}, member 0 ${first.pairShape}.`);
       }
     }
     this.members = members;
@@ -71,9 +89,9 @@ export class RerankerEnsemble {
 
   /** Every member saved in `dir`: the folder's own cross-encoder, then member-1, member-2, ... while they exist. */
   static async load(dir: string): Promise<RerankerEnsemble> {
-    const members: CrossEncoder[] = [];
+    const members: PairScorer[] = [];
     try {
-      for (let i = 0; i === 0 || existsSync(join(memberDir(dir, i), CROSS_ENCODER_CONFIG_FILE)); i++) members.push(await CrossEncoder.load(memberDir(dir, i)));
+      for (let i = 0; i === 0 || existsSync(join(memberDir(dir, i), CROSS_ENCODER_CONFIG_FILE)); i++) members.push(await loadMember(memberDir(dir, i)));
       return new RerankerEnsemble(members);
     } catch (error) {
       for (const m of members) m.dispose();

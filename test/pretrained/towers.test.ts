@@ -144,3 +144,28 @@ test('rerank.sentenceProduct gives the reranker one side feature per sentence-ve
   assert.equal(rec.status, 0, rec.stderr);
   assert.ok(readFileSync(out, 'utf8').trim().split('\n').length > 1);
 });
+
+test("rerank.model 'pretrained' trains the encoder's top layer as the cross-encoder; recommend loads it from the model folder and the pretrained folder", async () => {
+  const data = join(tmp, 'data-joint');
+  await writeDataset(data, syntheticDataset({ channels: 2, branching: 4, depth: 2, contentPerLeaf: 4, seed: 5 }));
+  const path = join(tmp, 'joint.json');
+  const base = JSON.parse(readFileSync(config('joint-base', {}), 'utf8'));
+  writeFileSync(path, JSON.stringify({ ...base, rerank: { enabled: true, epochs: 1, model: 'pretrained', jointLayers: 1, maxLength: 24 } }));
+  const model = join(tmp, 'model-joint');
+  const r = runCli(['train', '--data', data, '--model', model, '--holdout', '0.25', '--config', path]);
+  assert.equal(r.status, 0, r.stderr);
+  const reranker = JSON.parse(readFileSync(join(model, 'reranker', 'model.json'), 'utf8'));
+  assert.equal(reranker.format, 'trellis-pretrained-cross-encoder');
+  assert.equal(reranker.pretrained.dir, encoderDir);
+  assert.deepEqual([reranker.config.jointLayers, reranker.config.maxTopicTokens, reranker.config.maxContentTokens], [1, 6, 14]);
+  const out = join(tmp, 'joint.csv');
+  const rec = runCli(['recommend', '--data', data, '--model', model, '--topics', 'held-out', '--out', out]);
+  assert.equal(rec.status, 0, rec.stderr);
+  assert.ok(JSON.parse(rec.stdout).reranked.f2 >= 0);
+  // A hashed encoder has no pretrained model to start the cross-encoder from.
+  const bad = join(tmp, 'joint-bad.json');
+  writeFileSync(bad, JSON.stringify({ ...base, encoder: { ...base.encoder, kind: 'hashed', model: '' }, rerank: { model: 'pretrained' } }));
+  const refused = runCli(['train', '--data', data, '--model', join(tmp, 'model-joint-bad'), '--config', bad]);
+  assert.equal(refused.status, 2, refused.stderr);
+  assert.match(refused.stderr, /rerank\.model.*encoder\.kind is 'pretrained'/);
+});
