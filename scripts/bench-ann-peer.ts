@@ -17,14 +17,15 @@
  * Vectors go to Python as float32 .npy files (and the exact labels as uint32).
  * Python runs twice when the portable build exists: hnswlib built the PyPI
  * way (-march=native: AVX-512 here) and built for the x86-64 baseline (SSE
- * only), which is how node-gyp builds hnswlib-node. Everything is single
+ * only), which is how npm's node-gyp builds hnswlib-node (scripts/hnswlib/build.sh
+ * rebuilds it for this CPU; the trellis label says which build ran). Everything is single
  * threaded except one extra Python build with 2 threads (hnswlib's parallel
  * insert, which hnswlib-node does not expose). trellis is measured first and
  * again last, so drifting load shows. Results: work/bench/ann-peer.json
  * and markdown on stdout.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -96,6 +97,14 @@ async function trellisEmbeddings(modelDir: string, dataDir: string): Promise<Vec
   }
 }
 
+/** How the hnswlib-node addon was compiled (scripts/hnswlib/build.sh's record), or npm's portable build. */
+function addonBuild(): string {
+  const record = join(REPO, 'node_modules', 'hnswlib-node', 'build', 'Release', 'trellis-build.json');
+  if (!existsSync(record)) return '-O3, SSE: npm\'s portable build';
+  const r = JSON.parse(readFileSync(record, 'utf8')) as { flags: string; hnswlibKernel?: string };
+  return `${r.flags}${r.hnswlibKernel ? `, ${r.hnswlibKernel} kernels` : ''}`;
+}
+
 function trellisSide(set: VectorSet, m: number, efConstruction: number, seed: number, efs: number[], k: number, truth: SearchResult[], minSeconds: number, repeats: number): Side {
   const labels = Uint32Array.from({ length: set.rows }, (_, i) => i);
   const index = new HnswIndex(set.dim, { m, efConstruction, seed, capacity: set.rows });
@@ -111,7 +120,7 @@ function trellisSide(set: VectorSet, m: number, efConstruction: number, seed: nu
     process.stderr.write(`[${NAME}] trellis ef ${ef}: recall@${k} ${point.recall.toFixed(4)}, ${Math.round(point.queriesPerSecond)} q/s\n`);
     search.push(point);
   }
-  return { name: 'trellis (hnswlib-node 3.0.0, -O3, SSE)', short: 'trellis', build: [{ seconds, insertsPerSecond: set.rows / seconds, threads: 1 }], search };
+  return { name: `trellis (hnswlib-node 3.0.0, ${addonBuild()})`, short: 'trellis', build: [{ seconds, insertsPerSecond: set.rows / seconds, threads: 1 }], search };
 }
 
 function pythonSides(python: string, pythonPath: string | undefined, label: string, short: string, files: { base: string; queries: string; truth: string }, args: string[]): Side[] {
