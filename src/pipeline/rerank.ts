@@ -190,6 +190,9 @@ export interface RerankTrainResult {
   pairs: number;
 }
 
+/** Seconds between two progress lines of the reranker's training. */
+const PROGRESS_SECONDS = 60;
+
 export async function trainReranker(input: RerankTrainInput): Promise<RerankTrainResult> {
   const { dataset, forest, context, config, topK, log } = input;
   // The topic (breadcrumb and description) gets at most 40 tokens and never more than half the pair.
@@ -230,8 +233,17 @@ export async function trainReranker(input: RerankTrainInput): Promise<RerankTrai
     for (let m = 0; m < members; m++) {
       if (m > 0) trained.push(await newMember(m));
       const who = members > 1 ? ` (member ${m + 1}/${members})` : '';
-      reports.push(await trained[m].train(train, { epochs: config.epochs, learningRate: config.learningRate, ...(config.model === 'pretrained' ? { batchSize: 32, encoderLearningRate: config.encoderLearningRate } : {}) }, {
+      const batchSize = config.model === 'pretrained' ? 32 : 64;
+      const steps = Math.ceil(train.topicIndex.length / batchSize) * config.epochs;
+      let shown = performance.now();
+      reports.push(await trained[m].train(train, { epochs: config.epochs, learningRate: config.learningRate, batchSize, ...(config.model === 'pretrained' ? { encoderLearningRate: config.encoderLearningRate } : {}) }, {
         validation: tune,
+        onStep: (step) => {
+          if (performance.now() - shown < PROGRESS_SECONDS * 1000) return;
+          shown = performance.now();
+          const seconds = (shown - t0) / 1000;
+          log(`reranker${who}: step ${step}/${steps}, ${(step / seconds).toFixed(2)} steps/s, about ${Math.round(((steps - step) * seconds) / step)} s to go`);
+        },
         onEpoch: (e) => log(`reranker epoch ${e.epoch}/${config.epochs}${who}: loss ${e.trainLoss.toFixed(4)}, tuning-topic AUC ${e.validationAuc?.toFixed(4)} (${((performance.now() - t0) / 1000).toFixed(0)} s)`),
       }));
     }
