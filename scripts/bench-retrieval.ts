@@ -216,7 +216,8 @@ async function runChild(dir: string, variant: string, extra: object, backend: st
     const { model, meta, data } = retriever;
     const hnsw = loadContentIndex(folder, { efSearch: EF_SEARCH });
     const te = performance.now();
-    const queries = embedTopics(model, data, split.heldOut, config.graphsage.fanouts, rngFor(meta.seed, 'recommend/sample'));
+    // The links the model could see (all but the held-out topics'), which a hetero aggregator reads.
+    const queries = embedTopics(model, data, split.heldOut, config.graphsage.fanouts, rngFor(meta.seed, 'recommend/sample'), split.trainLinks);
     const embedSeconds = seconds(te);
     // The routing of neuralSearch: a topic searches its own language's partition.
     const keys = hnsw.keys();

@@ -55,6 +55,20 @@
  *
  *   layer 0: targets 0..2 from all 8 edges, inputs x[0..4]
  *   layer 1: target 0 from the first 2 edges, inputs h1[0..2]
+ *
+ * ## Content through the neighbours' links (heterogeneous neighbourhoods)
+ *
+ * `sampleLinkedContent` adds the content half of a one-hop neighbourhood, as
+ * in PinSage (Ying et al., "Graph Convolutional Neural Networks for Web-Scale
+ * Recommender Systems", KDD 2018) and heterogeneous GraphSAGE: for each
+ * hop-0 edge (seed <- neighbour topic u), up to `perTopic` items of u's link
+ * list. Only the lists of the seeds' neighbours are read. A topic is never
+ * its own neighbour, so a seed's own links never reach it (an item it shares
+ * with a neighbour is reached through the neighbour, as it would be for a
+ * topic whose links are hidden); the caller passes the links that may be seen,
+ * with hidden topics' lists empty. With the tiny fixture's links (t_cell:
+ * c_cell1 c_cell2; t_gen: c_dna c_mendel), seed t_cell reaches c_dna and
+ * c_mendel through its sibling t_gen, and never c_cell1 or c_cell2.
  */
 import { ConfigError, DataError } from '../errors.ts';
 import { resolveOptions } from '../options.ts';
@@ -271,4 +285,68 @@ export function layerEdges(output: SamplerOutput, layer: number): LayerEdges {
     numTargets: output.numNodesPerHop[k],
     numInputs: output.numNodesPerHop[k + 1],
   };
+}
+
+/** The content half of a heterogeneous neighbourhood (see the file header). */
+export interface ContentSample {
+  /** Unique content rows, in the order first reached. [C] */
+  content: Uint32Array;
+  /** Target of each edge: a seed's local id (non-decreasing). [E] */
+  row: Uint32Array;
+  /** Local id into `content` of each edge. [E] */
+  col: Uint32Array;
+  /** Targets are the seeds, local ids [0, numTargets). */
+  numTargets: number;
+}
+
+/**
+ * For each hop-0 edge of `sample` (seed <- neighbour topic u), draws up to
+ * `perTopic` distinct items of `links[u]`, uniformly without replacement
+ * (all of them when there are fewer, in list order). An item reached through
+ * several neighbours gets one edge per neighbour, so a mean over edges weighs
+ * it by how many neighbours hold it (PinSage's importance pooling by visit
+ * counts). Only neighbours' lists are read, never a seed's own. Randomness
+ * comes only from `rng`.
+ *
+ * @param links the links that may be seen, per topic row (hidden topics' lists empty). [topics]
+ */
+export function sampleLinkedContent(sample: SamplerOutput, links: readonly ArrayLike<number>[], perTopic: number, rng: Rng): ContentSample {
+  if (!(Number.isInteger(perTopic) && perTopic >= 0)) throw new ConfigError(`${SCOPE}: perTopic must be a non-negative integer (got ${perTopic}).`);
+  if (sample.hops.length === 0) throw new ConfigError(`${SCOPE}: content is reached through sampled neighbour topics; the sample must have at least one hop.`);
+  const { row: hopRow, col: hopCol } = sample.hops[0];
+  const local = new Map<number, number>();
+  const content: number[] = [];
+  const rows: number[] = [];
+  const cols: number[] = [];
+  const picked = new Set<number>();
+  for (let e = 0; e < hopRow.length; e++) {
+    const u = sample.nodes[hopCol[e]];
+    const list = links[u];
+    const degree = list.length;
+    const k = Math.min(perTopic, degree);
+    const add = (position: number) => {
+      const c = list[position];
+      let id = local.get(c);
+      if (id === undefined) {
+        id = content.length;
+        local.set(c, id);
+        content.push(c);
+      }
+      rows.push(hopRow[e]);
+      cols.push(id);
+    };
+    if (k === degree) {
+      for (let j = 0; j < degree; j++) add(j);
+      continue;
+    }
+    // Floyd's algorithm, as in sampleNeighbours.
+    picked.clear();
+    for (let j = degree - k; j < degree; j++) {
+      const r = randomInt(rng, j + 1);
+      const position = picked.has(r) ? j : r;
+      picked.add(position);
+      add(position);
+    }
+  }
+  return { content: Uint32Array.from(content), row: Uint32Array.from(rows), col: Uint32Array.from(cols), numTargets: sample.numTargets[0] };
 }

@@ -52,10 +52,30 @@ export interface EncoderConfig extends Required<BagEncoderOptions> {
 }
 
 export interface GraphSageConfig {
-  /** 'off', 'mean' or 'pool'. Default 'off' (it did not help on the bundled datasets; see BENCHMARKS.md). */
-  aggregator: 'off' | 'mean' | 'pool';
-  /** Neighbours sampled per hop; its length is the number of layers. Default [10, 5]. */
+  /**
+   * 'off': the topic's own text. 'mean' or 'pool' (homogeneous): the texts of
+   * the sampled parent, children and siblings, over fanouts.length hops.
+   * 'hetero-mean' or 'hetero-attention' (heterogeneous, one hop,
+   * models/hetero-conv.ts): the neighbours' texts and the content their
+   * visible links hold (never the topic's own links), pooled by mean or by
+   * attention. Default 'off' (see BENCHMARKS.md).
+   */
+  aggregator: GraphSageAggregator;
+  /**
+   * Neighbours sampled per hop; its length is the number of layers (one
+   * entry with a hetero aggregator). Default [10, 5].
+   */
   fanouts: number[];
+  /** Hetero aggregators: items drawn from each sampled neighbour topic's visible links. Default 3. */
+  contentFanout: number;
+}
+
+export type GraphSageAggregator = 'off' | 'mean' | 'pool' | 'hetero-mean' | 'hetero-attention';
+const AGGREGATORS: readonly GraphSageAggregator[] = ['off', 'mean', 'pool', 'hetero-mean', 'hetero-attention'];
+
+/** Does the aggregator read the content of the neighbours' links (one hop, models/hetero-conv.ts)? */
+export function isHetero(aggregator: GraphSageAggregator): aggregator is 'hetero-mean' | 'hetero-attention' {
+  return aggregator === 'hetero-mean' || aggregator === 'hetero-attention';
 }
 
 export interface TrainingConfig {
@@ -106,8 +126,9 @@ export const DEFAULT_ENCODER_CONFIG: Readonly<EncoderConfig> = Object.freeze({
   fineTuneCacheMiB: 6144,
 });
 // GraphSAGE is off by default: on both bundled datasets the topic's own text scored better than
-// either aggregator (BENCHMARKS.md, "Retrieval ablations"). 'mean' or 'pool' turn it on.
-export const DEFAULT_GRAPHSAGE_CONFIG: Readonly<GraphSageConfig> = Object.freeze({ aggregator: 'off', fanouts: [10, 5] });
+// either homogeneous aggregator (BENCHMARKS.md, "Retrieval ablations").
+// 'mean', 'pool', 'hetero-mean' or 'hetero-attention' turn it on.
+export const DEFAULT_GRAPHSAGE_CONFIG: Readonly<GraphSageConfig> = Object.freeze({ aggregator: 'off', fanouts: [10, 5], contentFanout: 3 });
 export const DEFAULT_TRAINING_CONFIG: Readonly<TrainingConfig> = Object.freeze({
   epochs: 8,
   batchSize: 256,
@@ -149,8 +170,10 @@ export const GRAPHSAGE_SECTION: ConfigSection<GraphSageConfig> = {
   name: 'graphsage',
   defaults: DEFAULT_GRAPHSAGE_CONFIG,
   check(c, need) {
-    need(oneOf(c.aggregator, ['off', 'mean', 'pool']), 'aggregator', 'one of off, mean, pool', c.aggregator);
+    need(oneOf(c.aggregator, AGGREGATORS), 'aggregator', `one of ${AGGREGATORS.join(', ')}`, c.aggregator);
     need(c.fanouts.length >= 1 && c.fanouts.length <= 3 && c.fanouts.every(isPositiveInteger), 'fanouts', '1 to 3 positive integers', c.fanouts);
+    need(!isHetero(c.aggregator) || c.fanouts.length === 1, 'fanouts', `one entry with aggregator '${c.aggregator}' (it reads one hop: the topic's neighbours and their content), e.g. [10]`, c.fanouts);
+    need(isPositiveInteger(c.contentFanout), 'contentFanout', 'a positive integer', c.contentFanout);
   },
 };
 

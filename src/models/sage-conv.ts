@@ -36,7 +36,7 @@ export interface NeighbourBlock {
 export type Aggregator = 'mean' | 'pool';
 
 /** Padded neighbour slots: index [T * F] and mask [T * F] (1 filled, 0 empty). */
-function padded(block: NeighbourBlock): { index: Int32Array; mask: Float32Array } {
+export function padded(block: NeighbourBlock): { index: Int32Array; mask: Float32Array } {
   const { targets, fanout, row, col } = block;
   const index = new Int32Array(targets * fanout);
   const mask = new Float32Array(targets * fanout);

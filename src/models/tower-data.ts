@@ -11,7 +11,7 @@ import { localize } from '../runtime/variables.ts';
 import { tidyRead } from '../runtime/ops.ts';
 import type { NeighbourBlock } from './sage-conv.ts';
 import type { CandidateInput, QueryInput, TwoTowerModel } from './two-tower.ts';
-import { buildNeighbourIndex, layerEdges, sampleNeighbours, type NeighbourIndex, type SamplerOutput } from '../graph/sampler.ts';
+import { buildNeighbourIndex, layerEdges, sampleLinkedContent, sampleNeighbours, type ContentSample, type NeighbourIndex, type SamplerOutput } from '../graph/sampler.ts';
 import { transformTfidf, type SparseRows, type TfidfModel } from '../text/tfidf.ts';
 import { contentText, topicText } from '../text/documents.ts';
 import type { Rng } from '../random.ts';
@@ -126,6 +126,15 @@ export function contentSubset(data: ContentInputs, rows: ArrayLike<number>): Con
 /** The edges GraphSAGE layer `layer` reads from a sample. */
 export function neighbourBlock(sample: SamplerOutput, layer: number): NeighbourBlock {
   const { row, col, numTargets } = layerEdges(sample, layer);
+  return blockOf(row, col, numTargets);
+}
+
+/** The edges seed <- item of the content a sample reached through the neighbours' links. */
+export function contentBlock(sample: ContentSample): NeighbourBlock {
+  return blockOf(sample.row, sample.col, sample.numTargets);
+}
+
+function blockOf(row: Uint32Array, col: Uint32Array, numTargets: number): NeighbourBlock {
   const degree = new Float32Array(numTargets);
   for (let e = 0; e < row.length; e++) degree[row[e]]++;
   let fanout = 1;
@@ -137,14 +146,42 @@ export function neighbourBlock(sample: SamplerOutput, layer: number): NeighbourB
   return { targets: numTargets, row: Int32Array.from(row), col: Int32Array.from(col), inverseDegree, fanout };
 }
 
-/** Query tower input for `seeds` (unique topic rows): their sampled neighbourhoods, or just them without GraphSAGE. */
-export function queryInput(data: TowerData, seeds: Uint32Array, fanouts: readonly number[] | undefined, rng: Rng, vocab: number): QueryInput {
+/**
+ * The content half of a heterogeneous neighbourhood: items drawn from each
+ * sampled neighbour topic's link list. `links` are the links that may be seen
+ * where the queries are used: in training the training topics' (validation
+ * and held-out topics' lists empty), at recommend time the dataset's but the
+ * held-out topics'. A seed's own list is never read (graph/sampler.ts).
+ */
+export interface LinkedContent {
+  perTopic: number;
+  links: readonly Uint32Array[];
+}
+
+/**
+ * Query tower input for `seeds` (unique topic rows): their sampled
+ * neighbourhoods (and, with `content`, the items their neighbours link), or
+ * just them without GraphSAGE.
+ */
+export function queryInput(data: TowerData, seeds: Uint32Array, fanouts: readonly number[] | undefined, rng: Rng, vocab: number, content?: LinkedContent): QueryInput {
   if (!fanouts || fanouts.length === 0) return { nodes: withPretrained(data, textBatch(data.topicFeatures, seeds, vocab), seeds, 'topics'), blocks: [] };
   const sample = sampleNeighbours(data.neighbours, seeds, fanouts, rng);
-  return {
+  const input: QueryInput = {
     nodes: withPretrained(data, textBatch(data.topicFeatures, sample.nodes, vocab), sample.nodes, 'topics'),
     blocks: fanouts.map((_, layer) => neighbourBlock(sample, layer)),
   };
+  if (content) {
+    const items = sampleLinkedContent(sample, content.links, content.perTopic, rng);
+    input.content = { input: candidateInput(data, items.content, vocab), block: contentBlock(items) };
+  }
+  return input;
+}
+
+/** The content a model's query tower reads through the neighbours' `links` (hetero aggregators), else undefined. */
+export function linkedContent(model: TwoTowerModel, links: readonly Uint32Array[] | undefined): LinkedContent | undefined {
+  if (!model.readsLinks) return undefined;
+  if (!links) throw new Error(`embedTopics: a model with GraphSAGE '${model.shape.graphsage}' reads the neighbours' links; pass the visible links`);
+  return { perTopic: model.shape.contentFanout ?? 1, links };
 }
 
 /** Candidate tower input for content rows. */
@@ -176,8 +213,11 @@ export function embedContent(model: TwoTowerModel, data: ContentInputs, rows?: A
 /**
  * Topic embeddings of `topics`, row-major [topics.length * D]. Neighbourhoods
  * are sampled with `rng` (seeded by the caller, so the result is repeatable).
+ * `links`: the links that may be seen, which a hetero aggregator reads
+ * (required then; see `LinkedContent`).
  */
-export function embedTopics(model: TwoTowerModel, data: TowerData, topics: ArrayLike<number>, fanouts: readonly number[] | undefined, rng: Rng, batchSize = 512): Float32Array {
+export function embedTopics(model: TwoTowerModel, data: TowerData, topics: ArrayLike<number>, fanouts: readonly number[] | undefined, rng: Rng, links?: readonly Uint32Array[], batchSize = 512): Float32Array {
+  const content = linkedContent(model, links);
   const d = model.shape.encoder.dim;
   const out = new Float32Array(topics.length * d);
   for (let start = 0; start < topics.length; start += batchSize) {
@@ -186,9 +226,12 @@ export function embedTopics(model: TwoTowerModel, data: TowerData, topics: Array
     // Seeds must be unique for the sampler; map duplicates back afterwards.
     const unique = [...new Set(seeds)];
     const position = new Map(unique.map((t, i) => [t, i]));
-    const input = queryInput(data, Uint32Array.from(unique), model.sage.length ? fanouts : undefined, rng, model.shape.encoder.vocab);
-    const rows = localize([input.nodes.ids]);
-    const values = tidyRead(() => model.queries(input, { rows: model.encoder.embedding.gather(rows.unique), local: rows.local[0] }));
+    const input = queryInput(data, Uint32Array.from(unique), model.readsNeighbours ? fanouts : undefined, rng, model.shape.encoder.vocab, content);
+    const rows = localize([input.nodes.ids, input.content?.input.text.ids ?? new Int32Array(0)]);
+    const values = tidyRead(() => {
+      const table = model.encoder.embedding.gather(rows.unique);
+      return model.queries(input, { rows: table, local: rows.local[0] }, { rows: table, local: rows.local[1] });
+    });
     for (let i = 0; i < seeds.length; i++) out.set(values.subarray(position.get(seeds[i])! * d, (position.get(seeds[i])! + 1) * d), (start + i) * d);
   }
   return out;

@@ -19,12 +19,12 @@ import { assertTrainable } from '../runtime/backend.ts';
 import { TwoTowerModel, type TwoTowerShape } from './two-tower.ts';
 import { inBatchSoftmaxLoss } from './losses/in-batch-softmax.ts';
 import { StreamingFrequencyEstimator, ExactFrequencyEstimator, type FrequencyEstimator } from './frequency-estimator.ts';
-import { candidateInput, embedContent, embedTopics, queryInput, type TowerData } from './tower-data.ts';
+import { candidateInput, embedContent, embedTopics, linkedContent, queryInput, type TowerData } from './tower-data.ts';
 import type { NamedArray } from '../runtime/weights.ts';
 import { Adam } from '../runtime/adam.ts';
 import { localize, weightName } from '../runtime/variables.ts';
 import { gatherRows } from '../runtime/ops.ts';
-import type { EncoderConfig, GraphSageConfig, TrainingConfig } from './config.ts';
+import { isHetero, type EncoderConfig, type GraphSageConfig, type TrainingConfig } from './config.ts';
 import { BruteForceIndex } from '../ann/brute-force.ts';
 import { rngFor, shuffleInPlace, type Rng } from '../random.ts';
 import { recallAtK } from '../eval/metrics.ts';
@@ -32,7 +32,11 @@ import { hasLink } from '../data/links.ts';
 
 export interface TrainInputs {
   data: TowerData;
-  /** Links training may see (held-out topics already emptied). [topics] */
+  /**
+   * Links training may see (held-out and validation topics already emptied):
+   * the positives of the training topics, and what a hetero aggregator reads
+   * of the neighbours' links. [topics]
+   */
   links: Uint32Array[];
   /** Topic rows to train on (their links are the positives). */
   trainTopics: Uint32Array;
@@ -159,6 +163,7 @@ export function modelShape(data: TowerData, encoder: EncoderConfig, graphsage: G
     encoder: { vocab: encoder.vocab, dim: encoder.dim, hidden: encoder.hidden, maxFeatures: encoder.maxFeatures },
     graphsage: graphsage.aggregator,
     layers: graphsage.aggregator === 'off' ? 0 : graphsage.fanouts.length,
+    ...(isHetero(graphsage.aggregator) ? { contentFanout: graphsage.contentFanout } : {}),
     kinds: data.kinds.length,
     languages: data.languages.length,
     ...(data.pretrained ? { pretrainedDim: data.pretrained.dim } : {}),
@@ -167,14 +172,15 @@ export function modelShape(data: TowerData, encoder: EncoderConfig, graphsage: G
 }
 
 /** recall@K of validation topics against all content, by exact search. */
-export function validationRecall(model: TwoTowerModel, inputs: Pick<TrainInputs, 'data' | 'validationTopics' | 'graphsage' | 'seed'>, answers: Uint32Array[], k: number, contentVectors?: Float32Array): number {
+export function validationRecall(model: TwoTowerModel, inputs: Pick<TrainInputs, 'data' | 'links' | 'validationTopics' | 'graphsage' | 'seed'>, answers: Uint32Array[], k: number, contentVectors?: Float32Array): number {
   const { data, validationTopics } = inputs;
   if (validationTopics.length === 0) return 0;
   const d = model.shape.encoder.dim;
   const vectors = contentVectors ?? embedContent(model, data);
   const index = new BruteForceIndex(d);
   index.add(vectors, Uint32Array.from(data.dataset.content.keys()));
-  const queries = embedTopics(model, data, validationTopics, inputs.graphsage.fanouts, rngFor(inputs.seed, 'validation/sample'));
+  // The validation topics' own links are empty in `links`: they feed no query, as held-out topics' will not.
+  const queries = embedTopics(model, data, validationTopics, inputs.graphsage.fanouts, rngFor(inputs.seed, 'validation/sample'), inputs.links);
   const results = index.searchBatch(queries, k);
   const ranked = new Map<string, Uint32Array>();
   const gold = new Map<string, Uint32Array>();
@@ -211,7 +217,7 @@ function hardNegatives(inputs: TrainInputs, pool: Map<number, Uint32Array> | und
 function modelCandidates(model: TwoTowerModel, inputs: TrainInputs, contentVectors: Float32Array, k: number, rng: Rng): Map<number, Uint32Array> {
   const index = new BruteForceIndex(model.shape.encoder.dim);
   index.add(contentVectors, Uint32Array.from(inputs.data.dataset.content.keys()));
-  const queries = embedTopics(model, inputs.data, inputs.trainTopics, inputs.graphsage.fanouts, rng);
+  const queries = embedTopics(model, inputs.data, inputs.trainTopics, inputs.graphsage.fanouts, rng, inputs.links);
   const results = index.searchBatch(queries, k);
   return new Map(Array.from(inputs.trainTopics, (t, i) => [t, results[i].labels]));
 }
@@ -262,6 +268,8 @@ export async function trainTwoTower(inputs: TrainInputs): Promise<TrainResult> {
   const optimizer = new Adam(towers);
   const fineOptimizer = fineTuned.size ? new Adam([...fineTuned]) : undefined;
   const fanouts = inputs.graphsage.aggregator === 'off' ? undefined : inputs.graphsage.fanouts;
+  // Hetero aggregators: the items of the neighbours' visible links; a topic's own list is never read for it.
+  const content = linkedContent(model, inputs.links);
   const vocab = inputs.encoder.vocab;
   const answers = Array.from(inputs.validationTopics, (t) => data.dataset.links[t]);
   const fingerprint = fingerprintOf(inputs);
@@ -334,15 +342,15 @@ export async function trainTwoTower(inputs: TrainInputs): Promise<TrainResult> {
       }
       const seeds = [...new Set(batch.topics)];
       const seedPosition = new Map(seeds.map((t, i) => [t, i]));
-      const query = queryInput(data, Uint32Array.from(seeds), fanouts, sampleRng, vocab);
+      const query = queryInput(data, Uint32Array.from(seeds), fanouts, sampleRng, vocab, content);
       const candidate = candidateInput(data, columns, vocab);
       const rowSeeds = Int32Array.from(batch.topics, (t) => seedPosition.get(t)!);
-      const { unique, local } = localize([query.nodes.ids, candidate.text.ids]);
+      const { unique, local } = localize([query.nodes.ids, candidate.text.ids, query.content?.input.text.ids ?? new Int32Array(0)]);
       const rows = model.encoder.embedding.gatherVariable(unique);
       let loss: number;
       try {
         const { value, grads } = tf.variableGrads(() => {
-          const queries = gatherRows(model.queries(query, { rows: rows as unknown as Tensor2D, local: local[0] }), rowSeeds); // [B, D]
+          const queries = gatherRows(model.queries(query, { rows: rows as unknown as Tensor2D, local: local[0] }, { rows: rows as unknown as Tensor2D, local: local[2] }), rowSeeds); // [B, D]
           const candidates = model.candidates(candidate, { rows: rows as unknown as Tensor2D, local: local[1] }); // [M, D]
           return inBatchSoftmaxLoss({ queries, candidates, temperature: training.temperature, logQ, accidentalHits: accidental });
         }, [rows, ...model.variables] as Variable[]);

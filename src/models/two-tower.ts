@@ -12,9 +12,12 @@
  * callers gather the rows a batch touches and pass them in; `variables` are
  * the dense ones.
  *
- * GraphSAGE can be off (the query is the topic's own text), or use the mean
+ * GraphSAGE can be off (the query is the topic's own text), use the mean
  * or max-pool aggregator over 1-2 hops of the topic tree (parent, children,
- * siblings).
+ * siblings), or a heterogeneous layer (hetero-conv.ts) over one hop of the
+ * tree and the content the neighbours link, read as candidate vectors:
+ *
+ *   query(t)     = normalize(head_q(HeteroConv(enc(t), enc(neighbours), candidate(their linked content))))
  */
 import { tf, type Tensor1D, type Tensor2D, type Variable } from '../runtime/tf.ts';
 import { dense, gatherRows } from '../runtime/ops.ts';
@@ -22,8 +25,10 @@ import { seededVariable } from '../runtime/variables.ts';
 import { BagEncoder, type EmbeddingRows, type TextBatch, type TextEncoder, type BagEncoderOptions } from './text-encoder.ts';
 import type { SentenceEncoder } from '../pretrained/encoder.ts';
 import { SAGEConv, l2Normalize, type NeighbourBlock } from './sage-conv.ts';
+import { HeteroConv } from './hetero-conv.ts';
+import { isHetero, type GraphSageAggregator } from './config.ts';
 
-export type GraphSageMode = 'off' | 'mean' | 'pool';
+export type GraphSageMode = GraphSageAggregator;
 
 export interface TwoTowerShape {
   encoder: Required<BagEncoderOptions>;
@@ -31,6 +36,8 @@ export interface TwoTowerShape {
   graphsage: GraphSageMode;
   /** GraphSAGE layers (= hops sampled). */
   layers: number;
+  /** Hetero aggregators: items drawn from each sampled neighbour topic's links. */
+  contentFanout?: number;
   /** Number of distinct content kinds and languages (ids 0..n-1; unseen values map to 0). */
   kinds: number;
   languages: number;
@@ -67,6 +74,8 @@ export interface QueryInput {
   nodes: TextBatch;
   /** blocks[l] feeds layer l; its targets are a prefix of the node table, the last block's targets are the seeds. */
   blocks: NeighbourBlock[];
+  /** Hetero aggregators: the content the neighbours link, as candidate-tower inputs, and the edges seed <- item. */
+  content?: { input: CandidateInput; block: NeighbourBlock };
 }
 
 export interface CandidateInput {
@@ -80,6 +89,8 @@ export interface CandidateInput {
 export class TwoTowerModel {
   readonly encoder: TextEncoder & BagEncoder;
   readonly sage: SAGEConv[];
+  /** The heterogeneous layer (aggregator 'hetero-mean' or 'hetero-attention'). */
+  readonly hetero?: HeteroConv;
   private readonly queryHead: Head;
   private readonly candidateHead: Head;
   private readonly kindEmbeddings: Variable;
@@ -91,7 +102,8 @@ export class TwoTowerModel {
     const { encoder, graphsage, layers } = shape;
     this.encoder = new BagEncoder(encoder, seed, 'encoder', shape.pretrainedDim ?? 0, sentence);
     const d = encoder.dim;
-    this.sage = graphsage === 'off' ? [] : Array.from({ length: layers }, (_, l) => new SAGEConv(d, graphsage, l < layers - 1, seed, `sage/${l}`));
+    if (graphsage === 'hetero-mean' || graphsage === 'hetero-attention') this.hetero = new HeteroConv(d, graphsage === 'hetero-mean' ? 'mean' : 'attention', seed, 'hetero');
+    this.sage = graphsage === 'mean' || graphsage === 'pool' ? Array.from({ length: layers }, (_, l) => new SAGEConv(d, graphsage, l < layers - 1, seed, `sage/${l}`)) : [];
     this.queryHead = new Head(d, encoder.hidden, seed, 'query_head');
     this.candidateHead = new Head(d, encoder.hidden, seed, 'candidate_head');
     this.kindEmbeddings = seededVariable('candidate/kind', [Math.max(1, shape.kinds), d], seed, 0.01);
@@ -99,6 +111,7 @@ export class TwoTowerModel {
     this.variables = [
       ...this.encoder.variables,
       ...this.sage.flatMap((s) => s.variables),
+      ...(this.hetero?.variables ?? []),
       ...this.queryHead.variables,
       ...this.candidateHead.variables,
       this.kindEmbeddings,
@@ -107,10 +120,28 @@ export class TwoTowerModel {
     ];
   }
 
-  /** Topic embeddings for the seeds of `input`. [seeds, D], unit rows. Call inside tf.tidy. */
-  queries(input: QueryInput, embedding: EmbeddingRows): Tensor2D {
+  /** Does the query tower read a sampled neighbourhood (any aggregator but 'off')? */
+  get readsNeighbours(): boolean {
+    return this.shape.graphsage !== 'off';
+  }
+
+  /** Does the query tower read the content of the neighbours' links (and so need the visible links)? */
+  get readsLinks(): boolean {
+    return isHetero(this.shape.graphsage);
+  }
+
+  /**
+   * Topic embeddings for the seeds of `input`. [seeds, D], unit rows. Call inside tf.tidy.
+   * `contentEmbedding`: the embedding rows of `input.content`'s texts (hetero aggregators).
+   */
+  queries(input: QueryInput, embedding: EmbeddingRows, contentEmbedding?: EmbeddingRows): Tensor2D {
     let h = this.encoder.encode(input.nodes, embedding); // [N, D]
-    if (this.sage.length === 0) {
+    if (this.hetero) {
+      if (!input.content || !contentEmbedding) throw new Error('TwoTowerModel.queries: a heterogeneous GraphSAGE model needs the content of the neighbours\' links');
+      const { input: items, block } = input.content;
+      const x = items.text.rows > 0 ? this.candidates(items, contentEmbedding) : tf.zeros([0, h.shape[1]]) as Tensor2D; // [C, D]
+      h = this.hetero.apply(h, input.blocks[0], x, block); // [S, D]
+    } else if (this.sage.length === 0) {
       const seeds = input.blocks.length ? input.blocks[input.blocks.length - 1].targets : input.nodes.rows;
       h = tf.slice(h, [0, 0], [seeds, h.shape[1]]); // [S, D]
     } else {

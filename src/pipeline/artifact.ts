@@ -162,8 +162,10 @@ export function checkModelMeta(value: unknown, path: string, hint: string): Mode
     if (!isObject((m.config as Record<string, unknown>)[section])) bad(`config.${section} must be an object`);
   }
   const shape = m.shape as Record<string, unknown>;
-  if (!isObject(shape) || !isObject(shape.encoder) || !['off', 'mean', 'pool'].includes(shape.graphsage as string) || !isInt(shape.layers) || !isInt(shape.kinds) || !isInt(shape.languages)) {
+  if (!isObject(shape) || !isObject(shape.encoder) || !['off', 'mean', 'pool', 'hetero-mean', 'hetero-attention'].includes(shape.graphsage as string) || !isInt(shape.layers) || !isInt(shape.kinds) || !isInt(shape.languages)) {
     bad('shape must give the encoder, graphsage, layers, kinds and languages');
+  } else if (String(shape.graphsage).startsWith('hetero-') && !(isInt(shape.contentFanout) && (shape.contentFanout as number) > 0)) {
+    bad(`shape.contentFanout must be a positive integer with graphsage '${shape.graphsage}' (got ${JSON.stringify(shape.contentFanout)})`);
   }
   for (const key of ['vocab', 'dim', 'hidden', 'maxFeatures']) if (!isInt((shape.encoder as Record<string, unknown>)[key])) bad(`shape.encoder.${key} must be a non-negative integer`);
   if (!strings(m.kinds) || !strings(m.languages)) bad('kinds and languages must be lists of strings');

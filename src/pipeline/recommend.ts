@@ -157,10 +157,15 @@ async function lexicalLists(retriever: Retriever, topics: Uint32Array, k: number
   return lists;
 }
 
-/** The query-tower vectors of topic rows (neighbourhoods sampled from the model's seed). [topics * D] */
-function queriesOf(retriever: Retriever, topics: Uint32Array): Float32Array {
+/**
+ * The query-tower vectors of topic rows (neighbourhoods sampled from the
+ * model's seed); a hetero aggregator reads the `visible` links (default: the
+ * dataset's but the model's held-out topics'). [topics * D]
+ */
+function queriesOf(retriever: Retriever, topics: Uint32Array, visible?: VisibleLinks): Float32Array {
   const { model, meta, data } = retriever;
-  return topicQueries(model, data, topics, meta.config.graphsage.fanouts, meta.seed);
+  const links = model.readsLinks ? (visible ?? modelContext(data.dataset, meta.heldOut)).links : undefined;
+  return topicQueries(model, data, topics, meta.config.graphsage.fanouts, meta.seed, links);
 }
 
 /** Neural top-`depth` lists of topic rows for their `queries`, from the model's index (or an external one). */
@@ -199,7 +204,7 @@ export async function retrieve(retriever: Retriever, topics: Uint32Array, option
   // Models saved before retrieval.unplacedTopK existed have no such key.
   const unplaced = config.unplacedTopK ?? 0;
   const depth = unplaced > 0 ? Math.max(topK, config.unplacedDepth) : topK;
-  let neural = await neuralLists(retriever, topics, queriesOf(retriever, topics), depth, options);
+  let neural = await neuralLists(retriever, topics, queriesOf(retriever, topics, options.visible), depth, options);
   const placed = unplaced > 0 ? (options.visible ?? modelContext(data.dataset, meta.heldOut)).popularity : undefined;
   if (placed) neural = neural.map((list) => withUnplaced(list, topK, unplaced, placed));
   // Sentence vectors the towers read (not token ids of a fine-tuned encoder): a third candidate list and the reranker's cosine.
@@ -233,7 +238,7 @@ export async function fusionPools(retriever: Retriever, topics: Uint32Array, opt
   const depth = config.fusionDepth;
   const t0 = performance.now();
   // One set of query vectors: the neural lists and the neural cosine feature must agree.
-  const queries = queriesOf(retriever, topics);
+  const queries = queriesOf(retriever, topics, options.visible);
   const neural = await neuralLists(retriever, topics, queries, depth, options);
   const sentence = sentenceVectors(data);
   const sentenceCandidates = sentence && config.sentenceTopK > 0 ? sentenceLists(retriever, sentence, topics, depth) : undefined;
@@ -245,7 +250,7 @@ export async function fusionPools(retriever: Retriever, topics: Uint32Array, opt
     sentenceCosines: sentence && ((rows) => sentenceCosines(sentence, topics[i], rows)),
   }));
   const unions = lists.map(poolUnion);
-  const { vectors, content, local } = await towerVectors(retriever, unions.map((u) => u.rows));
+  const { vectors, content, local } = await towerVectors(retriever, unions.map((u) => u.rows), options.visible);
   const dim = vectors.dim;
   const unit = normalizeRows('learned fusion', queries, topics, dim);
   const queryOf = (i: number) => unit.subarray(i * dim, (i + 1) * dim);
@@ -265,18 +270,18 @@ function poolTimes(seconds: { neural: number; lexical: number; fusion: number },
 
 /**
  * The unit-length query vectors of every topic (computed once per
- * retriever), the hubness of every content row of `pools` (computed once per
+ * retriever, under the first call's `visible` links: a retriever serves one set), the hubness of every content row of `pools` (computed once per
  * retriever and row), and those rows' candidate vectors, read from the
  * content index (which holds them already: nothing is encoded again), in
  * `content` at rows `local[row]`.
  */
-async function towerVectors(retriever: Retriever, pools: readonly Uint32Array[]): Promise<{ vectors: TowerVectors; content: Float32Array; local: Int32Array }> {
+async function towerVectors(retriever: Retriever, pools: readonly Uint32Array[], visible?: VisibleLinks): Promise<{ vectors: TowerVectors; content: Float32Array; local: Int32Array }> {
   const { data, index } = retriever;
   const dim = index.dim;
   const items = data.dataset.content.length;
   if (!retriever.vectors) {
     const all = Uint32Array.from(data.dataset.topics.keys());
-    const topics = normalizeRows('learned fusion', queriesOf(retriever, all), all, dim);
+    const topics = normalizeRows('learned fusion', queriesOf(retriever, all, visible), all, dim);
     retriever.vectors = { dim, topics, hub: new Float32Array(items), hubReady: new Uint8Array(items) };
   }
   const vectors = retriever.vectors;

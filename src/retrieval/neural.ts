@@ -31,9 +31,12 @@ export async function buildContentIndex(model: TwoTowerModel, data: TowerData, c
   return index;
 }
 
-/** Topic embeddings for retrieval (neighbourhoods sampled with a seed-derived generator). [topics * D] */
-export function topicQueries(model: TwoTowerModel, data: TowerData, topics: ArrayLike<number>, fanouts: readonly number[], seed: number): Float32Array {
-  return embedTopics(model, data, topics, fanouts, rngFor(seed, 'recommend/sample'));
+/**
+ * Topic embeddings for retrieval (neighbourhoods sampled with a seed-derived
+ * generator). `links`: the visible links, which a hetero aggregator reads. [topics * D]
+ */
+export function topicQueries(model: TwoTowerModel, data: TowerData, topics: ArrayLike<number>, fanouts: readonly number[], seed: number, links?: readonly Uint32Array[]): Float32Array {
+  return embedTopics(model, data, topics, fanouts, rngFor(seed, 'recommend/sample'), links);
 }
 
 /** A search over another index with the same result contract (e.g. Neo4j's vector index), unpartitioned. */

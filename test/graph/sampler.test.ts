@@ -257,3 +257,64 @@ test('no hops and no seeds are valid edge cases', () => {
   const empty = sampleNeighbours(index, new Uint32Array(0), [3, 3], rngFor(1, 'sampler'));
   assert.deepEqual([empty.nodes.length, empty.row.length, empty.numTargets, empty.numNodesPerHop], [0, 0, [0, 0], [0, 0, 0]]);
 });
+
+// --- content through the neighbours' links (sampleLinkedContent) ---------------
+
+test('linked content: the worked example of the header, and a topic never reaches its own links', async () => {
+  const { sampleLinkedContent } = await import('../../src/graph/sampler.ts');
+  const index = buildNeighbourIndex(forest);
+  const contentIds = (rows: ArrayLike<number>) => Array.from(rows, (r) => dataset.content[r].id);
+  // t_cell's neighbours: t_bio (no links) and t_gen (c_dna c_mendel); per topic 5 >= every list: no draws.
+  const sample = sampleNeighbours(index, Uint32Array.of(row('t_cell')), [4], rngFor(1, 'sampler'));
+  const out = sampleLinkedContent(sample, dataset.links, 5, rngFor(1, 'content'));
+  assert.deepEqual(contentIds(out.content).sort(), ['c_dna', 'c_mendel']);
+  assert.deepEqual(Array.from(out.row), [0, 0]);
+  assert.equal(out.numTargets, 1);
+  // Two seeds that are each other's sibling read each other's links, never their own.
+  const both = sampleNeighbours(index, Uint32Array.of(row('t_cell'), row('t_gen')), [4], rngFor(1, 'sampler'));
+  const pair = sampleLinkedContent(both, dataset.links, 5, rngFor(1, 'content'));
+  const reached = (seed: number) => contentIds(Array.from(pair.row.keys()).filter((e) => pair.row[e] === seed).map((e) => pair.content[pair.col[e]])).sort();
+  assert.deepEqual(reached(0), ['c_dna', 'c_mendel']);
+  assert.deepEqual(reached(1), ['c_cell1', 'c_cell2']);
+  // A hidden topic's list is empty in the links passed: t_cell then reaches nothing.
+  const hidden = dataset.links.map((l, t) => (t === row('t_gen') ? new Uint32Array(0) : l));
+  assert.equal(sampleLinkedContent(sample, hidden, 5, rngFor(1, 'content')).content.length, 0);
+  assert.throws(() => sampleLinkedContent(sample, dataset.links, -1, rngFor(1, 'content')), (e: unknown) => e instanceof ConfigError && /perTopic must be a non-negative integer/.test(e.message));
+});
+
+test('linked content on a random forest: every edge has a neighbour holding the item, never the seed itself; per-topic caps; seeded', async () => {
+  const { sampleLinkedContent } = await import('../../src/graph/sampler.ts');
+  const rng = mulberry32(11);
+  // Each topic links 0-6 items of a catalogue of 3,000: items are shared by several topics, seeds' own lists included.
+  const links = Array.from({ length: big.size }, () => Uint32Array.from(new Set(Array.from({ length: randomInt(rng, 7) }, () => randomInt(rng, 3000)))).sort());
+  const seeds = Uint32Array.from(new Set(Array.from({ length: 300 }, () => randomInt(rng, big.size))));
+  const perTopic = 2;
+  const sample = sampleNeighbours(bigIndex, seeds, [5], rngFor(3, 'sampler'));
+  const out = sampleLinkedContent(sample, links, perTopic, rngFor(3, 'content'));
+  assert.equal(out.numTargets, seeds.length);
+  assert.equal(new Set(out.content).size, out.content.length);
+  for (let e = 1; e < out.row.length; e++) assert.ok(out.row[e - 1] <= out.row[e], 'row must be non-decreasing');
+  // The sampled neighbours of each seed, and the edges each may explain.
+  const neighbours = new Map<number, number[]>();
+  for (let e = 0; e < sample.hops[0].row.length; e++) {
+    const s = sample.hops[0].row[e];
+    neighbours.set(s, [...(neighbours.get(s) ?? []), sample.nodes[sample.hops[0].col[e]]]);
+  }
+  for (let s = 0; s < seeds.length; s++) {
+    const mine = Array.from(out.row.keys()).filter((e) => out.row[e] === s).map((e) => out.content[out.col[e]]);
+    const near = neighbours.get(s) ?? [];
+    assert.ok(!near.includes(seeds[s]), 'a topic is not its own neighbour');
+    // Each item's edges are at most the number of sampled neighbours holding it; all edges at most perTopic per neighbour.
+    assert.ok(mine.length <= perTopic * near.length);
+    for (const c of new Set(mine)) {
+      const holders = near.filter((u) => links[u].includes(c)).length;
+      assert.ok(holders > 0, `seed ${seeds[s]}: item ${c} is in no sampled neighbour's links`);
+      assert.ok(mine.filter((x) => x === c).length <= holders);
+    }
+    // An item only the seed links never reaches it.
+    for (const c of links[seeds[s]]) if (!near.some((u) => links[u].includes(c))) assert.ok(!mine.includes(c), `seed ${seeds[s]} reached its own item ${c}`);
+  }
+  assert.ok(out.row.length > 0);
+  const again = sampleLinkedContent(sampleNeighbours(bigIndex, seeds, [5], rngFor(3, 'sampler')), links, perTopic, rngFor(3, 'content'));
+  assert.deepEqual([Array.from(again.content), Array.from(again.row), Array.from(again.col)], [Array.from(out.content), Array.from(out.row), Array.from(out.col)]);
+});
