@@ -150,13 +150,20 @@ async function download(id: string, revision: string, cache: string, options: Hu
   const total = wanted.reduce((s, e) => s + (e.lfs?.size ?? e.size), 0);
   let done = 0;
   options.log?.(`downloading ${id} (${commit.slice(0, 12)}): ${wanted.length} files, ${(total / 1e6).toFixed(1)} MB from ${endpoint} into ${repo}`);
+  // Without a progress callback, a line every few seconds says how far the download is.
+  let said = performance.now();
+  const progress = options.onProgress ?? ((bytes: number) => {
+    if (performance.now() - said < PROGRESS_SECONDS * 1000 || bytes >= total) return;
+    said = performance.now();
+    options.log?.(`downloading ${id}: ${(bytes / 1e6).toFixed(1)} of ${(total / 1e6).toFixed(1)} MB`);
+  });
   for (const entry of wanted) {
     const hash = entry.lfs ? entry.lfs.oid : entry.oid;
     const size = entry.lfs?.size ?? entry.size;
     const blob = join(repo, 'blobs', hash);
-    if (!existsSync(blob)) await fetchBlob(`${endpoint}/${id}/resolve/${commit}/${entry.path}`, blob, { size, sha256: entry.lfs?.oid, gitSha1: entry.lfs ? undefined : entry.oid, path: entry.path, id }, get, (n) => options.onProgress?.(done + n, total));
+    if (!existsSync(blob)) await fetchBlob(`${endpoint}/${id}/resolve/${commit}/${entry.path}`, blob, { size, sha256: entry.lfs?.oid, gitSha1: entry.lfs ? undefined : entry.oid, path: entry.path, id }, get, (n) => progress(done + n, total));
     done += size;
-    options.onProgress?.(done, total);
+    progress(done, total);
     const link = join(snapshot, entry.path);
     await mkdir(dirname(link), { recursive: true });
     const target = relative(dirname(link), blob);
@@ -171,6 +178,9 @@ async function download(id: string, revision: string, cache: string, options: Hu
   }
   return snapshot;
 }
+
+/** Seconds between two progress lines of a download (without an onProgress callback). */
+const PROGRESS_SECONDS = 5;
 
 /** Transfers resumed per file after an interruption, before giving up. */
 const RESUMES = 3;
