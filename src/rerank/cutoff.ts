@@ -43,9 +43,9 @@ export interface CutoffSearchResult {
 const SCOPE = 'rerank/cutoff';
 const GRID = {
   a: [0.5, 0.75, 1, 1.25, 1.5, 2],
-  b: [-2, -1.5, -1, -0.5, 0, 0.5, 1, 1.5, 2],
-  gamma: [1, 1.15, 1.3, 1.5, 1.75, 2],
-  delta: [0, 0.1, 0.25, 0.5],
+  b: [-4, -3.5, -3, -2.5, -2, -1.5, -1, -0.5, 0, 0.5, 1, 1.5, 2],
+  gamma: [1, 1.15, 1.3, 1.5, 1.75, 2, 2.5, 3],
+  delta: [0, 0.1, 0.25, 0.5, 0.75],
 };
 
 const logit = (p: number) => {
