@@ -163,8 +163,34 @@ export class PretrainedEncoder implements SentenceEncoder {
     return out;
   }
 
-  /** Pooled vectors of token rows, padded to the longest. [rows.length, dim] (call inside tf.tidy) */
+  /**
+   * Pooled vectors of token rows. [rows.length, dim] (call inside tf.tidy)
+   *
+   * Rows are run in length-sorted groups of about `batchTokens` tokens, each
+   * padded to its own longest row and in a tidy of its own, so a large call
+   * (a catalogue's validation embedding) neither pads short texts to the
+   * longest nor keeps every group's attention maps alive at once; the
+   * gradient tape keeps what the backward pass needs.
+   */
   encodeTokens(rows: readonly Int32Array[]): Tensor2D {
+    const longest = rows.reduce((m, r) => Math.max(m, r.length), 0);
+    if (rows.length * longest <= this.options.batchTokens) return this.encodeGroup(rows);
+    const order = Array.from(rows.keys()).sort((a, b) => rows[a].length - rows[b].length || a - b);
+    const parts: Tensor2D[] = [];
+    for (let start = 0; start < order.length; ) {
+      let end = start + 1;
+      while (end < order.length && (end + 1 - start) * rows[order[end]].length <= this.options.batchTokens) end++;
+      const group = order.slice(start, end).map((i) => rows[i]);
+      parts.push(tf.tidy(() => this.encodeGroup(group)));
+      start = end;
+    }
+    const place = new Int32Array(rows.length); // row i sits at place[i] of the sorted groups
+    order.forEach((row, at) => (place[row] = at));
+    return tf.gather(tf.concat(parts, 0), tf.tensor1d(place, 'int32')) as Tensor2D;
+  }
+
+  /** Pooled vectors of rows padded to the longest, in one pass. [rows.length, dim] */
+  private encodeGroup(rows: readonly Int32Array[]): Tensor2D {
     const batch = this.tokenizer.pad(rows);
     const cache = this.frozen;
     if (cache && rows.every((r) => cache.has(r))) {

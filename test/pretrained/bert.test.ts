@@ -201,3 +201,22 @@ test('cacheFrozenLayers: the top layer over the kept hidden states gives the ful
   encoder.dispose();
   fresh.dispose();
 });
+
+test('encodeTokens in length-sorted groups gives the one-batch vectors and gradients, in input order', async () => {
+  const grouped = await PretrainedEncoder.load(TINY_BERT, { maxLength: 16, trainableLayers: 1, batchTokens: 16 });
+  const whole = await PretrainedEncoder.load(TINY_BERT, { maxLength: 16, trainableLayers: 1 });
+  const texts = ['adding two-digit numbers with carrying', 'a', 'the water cycle', 'fractions and decimals', 'the cat sat on the mat', 'photosynthesis'];
+  const rows = grouped.tokenize(texts);
+  const a = tf.tidy(() => grouped.encodeTokens(rows).dataSync().slice());
+  const b = tf.tidy(() => whole.encodeTokens(rows).dataSync().slice());
+  assert.ok(maxAbsDiff(a, b) < 1e-5, `max diff ${maxAbsDiff(a, b)}`);
+  const weights = Float32Array.from({ length: rows.length * grouped.dim }, (_, i) => Math.sin(i));
+  const loss = (e: PretrainedEncoder) => () => tf.sum(tf.mul(e.encodeTokens(rows), tf.tensor2d(weights, [rows.length, e.dim]))) as tf.Scalar;
+  const ga = tf.variableGrads(loss(grouped), grouped.variables as tf.Variable[]);
+  const gb = tf.variableGrads(loss(whole), whole.variables as tf.Variable[]);
+  const strip = (name: string) => name.replace(/#\d+$/, '');
+  const byName = new Map(Object.entries(gb.grads).map(([k, v]) => [strip(k), v]));
+  for (const [name, g] of Object.entries(ga.grads)) assert.ok(maxAbsDiff(g.dataSync(), byName.get(strip(name))!.dataSync()) < 1e-4, name);
+  grouped.dispose();
+  whole.dispose();
+});
