@@ -46,7 +46,9 @@ export const PRESETS = {
   quality: {
     encoder: { kind: 'pretrained', model: QUALITY_ENCODER },
     retrieval: { fusion: 'learned', sentenceTopK: 200 },
-    rerank: { crossFit: 4, crossFitNegatives: 50, epochs: 1, cutoff: 'expected-f2' },
+    // The cross-encoder from the pretrained encoder (one joint layer) on 10 cross-fitted negatives a
+    // topic: final F2 0.6345 against 0.6236 for the from-scratch one on 50 (Khan, seed 42).
+    rerank: { model: 'pretrained', jointLayers: 1, crossFit: 4, crossFitNegatives: 10, epochs: 1, cutoff: 'expected-f2' },
   },
 } as const;
 export type PresetName = keyof typeof PRESETS;

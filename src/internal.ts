@@ -6,6 +6,7 @@
 export { tf } from './runtime/tf.ts';
 export { batchMatMul } from './runtime/ops.ts';
 export { syntheticVectors } from './ann/synthetic.ts';
+export { subsampleDataset, type SubsampleOptions } from './data/subsample.ts';
 export { encodeMetadata, recommendationSchema, recordBatches, type StringColumnMode } from './io/arrow.ts';
 export { clearGraph, dropEmbeddings, readRecommendationFile, totals } from './graph/neo4j.ts';
 export { languageRoute } from './retrieval/candidates.ts';

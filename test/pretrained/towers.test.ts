@@ -92,7 +92,7 @@ test("a config with kind 'pretrained' and no model is a one-line error", () => {
   writeFileSync(path, JSON.stringify({ encoder: { kind: 'pretrained' } }));
   const r = runCli(['train', '--data', data, '--model', join(tmp, 'm'), '--config', path]);
   assert.equal(r.status, 2);
-  assert.match(r.stderr, /encoder\.model must be a model directory when encoder\.kind is 'pretrained'/);
+  assert.match(r.stderr, /encoder\.model must be a model folder or Hugging Face id when encoder\.kind is 'pretrained' \(got \"\"\)/);
 });
 
 test('fineTuneLayers trains the top transformer layer with the towers and recommend reloads it', async () => {
@@ -120,7 +120,7 @@ test('fineTuneLayers trains the top transformer layer with the towers and recomm
 test('--encoder DIR selects the pretrained encoder; a wrong directory is one line naming what is missing', () => {
   const r = runCli(['train', '--data', data, '--model', join(tmp, 'm-enc'), '--encoder', join(tmp, 'no-such-model'), '--config', config('enc', { model: '' , kind: 'hashed' })]);
   assert.equal(r.status, 2, r.stderr);
-  assert.match(r.stderr, /no-such-model: no such model directory\. .*scripts\/fetch-pretrained\.sh/);
+  assert.match(r.stderr, /no-such-model: no such model directory, and not a Hugging Face model id \(org\/name\)\. Point --encoder/);
   assert.equal(r.stderr.trim().split('\n').filter((l) => /error/i.test(l)).length, 1);
   const ok = runCli(['train', '--data', data, '--model', join(tmp, 'm-enc'), '--encoder', encoderDir, '--config', config('enc', { model: '', kind: 'hashed' })]);
   assert.equal(ok.status, 0, ok.stderr);
