@@ -39,21 +39,7 @@ if check 2>/dev/null; then
   exit 0
 fi
 
-# Same as setup-torch.sh: a package's requirements less extras, torch and the CUDA stack.
-requirements() {
-  "$PY" - "$1" <<'EOF'
-import importlib.metadata, re, sys
-for r in importlib.metadata.requires(sys.argv[1]) or []:
-    spec, _, marker = r.partition(';')
-    name = re.match(r'[A-Za-z0-9._-]+', spec).group(0).lower().replace('_', '-')
-    if 'extra' in marker or name == 'torch' or re.match(r'(nvidia-|cuda-|triton)', name):
-        continue
-    print(spec.replace(' ', ''))
-EOF
-}
-pip_install() {
-  "$VENV/bin/pip" install --quiet "$@" 2>&1 | { grep -v -E "^(ERROR: pip's dependency resolver does not|torch [^ ]+ requires (nvidia-|cuda-|triton))" || true; }
-}
+. "$(dirname "$0")/pip-lib.sh"
 
 echo "setup-train: installing datasets $DATASETS_VERSION, accelerate $ACCELERATE_VERSION without their dependencies"
 "$VENV/bin/pip" install --quiet --no-deps "datasets==$DATASETS_VERSION" "accelerate==$ACCELERATE_VERSION"

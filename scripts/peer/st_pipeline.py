@@ -403,6 +403,20 @@ def run(a) -> dict:
 
     model = load_bi_encoder()
     bi_train = {'pairs_available': pairs_total, 'pairs': len(pairs_topic)}
+    # Training arguments both trainers share: CPU, seeded, no checkpoints, no reporting.
+    common_args = dict(
+        per_device_train_batch_size=a.batch_size,
+        learning_rate=a.learning_rate,
+        warmup_steps=a.warmup_ratio,  # transformers 5: a float below 1 is a share of the steps
+        seed=a.seed,
+        data_seed=a.seed,
+        use_cpu=True,
+        dataloader_num_workers=0,
+        save_strategy='no',
+        report_to='none',
+        logging_steps=10,
+        disable_tqdm=True,
+    )
     tmp = tempfile.TemporaryDirectory(prefix='st_pipeline-')
     if a.epochs > 0 and len(pairs_topic) >= 2:
         train_ds = Dataset.from_dict({
@@ -412,21 +426,11 @@ def run(a) -> dict:
         args = SentenceTransformerTrainingArguments(
             output_dir=os.path.join(tmp.name, 'bi'),
             num_train_epochs=a.epochs,
-            per_device_train_batch_size=a.batch_size,
-            learning_rate=a.learning_rate,
-            warmup_steps=a.warmup_ratio,  # transformers 5: a float below 1 is a share of the steps
             # A topic has many links, so a plain random batch often holds the
             # same topic twice, and MNRL would push away a true positive as
             # an in-batch negative; the no-duplicates sampler prevents that.
             batch_sampler=BatchSamplers.NO_DUPLICATES,
-            seed=a.seed,
-            data_seed=a.seed,
-            use_cpu=True,
-            dataloader_num_workers=0,
-            save_strategy='no',
-            report_to='none',
-            logging_steps=10,
-            disable_tqdm=True,
+            **common_args,
         )
         trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=train_ds, loss=MultipleNegativesRankingLoss(model))
         with timed('bi_encoder_fit'):
@@ -476,17 +480,7 @@ def run(a) -> dict:
     ce_args = CrossEncoderTrainingArguments(
         output_dir=os.path.join(tmp.name, 'ce'),
         num_train_epochs=a.ce_epochs,
-        per_device_train_batch_size=a.batch_size,
-        learning_rate=a.learning_rate,
-        warmup_steps=a.warmup_ratio,  # transformers 5: a float below 1 is a share of the steps
-        seed=a.seed,
-        data_seed=a.seed,
-        use_cpu=True,
-        dataloader_num_workers=0,
-        save_strategy='no',
-        report_to='none',
-        logging_steps=10,
-        disable_tqdm=True,
+        **common_args,
     )
     ce_ds = Dataset.from_dict({'query': queries, 'passage': passages, 'label': labels})
     ce_trainer = CrossEncoderTrainer(model=ce, args=ce_args, train_dataset=ce_ds, loss=BinaryCrossEntropyLoss(ce))

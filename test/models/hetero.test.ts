@@ -17,6 +17,7 @@ import { weightName } from '../../src/runtime/variables.ts';
 import { rngFor } from '../../src/random.ts';
 import type { NeighbourBlock } from '../../src/models/sage-conv.ts';
 import { TINY, tempDir } from '../helpers.ts';
+import { trainTwiceAlike } from './train-twice.ts';
 
 const { dir: tmp, cleanup } = tempDir();
 after(cleanup);
@@ -117,15 +118,7 @@ test("a topic's query never reads its own links; its neighbours' links do move i
 });
 
 test('hetero training runs, the tensor count stays flat, the same seed gives the same model, and the weights are named', async () => {
-  const counts: number[] = [];
-  const first = await trainTwoTower({ ...base, onEpoch: () => counts.push(tf.memory().numTensors) });
-  assert.equal(first.history.length, 3);
-  assert.ok(first.history.every((h) => Number.isFinite(h.loss)));
-  assert.equal(new Set(counts).size, 1, `tensor counts per epoch: ${counts}`);
-  const second = await trainTwoTower(base);
-  const a = snapshot(first.model);
-  const b = snapshot(second.model);
-  for (let i = 0; i < a.length; i++) assert.deepEqual(a[i].values, b[i].values, a[i].name);
+  const { first, second, weights: a } = await trainTwiceAlike(base, 3);
   for (const name of ['hetero/w_self', 'hetero/w_topic', 'hetero/w_content', 'hetero/bias', 'hetero/w_attention', 'hetero/log_scale']) assert.ok(a.some((w) => w.name === name), name);
   // The content channel trained (W_content moved from its initial values).
   const fresh = snapshot(new TwoTowerModel(modelShape(data, base.encoder, base.graphsage), base.seed));
