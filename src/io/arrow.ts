@@ -28,7 +28,6 @@ import {
   makeData,
   RecordBatch,
   RecordBatchFileWriter,
-  RecordBatchStreamWriter,
   Schema,
   Struct,
   Table,
@@ -229,16 +228,6 @@ export async function writeArrowFile(sink: ByteSink, table: RecommendationTable,
   }
   writer.finish();
   for (const chunk of writer.take()) await sink.write(chunk);
-}
-
-/** The table as one Arrow IPC stream buffer (what parquet-wasm reads). */
-export function arrowStreamBytes(table: RecommendationTable, metadata: Map<string, string>, batchRows: number): Uint8Array {
-  const schema = recommendationSchema([...table.stages.keys()], metadata);
-  const writer = new RecordBatchStreamWriter();
-  writer.reset(undefined, schema);
-  for (const batch of recordBatches(table, schema, batchRows)) writer.write(batch);
-  writer.finish();
-  return writer.toUint8Array(true);
 }
 
 // --- reading -----------------------------------------------------------------
