@@ -7,8 +7,7 @@
 #
 #   bash scripts/gpu-check.sh
 #
-# It has not run on a GPU: the machine trellis is developed and benchmarked on
-# has none. TensorFlow 2.18 loads CUDA 12 and cuDNN 9 at run time, so they
+# It has not run on a GPU yet: treat it as untested. TensorFlow 2.18 loads CUDA 12 and cuDNN 9 at run time, so they
 # must be on the library path (nvidia-smi must list the GPU).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -25,6 +25,13 @@
 # CI caches, shared volumes): a -march=native addon can die with SIGILL on a
 # CPU that lacks an instruction set of the machine that built it.
 #
+# Before building, search-batch.patch (beside this script) adds one method to
+# the addon: searchKnnBatch(Float32Array of n queries, k), which searches all
+# n in one call and reads the queries straight from the typed array, where
+# searchKnn copies a number[] element by element and answers with two JS
+# arrays per query. trellis uses it when the addon has it. A package whose
+# source the patch does not fit is built as it is, and says so.
+#
 # What was built goes to node_modules/hnswlib-node/build/Release/
 # trellis-build.json (read by `trellis env`). `node-gyp rebuild`, which npm
 # runs when it (re)installs hnswlib-node, deletes build/ and with it that
@@ -45,6 +52,7 @@ readonly ROOT
 readonly PKG="$ROOT/node_modules/hnswlib-node"
 readonly ADDON="$PKG/build/Release/addon.node"
 readonly RECORD="$PKG/build/Release/trellis-build.json"
+readonly PATCH="$ROOT/scripts/hnswlib/search-batch.patch"
 
 usage() { sed -n '/^# Usage:/,/^# TRELLIS_PORTABLE_HNSW=1 makes/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'; }
 
@@ -152,7 +160,8 @@ olevel_now="$(awk '/^CFLAGS_Release/ { on = 1; next } on && !/\\$/ { on = 0 } on
 if ((!force)) && [[ -f "$RECORD" && -f "$ADDON" && -n "$olevel_now" && ! "$ADDON" -nt "$RECORD" ]] &&
   [[ "$(record_field march)" == "$mode" ]] &&
   [[ "$(record_field flags)" == "$(flags_for "$mode" "$olevel_now")" ]] &&
-  [[ "$(record_field compiler)" == "$compiler" ]]; then
+  [[ "$(record_field compiler)" == "$compiler" ]] &&
+  [[ "$(record_field searchBatch)" == true ]]; then
   if [[ "$mode" == native ]]; then
     echo "$NAME: already built for this machine ($(record_field flags)); --force rebuilds"
   else
@@ -169,8 +178,25 @@ trap '((keep_log)) || rm -f "$log"' EXIT
 
 reason=""
 built_flags=""
+search_batch=false
+
+# Applies search-batch.patch once (the source keeps it across rebuilds; npm
+# reinstalling the package brings the original back).
+patch_source() {
+  if grep -q searchKnnBatch "$PKG/src/addon.cc"; then
+    search_batch=true
+  elif ! command -v patch >/dev/null; then
+    say "patch not found (Debian: apt-get install patch): building without searchKnnBatch"
+  elif patch --forward --silent -p1 -d "$PKG" <"$PATCH" >>"$log" 2>&1; then
+    search_batch=true
+    say "applied $(basename "$PATCH") (searchKnnBatch)"
+  else
+    say "$(basename "$PATCH") does not apply to this hnswlib-node: building without searchKnnBatch"
+  fi
+}
 
 build() { # MODE
+  patch_source
   local extra=""
   [[ "$1" == native ]] && extra="-march=native"
   local add="${extra:+ $extra}"
@@ -238,9 +264,19 @@ for (const q of queries) {
   hits += exact.filter((i) => got.has(i)).length;
   neighbors.forEach((i, j) => { worst = Math.max(worst, Math.abs(distances[j] - (1 - dot(q, base[i])))); });
 }
+let batchMismatches = 0;
+if (typeof index.searchKnnBatch === "function") {
+  const flat = new Float32Array(nq * dim);
+  queries.forEach((q, i) => flat.set(q, i * dim));
+  const batch = index.searchKnnBatch(flat, k);
+  queries.forEach((q, i) => {
+    const one = index.searchKnn(Array.from(flat.subarray(i * dim, (i + 1) * dim)), k);
+    one.neighbors.forEach((id, j) => { if (batch.neighbors[i * k + j] !== id) batchMismatches++; });
+  });
+}
 const recall = hits / (nq * k);
-console.log(JSON.stringify({ recall, worstDistanceError: worst }));
-process.exit(recall >= 0.95 && worst < 1e-4 ? 0 : 3);
+console.log(JSON.stringify({ recall, worstDistanceError: worst, batchMismatches }));
+process.exit(recall >= 0.95 && worst < 1e-4 && batchMismatches === 0 ? 0 : 3);
 '
 
 check_recall=""
@@ -256,7 +292,7 @@ check() {
   case "$status" in
     0) return 0 ;;
     132) reason="the addon died with SIGILL, an instruction this CPU lacks" ;;
-    3) reason="wrong results, $out; recall@10 must be >= 0.95 at ef 100" ;;
+    3) reason="wrong results, $out; recall@10 must be >= 0.95 at ef 100 and searchKnnBatch must agree with searchKnn" ;;
     124) reason="the check timed out" ;;
     *) reason="the check failed with exit $status" ;;
   esac
@@ -267,7 +303,7 @@ write_record() { # MODE FALLBACK
   local simd
   simd="$(simd_for "$built_flags")"
   TB_MARCH="$1" TB_FLAGS="$built_flags" TB_COMPILER="$compiler" TB_SIMD="$simd" \
-    TB_KERNEL="$(kernel_for "$simd")" TB_RECALL="$check_recall" TB_FALLBACK="$2" node -e '
+    TB_KERNEL="$(kernel_for "$simd")" TB_RECALL="$check_recall" TB_FALLBACK="$2" TB_SEARCH_BATCH="$search_batch" node -e '
       const e = process.env;
       const record = {
         march: e.TB_MARCH,
@@ -276,6 +312,7 @@ write_record() { # MODE FALLBACK
         simd: e.TB_SIMD.split(" ").filter(Boolean),
         hnswlibKernel: e.TB_KERNEL,
         checkRecallAt10: Number(e.TB_RECALL),
+        searchBatch: e.TB_SEARCH_BATCH === "true",
         ...(e.TB_FALLBACK ? { fallbackFrom: "native", fallbackReason: e.TB_FALLBACK } : {}),
         builtAt: new Date().toISOString(),
       };

@@ -5,7 +5,10 @@
  * 2018), through hnswlib-node (hnswlib's C++ behind N-API).
  *
  * hnswlib-node takes `number[]` vectors, so rows are copied into one reused
- * array at this boundary and nowhere else. It is single-threaded, and a JS
+ * array at this boundary and nowhere else. Searches go through
+ * `searchKnnBatch` (a Float32Array of queries in one call; added by
+ * scripts/hnswlib/search-batch.patch when the addon is built) where the addon
+ * has it, and one `searchKnn` call per query where it does not. It is single-threaded, and a JS
  * filter callback runs once per visited node (20-50x slower searches), so
  * trellis never filters: items that must not mix (languages, channels) go
  * into separate indexes, see ./partitioned.ts.
@@ -27,6 +30,13 @@ import { emptyResult } from './top-k.ts';
 import type { IndexManifest, LoadExpectation, SaveInfo, SearchResult, VectorIndex } from './types.ts';
 
 const SCOPE = 'trellis/ann/hnsw';
+
+/** What scripts/hnswlib/search-batch.patch adds to hnswlib-node's HierarchicalNSW. */
+interface BatchSearch {
+  /** n queries [n x dim] -> [n x k] each, nearest first; rows with fewer results padded with NaN and NO_NEIGHBOR. */
+  searchKnnBatch(queries: Float32Array, k: number): { distances: Float32Array; neighbors: Uint32Array };
+}
+const NO_NEIGHBOR = 0xffffffff;
 export const HNSW_FILE = 'index.hnsw';
 
 export interface HnswOptions {
@@ -164,15 +174,13 @@ export class HnswIndex implements VectorIndex {
   search(query: Float32Array, k: number): SearchResult {
     checkQuery(SCOPE, query, this.dim);
     checkK(SCOPE, k);
-    return this.searchRow(query, 0, k);
+    return this.searchRows(query, 1, k)[0];
   }
 
   searchBatch(queries: Float32Array, k: number): SearchResult[] {
     const rows = checkQueries(SCOPE, queries, this.dim);
     checkK(SCOPE, k);
-    const results: SearchResult[] = [];
-    for (let q = 0; q < rows; q++) results.push(this.searchRow(queries, q * this.dim, k));
-    return results;
+    return this.searchRows(queries, rows, k);
   }
 
   /** Writes hnswlib's index file to `path`. */
@@ -218,6 +226,30 @@ export class HnswIndex implements VectorIndex {
     return index;
   }
 
+  /** The first `rows` queries of `queries` [rows x dim]: one addon call when it has searchKnnBatch. */
+  private searchRows(queries: Float32Array, rows: number, k: number): SearchResult[] {
+    const size = this.size;
+    if (size === 0) return Array.from({ length: rows }, emptyResult);
+    const native = this.index as HierarchicalNSW & Partial<BatchSearch>;
+    if (typeof native.searchKnnBatch !== 'function') {
+      return Array.from({ length: rows }, (_, q) => this.searchRow(queries, q * this.dim, k));
+    }
+    const width = Math.min(k, size);
+    const all = queries.length === rows * this.dim ? queries : queries.subarray(0, rows * this.dim);
+    const { distances, neighbors } = native.searchKnnBatch(all, width); // [rows * width] each, nearest first
+    const results: SearchResult[] = new Array(rows);
+    for (let q = 0; q < rows; q++) {
+      const from = q * width;
+      let found = 0;
+      while (found < width && neighbors[from + found] !== NO_NEIGHBOR) found++;
+      const labels = neighbors.slice(from, from + found);
+      const scores = new Float32Array(found);
+      for (let i = 0; i < found; i++) scores[i] = 1 - distances[from + i];
+      results[q] = { labels, scores };
+    }
+    return results;
+  }
+
   private searchRow(queries: Float32Array, offset: number, k: number): SearchResult {
     const size = this.size;
     if (size === 0) return emptyResult();
@@ -254,6 +286,8 @@ export interface HnswlibBuild {
   compiler?: string;
   /** SIMD the build uses, e.g. ['sse', 'avx', 'avx2', 'avx512f']. */
   simd?: string[];
+  /** Whether the addon has searchKnnBatch (scripts/hnswlib/search-batch.patch). */
+  searchBatch: boolean;
 }
 
 /** The hnswlib-node package's version and the record of its build, when there is one. */
@@ -262,11 +296,12 @@ export function hnswlibBuild(): HnswlibBuild {
   const root = dirname(require.resolve('hnswlib-node/package.json'));
   const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
   const record = join(root, 'build', 'Release', 'trellis-build.json');
-  if (!existsSync(record)) return { version };
+  const searchBatch = typeof (hnswlib.HierarchicalNSW.prototype as Partial<BatchSearch>).searchKnnBatch === 'function';
+  if (!existsSync(record)) return { version, searchBatch };
   try {
     const built = JSON.parse(readFileSync(record, 'utf8')) as Omit<HnswlibBuild, 'version'>;
-    return { version, march: built.march, flags: built.flags, compiler: built.compiler, simd: built.simd };
+    return { version, march: built.march, flags: built.flags, compiler: built.compiler, simd: built.simd, searchBatch };
   } catch {
-    return { version };
+    return { version, searchBatch };
   }
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BruteForceIndex } from '../../src/ann/brute-force.ts';
-import { DEFAULT_HNSW_OPTIONS, HnswIndex } from '../../src/ann/hnsw.ts';
+import { DEFAULT_HNSW_OPTIONS, HnswIndex, hnswlibBuild } from '../../src/ann/hnsw.ts';
 import { searchRecall } from '../../src/ann/search.ts';
 import { syntheticVectors } from '../../src/ann/synthetic.ts';
 import { DataError } from '../../src/errors.ts';
@@ -66,4 +66,35 @@ test('defaults are frozen; options, k and empty indexes behave', () => {
   assert.throws(() => index.add(new Float32Array([0, 0, 1]), new Uint32Array([6])), (e: unknown) => e instanceof DataError && /got 6 twice/.test(e.message));
   assert.throws(() => new HnswIndex(3, { m: 0 }), /trellis\/ann\/hnsw: m must be a positive integer \(got 0\)\./);
   assert.throws(() => new HnswIndex(3, { M: 8 } as never), /unknown key "M"/);
+});
+
+test('the batch search answers exactly as one searchKnn call per query, also short of k after deletions', (t) => {
+  const build = hnswlibBuild();
+  if (!build.searchBatch) {
+    // The addon npm builds has no searchKnnBatch; scripts/hnswlib/build.sh adds it (the postinstall runs it).
+    if (process.env.CI) assert.fail('hnswlib-node has no searchKnnBatch: run bash scripts/hnswlib/build.sh');
+    t.skip('hnswlib-node built without searchKnnBatch');
+    return;
+  }
+  const { data, queries, labels } = dataset(50);
+  const index = new HnswIndex(DIM, { seed: 3, efSearch: 24 });
+  index.add(data.subarray(0, 2000 * DIM), labels.subarray(0, 2000));
+  const perQuery = (k: number) => {
+    const native = (index as unknown as { index: object }).index;
+    // An own property shadows the prototype's method: the per-query path.
+    Object.defineProperty(native, 'searchKnnBatch', { value: undefined, configurable: true });
+    try {
+      return index.searchBatch(queries, k);
+    } finally {
+      delete (native as { searchKnnBatch?: unknown }).searchKnnBatch;
+    }
+  };
+  for (const k of [1, 10, 50]) assert.deepEqual(index.searchBatch(queries, k), perQuery(k), `k ${k}`);
+  assert.deepEqual(index.search(queries.subarray(0, DIM), 10), perQuery(10)[0]);
+  // Three rows left of a small index: k 10 finds 3, the rest of each row is padding.
+  const small = new HnswIndex(DIM, { seed: 3 });
+  small.add(data.subarray(0, 8 * DIM), labels.subarray(0, 8));
+  small.remove(labels.subarray(0, 5));
+  const found = small.searchBatch(queries.subarray(0, 4 * DIM), 10);
+  for (const r of found) assert.deepEqual([...r.labels].sort((a, b) => a - b), [...labels.subarray(5, 8)]);
 });

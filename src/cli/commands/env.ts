@@ -106,7 +106,7 @@ export const env: Command = {
       ['cpu', `${info.cpu.model}, ${info.cpu.cores} cores, ${info.cpu.features.join(' ') || 'no SIMD flags found'}`],
       ['memory', `${info.memory.totalGB} GB (${info.memory.freeGB} GB free)`],
       ['gpu', info.gpus.length ? info.gpus.join('; ') : 'none (nvidia-smi lists none or is absent)'],
-      ['hnswlib', h.march ? `${h.march} build (${h.simd?.join(' ') || 'no SIMD recorded'}; ${h.flags || 'default flags'})` : 'npm default build (not recorded: bash scripts/hnswlib/build.sh builds it for this CPU)'],
+      ['hnswlib', `${h.march ? `${h.march} build (${h.simd?.join(' ') || 'no SIMD recorded'}; ${h.flags || 'default flags'})` : 'npm default build (not recorded: bash scripts/hnswlib/build.sh builds it for this CPU)'}; ${h.searchBatch ? 'batch search' : 'one call per query (bash scripts/hnswlib/build.sh adds batch search)'}`],
       ['neo4j', neo4j.ok ? `${neo4j.agent} answers at ${neo4j.uri}` : `no answer at ${neo4j.uri}: ${neo4j.error}`],
     ];
     const width = Math.max(...lines.map(([k]) => k.length));
