@@ -24,13 +24,19 @@ import { fromBfloat16, toBfloat16 } from './bfloat16.ts';
 export interface PretrainedEncoderOptions {
   /** Tokens per text, [CLS]/[SEP] included; 0 = the model's max_seq_length. Default 128. */
   maxLength?: number;
-  /** Tokens per forward batch (batch size x padded length). Default 8192. */
+  /**
+   * Tokens per forward batch (batch size x padded length). Default 1024: a
+   * layer's activations then stay within the CPU's caches ([1024, 1536]
+   * floats is 6 MB); at 8192 every op of TensorFlow C wrote 12 to 50 MB of
+   * freshly mapped memory, and encoding ran 25 to 40% slower (BENCHMARKS.md,
+   * "MiniLM: where the time goes").
+   */
   batchTokens?: number;
   /** Top transformer layers that are trainable variables (fine-tuning); the rest stay frozen. Default 0. */
   trainableLayers?: number;
 }
 
-export const DEFAULT_PRETRAINED_ENCODER_OPTIONS: Readonly<Required<PretrainedEncoderOptions>> = Object.freeze({ maxLength: 128, batchTokens: 8192, trainableLayers: 0 });
+export const DEFAULT_PRETRAINED_ENCODER_OPTIONS: Readonly<Required<PretrainedEncoderOptions>> = Object.freeze({ maxLength: 128, batchTokens: 1024, trainableLayers: 0 });
 
 /** A trainable sentence encoder over token ids (a pretrained transformer being fine-tuned): what the towers' text encoder runs over a batch's tokens. */
 export interface SentenceEncoder {
