@@ -237,15 +237,15 @@ export class HnswIndex implements VectorIndex {
     const width = Math.min(k, size);
     const all = queries.length === rows * this.dim ? queries : queries.subarray(0, rows * this.dim);
     const { distances, neighbors } = native.searchKnnBatch(all, width); // [rows * width] each, nearest first
+    const scores = distances; // the addon's fresh array, turned into cosines in place
+    for (let i = 0; i < scores.length; i++) scores[i] = 1 - scores[i];
+    // Views into the two arrays: one allocation per call, not two per query.
     const results: SearchResult[] = new Array(rows);
     for (let q = 0; q < rows; q++) {
       const from = q * width;
       let found = 0;
       while (found < width && neighbors[from + found] !== NO_NEIGHBOR) found++;
-      const labels = neighbors.slice(from, from + found);
-      const scores = new Float32Array(found);
-      for (let i = 0; i < found; i++) scores[i] = 1 - distances[from + i];
-      results[q] = { labels, scores };
+      results[q] = { labels: neighbors.subarray(from, from + found), scores: scores.subarray(from, from + found) };
     }
     return results;
   }
