@@ -6,17 +6,24 @@
  * of --tokens (default: the encoder's batchTokens, 1024, and the earlier
  * 8192). Weights are random: only the time is read.
  *
- *   TF_NUM_INTRAOP_THREADS=1 node --import tsx scripts/profile-minilm.ts [--backend node] [--tokens 1024,8192] [--length 27] [--repeats 10]
+ *   TF_NUM_INTRAOP_THREADS=1 node --import tsx scripts/profile-minilm.ts [--backend node] [--tokens 1024,8192] [--length 27] [--repeats 10] [--data data/khan] [--model models/pretrained/all-MiniLM-L6-v2]
  *
  * Each row is the median of --repeats runs after two warm-up runs, the value
  * read back (dataSync) so the op has finished. The "per layer" column counts
  * each op as often as a layer runs it (src/pretrained/bert.ts); their sum is
  * close to, not exactly, a layer's time. The last line per budget is the
  * layer's time per token.
+ *
+ * Then, with the model folder (--model) and a dataset (--data), the padding
+ * each budget costs: content texts tokenised, sorted by length and grouped
+ * as the encoder groups them, padded tokens against real ones, for 512
+ * evenly spaced texts (what bench-backends.ts encodes) and for all of them.
  */
 import { runScript } from './script.ts';
-import { initRuntime, UsageError } from '../src/index.ts';
-import { DEFAULT_PRETRAINED_ENCODER_OPTIONS } from '../src/pretrained/encoder.ts';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { contentText, initRuntime, loadDataset, UsageError } from '../src/index.ts';
+import { DEFAULT_PRETRAINED_ENCODER_OPTIONS, PretrainedEncoder } from '../src/pretrained/encoder.ts';
 import { tf, type Tensor } from '../src/runtime/tf.ts';
 
 const NAME = 'profile-minilm';
@@ -29,6 +36,8 @@ await runScript(NAME, {
   tokens: { type: 'string', default: `${DEFAULT_PRETRAINED_ENCODER_OPTIONS.batchTokens},8192` },
   length: { type: 'string', default: '27' },
   repeats: { type: 'string', default: '10' },
+  data: { type: 'string', default: 'data/khan' },
+  model: { type: 'string', default: 'models/pretrained/all-MiniLM-L6-v2' },
 }, async (values) => {
   const budgets = String(values.tokens).split(',').map(Number);
   const [L, repeats] = [values.length, values.repeats].map(Number);
@@ -36,7 +45,34 @@ await runScript(NAME, {
   const info = await initRuntime(String(values.backend));
   console.error(`[${NAME}] ${info.message}`);
   for (const budget of budgets) profile(Math.max(1, Math.floor(budget / L)), L, repeats, info.kind);
+  if (existsSync(join(String(values.model), 'model.safetensors'))) await padding(String(values.data), String(values.model), budgets);
+  else console.error(`[${NAME}] no model in ${values.model}: padding not measured (bash scripts/fetch-pretrained.sh)`);
 });
+
+/** Padded against real tokens when the texts are grouped as PretrainedEncoder groups them. */
+async function padding(data: string, model: string, budgets: number[]): Promise<void> {
+  const texts = (await loadDataset(data)).content.map((c) => contentText(c));
+  const encoder = await PretrainedEncoder.load(model, { maxLength: DEFAULT_PRETRAINED_ENCODER_OPTIONS.maxLength });
+  console.log(`\n| ${data} texts | tokens per batch | batches | padded / real tokens |`);
+  console.log('|---|---:|---:|---:|');
+  for (const count of [512, texts.length]) {
+    const step = Math.max(1, Math.floor(texts.length / count));
+    const lengths = Array.from({ length: count }, (_, i) => encoder.tokenizer.encode(texts[(i * step) % texts.length], DEFAULT_PRETRAINED_ENCODER_OPTIONS.maxLength).length).sort((a, b) => a - b);
+    const real = lengths.reduce((s, n) => s + n, 0);
+    for (const budget of budgets) {
+      let padded = 0;
+      let batches = 0;
+      for (let start = 0; start < lengths.length; batches++) {
+        let end = start + 1;
+        while (end < lengths.length && (end + 1 - start) * lengths[end] <= budget) end++;
+        padded += (end - start) * lengths[end - 1];
+        start = end;
+      }
+      console.log(`| ${count} | ${budget} | ${batches} | ${(padded / real).toFixed(2)}x (${padded} / ${real}) |`);
+    }
+  }
+  encoder.dispose();
+}
 
 function profile(B: number, L: number, repeats: number, backend: string): void {
   const N = B * L;
