@@ -16,14 +16,14 @@
  *
  * Then, with the model folder (--model) and a dataset (--data), the padding
  * each budget costs: content texts tokenised, sorted by length and grouped
- * as the encoder groups them, padded tokens against real ones, for 512
+ * as the encoder groups them (lengthGroups), padded tokens against real ones, for 512
  * evenly spaced texts (what bench-backends.ts encodes) and for all of them.
  */
 import { runScript } from './script.ts';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { contentText, initRuntime, loadDataset, UsageError } from '../src/index.ts';
-import { DEFAULT_PRETRAINED_ENCODER_OPTIONS, PretrainedEncoder } from '../src/pretrained/encoder.ts';
+import { DEFAULT_PRETRAINED_ENCODER_OPTIONS, lengthGroups, PretrainedEncoder } from '../src/pretrained/encoder.ts';
 import { tf, type Tensor } from '../src/runtime/tf.ts';
 
 const NAME = 'profile-minilm';
@@ -57,17 +57,12 @@ async function padding(data: string, model: string, budgets: number[]): Promise<
   console.log('|---|---:|---:|---:|');
   for (const count of [512, texts.length]) {
     const step = Math.max(1, Math.floor(texts.length / count));
-    const lengths = Array.from({ length: count }, (_, i) => encoder.tokenizer.encode(texts[(i * step) % texts.length], DEFAULT_PRETRAINED_ENCODER_OPTIONS.maxLength).length).sort((a, b) => a - b);
+    const lengths = Array.from({ length: count }, (_, i) => encoder.tokenizer.encode(texts[(i * step) % texts.length], DEFAULT_PRETRAINED_ENCODER_OPTIONS.maxLength).length);
     const real = lengths.reduce((s, n) => s + n, 0);
     for (const budget of budgets) {
-      let padded = 0;
-      let batches = 0;
-      for (let start = 0; start < lengths.length; batches++) {
-        let end = start + 1;
-        while (end < lengths.length && (end + 1 - start) * lengths[end] <= budget) end++;
-        padded += (end - start) * lengths[end - 1];
-        start = end;
-      }
+      const groups = lengthGroups(lengths, budget);
+      const padded = groups.reduce((s, group) => s + group.length * lengths[group[group.length - 1]], 0);
+      const batches = groups.length;
       console.log(`| ${count} | ${budget} | ${batches} | ${(padded / real).toFixed(2)}x (${padded} / ${real}) |`);
     }
   }

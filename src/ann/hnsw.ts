@@ -7,11 +7,11 @@
  * hnswlib-node takes `number[]` vectors, so rows are copied into one reused
  * array at this boundary and nowhere else. Searches go through
  * `searchKnnBatch` (a Float32Array of queries in one call; added by
- * scripts/hnswlib/search-batch.patch when the addon is built) where the addon
- * has it, and one `searchKnn` call per query where it does not. It is single-threaded, and a JS
- * filter callback runs once per visited node (20-50x slower searches), so
- * trellis never filters: items that must not mix (languages, channels) go
- * into separate indexes, see ./partitioned.ts.
+ * scripts/hnswlib/search-batch.patch when the addon is built) where the
+ * addon has it, one `searchKnn` call per query where it does not. It is
+ * single-threaded, and a JS filter callback runs once per visited node
+ * (20-50x slower searches), so trellis never filters: items that must not
+ * mix (languages, channels) go into separate indexes, see ./partitioned.ts.
  *
  * Space 'cosine': hnswlib normalises every vector and returns 1 - <q, x> as
  * the distance; scores reported here are 1 - distance, the cosine similarity.
@@ -226,7 +226,7 @@ export class HnswIndex implements VectorIndex {
     return index;
   }
 
-  /** The first `rows` queries of `queries` [rows x dim]: one addon call when it has searchKnnBatch. */
+  /** The `rows` queries of `queries` [rows x dim, checked]: one addon call when the addon has searchKnnBatch. */
   private searchRows(queries: Float32Array, rows: number, k: number): SearchResult[] {
     const size = this.size;
     if (size === 0) return Array.from({ length: rows }, emptyResult);
@@ -235,8 +235,7 @@ export class HnswIndex implements VectorIndex {
       return Array.from({ length: rows }, (_, q) => this.searchRow(queries, q * this.dim, k));
     }
     const width = Math.min(k, size);
-    const all = queries.length === rows * this.dim ? queries : queries.subarray(0, rows * this.dim);
-    const { distances, neighbors } = native.searchKnnBatch(all, width); // [rows * width] each, nearest first
+    const { distances, neighbors } = native.searchKnnBatch(queries, width); // [rows * width] each, nearest first
     const scores = distances; // the addon's fresh array, turned into cosines in place
     for (let i = 0; i < scores.length; i++) scores[i] = 1 - scores[i];
     // Views into the two arrays: one allocation per call, not two per query.

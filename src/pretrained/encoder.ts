@@ -39,6 +39,24 @@ export interface PretrainedEncoderOptions {
 
 export const DEFAULT_PRETRAINED_ENCODER_OPTIONS: Readonly<Required<PretrainedEncoderOptions>> = Object.freeze({ maxLength: 128, batchTokens: 1024, trainableLayers: 0 });
 
+/**
+ * Rows grouped into forward batches: row indices sorted by length (ties by
+ * index), cut so that a group's size times its longest (last) row stays
+ * within `batchTokens` (a longer row goes alone).
+ */
+export function lengthGroups(lengths: readonly number[], batchTokens: number): number[][] {
+  const order = Array.from(lengths.keys()).sort((a, b) => lengths[a] - lengths[b] || a - b);
+  const groups: number[][] = [];
+  for (let start = 0; start < order.length; ) {
+    // Longest row last: a batch's padded length is its last row's.
+    let end = start + 1;
+    while (end < order.length && (end + 1 - start) * lengths[order[end]] <= batchTokens) end++;
+    groups.push(order.slice(start, end));
+    start = end;
+  }
+  return groups;
+}
+
 /** A trainable sentence encoder over token ids (a pretrained transformer being fine-tuned): what the towers' text encoder runs over a batch's tokens. */
 export interface SentenceEncoder {
   readonly dim: number;
@@ -99,19 +117,13 @@ export class PretrainedEncoder implements SentenceEncoder {
   /** Pooled vectors of tokenised texts, row-major [rows.length * dim], in input order. */
   embedTokens(rows: readonly Int32Array[], onProgress?: (done: number, total: number) => void): Float32Array {
     const out = new Float32Array(rows.length * this.dim);
-    const order = Array.from(rows.keys()).sort((a, b) => rows[a].length - rows[b].length || a - b);
     let done = 0;
-    for (let start = 0; start < order.length; ) {
-      // Longest text last: a batch's padded length is its last row's.
-      let end = start + 1;
-      while (end < order.length && (end + 1 - start) * rows[order[end]].length <= this.options.batchTokens) end++;
-      const members = order.slice(start, end);
+    for (const members of lengthGroups(rows.map((r) => r.length), this.options.batchTokens)) {
       const batch = this.tokenizer.pad(members.map((i) => rows[i]));
       const values = tidyRead(() => pool(this.model.forward(batch.ids, batch.mask, batch.batch, batch.length), batch.mask, this.files.pooling));
       members.forEach((row, b) => out.set(values.subarray(b * this.dim, (b + 1) * this.dim), row * this.dim));
       done += members.length;
       onProgress?.(done, rows.length);
-      start = end;
     }
     return out;
   }
@@ -151,12 +163,8 @@ export class PretrainedEncoder implements SentenceEncoder {
    */
   frozenHidden(rows: readonly Int32Array[], onProgress?: (done: number, total: number) => void): Uint16Array[] {
     const out: Uint16Array[] = new Array(rows.length);
-    const order = Array.from(rows.keys()).sort((a, b) => rows[a].length - rows[b].length || a - b);
     let done = 0;
-    for (let start = 0; start < order.length; ) {
-      let end = start + 1;
-      while (end < order.length && (end + 1 - start) * rows[order[end]].length <= this.options.batchTokens) end++;
-      const members = order.slice(start, end);
+    for (const members of lengthGroups(rows.map((r) => r.length), this.options.batchTokens)) {
       const batch = this.tokenizer.pad(members.map((i) => rows[i]));
       const hidden = tidyRead(() => this.model.hiddenBefore(this.frozenLayers, batch.ids, batch.mask, batch.batch, batch.length)); // [B*L*H]
       members.forEach((row, b) => {
@@ -165,7 +173,6 @@ export class PretrainedEncoder implements SentenceEncoder {
       });
       done += members.length;
       onProgress?.(done, rows.length);
-      start = end;
     }
     return out;
   }
@@ -182,15 +189,9 @@ export class PretrainedEncoder implements SentenceEncoder {
   encodeTokens(rows: readonly Int32Array[]): Tensor2D {
     const longest = rows.reduce((m, r) => Math.max(m, r.length), 0);
     if (rows.length * longest <= this.options.batchTokens) return this.encodeGroup(rows);
-    const order = Array.from(rows.keys()).sort((a, b) => rows[a].length - rows[b].length || a - b);
-    const parts: Tensor2D[] = [];
-    for (let start = 0; start < order.length; ) {
-      let end = start + 1;
-      while (end < order.length && (end + 1 - start) * rows[order[end]].length <= this.options.batchTokens) end++;
-      const group = order.slice(start, end).map((i) => rows[i]);
-      parts.push(tf.tidy(() => this.encodeGroup(group)));
-      start = end;
-    }
+    const groups = lengthGroups(rows.map((r) => r.length), this.options.batchTokens);
+    const parts = groups.map((group) => tf.tidy(() => this.encodeGroup(group.map((i) => rows[i]))));
+    const order = groups.flat();
     const place = new Int32Array(rows.length); // row i sits at place[i] of the sorted groups
     order.forEach((row, at) => (place[row] = at));
     return tf.gather(tf.concat(parts, 0), tf.tensor1d(place, 'int32')) as Tensor2D;
