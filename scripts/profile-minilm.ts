@@ -8,8 +8,11 @@
  *
  *   TF_NUM_INTRAOP_THREADS=1 node --import tsx scripts/profile-minilm.ts [--backend node] [--tokens 1024,8192] [--length 27] [--repeats 10] [--data data/khan] [--model models/pretrained/all-MiniLM-L6-v2]
  *
- * Each row is the median of --repeats runs after two warm-up runs, the value
- * read back (dataSync) so the op has finished. The "per layer" column counts
+ * Each row is the median of --repeats runs after two warm-up runs. The CPU
+ * backends (TensorFlow C's eager mode, wasm) run an op synchronously, so the
+ * op has finished when the call returns; nothing is read back (a readback
+ * copies the whole result out and, for the elementwise ops, costs more than
+ * the op). The "per layer" column counts
  * each op as often as a layer runs it (src/pretrained/bert.ts); their sum is
  * close to, not exactly, a layer's time. The last line per budget is the
  * layer's time per token.
@@ -87,7 +90,7 @@ function profile(B: number, L: number, repeats: number, backend: string): void {
     const once = () => {
       const t0 = performance.now();
       tf.tidy(() => {
-        f().dataSync();
+        f();
       });
       return performance.now() - t0;
     };
