@@ -10,11 +10,17 @@ trellis wrote for the same run, scored the way trellis scores it.
      content of language L; a topic without a language searches everything);
   3. cross-encoder: a CrossEncoder initialised from the same all-MiniLM-L6-v2
      folder (a fresh one-logit classification head on top), trained with
-     binary cross-entropy on the retrieved candidates of one share
-     (--ce-train-share) of the VALIDATION topics: every gold item among the
-     candidates, --ce-negatives sampled non-gold candidates per topic;
+     binary cross-entropy on retrieved candidates: every gold item among the
+     candidates, --ce-negatives sampled non-gold candidates per topic. With
+     --ce-train-from train (the default) the candidates are the fine-tuned
+     bi-encoder's for the TRAIN topics (what most LECR teams did; the
+     bi-encoder has seen those topics, so their candidates hold more gold
+     than a new topic's); with --ce-train-from validation, those of one share
+     (--ce-train-share) of the VALIDATION topics (a few thousand pairs on
+     Khan: too few, the cross-encoder learned no useful order there);
   4. decision rule: one global probability threshold, at least one item per
-     topic, chosen to maximise mean F2 on the other validation topics;
+     topic, chosen to maximise mean F2 on the validation topics the
+     cross-encoder did not train on (all of them with --ce-train-from train);
   5. held-out topics: their candidates reranked, the threshold applied, and
      the result scored against their links (mean F2, precision, recall as
      LECR scores them, over held-out topics with links).
@@ -236,7 +242,8 @@ def main() -> None:
     p.add_argument('--ce-epochs', type=float, default=1)
     p.add_argument('--ce-max-length', type=int, default=128, help='cross-encoder tokens per (topic, content) pair')
     p.add_argument('--ce-negatives', type=int, default=20, help='sampled negatives per cross-encoder training topic')
-    p.add_argument('--ce-train-share', type=float, default=0.5, help='share of validation topics that train the cross-encoder; the rest tune the threshold (trellis: 0.7)')
+    p.add_argument('--ce-train-from', choices=['train', 'validation'], default='train', help="topics whose candidates train the cross-encoder: the bi-encoder's training topics, or a share of the validation topics")
+    p.add_argument('--ce-train-share', type=float, default=0.5, help='with --ce-train-from validation: share of validation topics that train the cross-encoder; the rest tune the threshold')
     p.add_argument('--no-zero-shot', action='store_true', help='skip the un-fine-tuned retrieval baseline (saves one pass over the content)')
     p.add_argument('--limit-topics', type=int, help='smoke tests: a seeded sample of at most this many topics from each split list')
     p.add_argument('--limit-train-pairs', type=int, help='smoke tests: a seeded sample of at most this many bi-encoder training pairs')
@@ -367,7 +374,7 @@ def run(a) -> dict:
             v = model.encode(texts, batch_size=a.batch_size, convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False)
         return v.astype(np.float32)
 
-    query_topics = split['validation'] + split['heldOut']
+    query_topics = split['validation'] + split['heldOut'] + (sorted(train_links) if a.ce_train_from == 'train' else [])
     query_texts = [topic_texts[t] for t in query_topics]
 
     def load_bi_encoder():
@@ -457,14 +464,19 @@ def run(a) -> dict:
 
     # ------------------------------------------------------------ cross-encoder
     val_order = [t for t in split['validation'] if val_links[t]]
-    rng['ce-split'].shuffle(val_order)
-    cut = max(1, min(len(val_order) - 1, round(len(val_order) * a.ce_train_share)))
-    if len(val_order) < 2:
-        sys.exit('st_pipeline: at least 2 validation topics with links are needed (one to train the cross-encoder, one to tune its threshold)')
-    ce_train_topics, ce_tune_topics = sorted(val_order[:cut]), sorted(val_order[cut:])
+    if a.ce_train_from == 'train':
+        if not val_order:
+            sys.exit('st_pipeline: at least 1 validation topic with links is needed (to tune the threshold)')
+        ce_train_topics, ce_tune_topics, ce_gold = sorted(train_links), sorted(val_order), train_links
+    else:
+        rng['ce-split'].shuffle(val_order)
+        cut = max(1, min(len(val_order) - 1, round(len(val_order) * a.ce_train_share)))
+        if len(val_order) < 2:
+            sys.exit('st_pipeline: at least 2 validation topics with links are needed (one to train the cross-encoder, one to tune its threshold)')
+        ce_train_topics, ce_tune_topics, ce_gold = sorted(val_order[:cut]), sorted(val_order[cut:]), val_links
     queries, passages, labels = [], [], []
     for t in ce_train_topics:
-        gold = set(val_links[t])
+        gold = set(ce_gold[t])
         cands = ranked[t]
         positives = [c for c in cands if c in gold]
         negatives = [c for c in cands if c not in gold]
@@ -475,7 +487,7 @@ def run(a) -> dict:
             labels.append(y)
     seed_all(a.seed)  # the fresh head's initialisation does not depend on what ran before
     ce = CrossEncoder(a.model, num_labels=1, max_length=a.ce_max_length, device='cpu')
-    ce_info = {'train_topics': len(ce_train_topics), 'tune_topics': len(ce_tune_topics), 'pairs': len(labels),
+    ce_info = {'train_from': a.ce_train_from, 'train_topics': len(ce_train_topics), 'tune_topics': len(ce_tune_topics), 'pairs': len(labels),
                'positives': int(sum(labels)), 'head': 'fresh 1-logit classification head (BertForSequenceClassification over the all-MiniLM-L6-v2 encoder and its pooler)'}
     ce_args = CrossEncoderTrainingArguments(
         output_dir=os.path.join(tmp.name, 'ce'),

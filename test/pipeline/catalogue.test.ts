@@ -16,6 +16,7 @@ import { diffCatalogue, catalogueDrift, fingerprint, trainedCatalogue } from '..
 import { updateIndex } from '../../src/pipeline/update.ts';
 import { loadRetriever, retrieve } from '../../src/pipeline/recommend.ts';
 import { runCli, tempDir } from '../helpers.ts';
+import { growCatalogue, readSubmission, TINY_CONFIG, type GrownCatalogue } from './grown-catalogue.ts';
 
 const { dir: tmp, cleanup } = tempDir();
 after(cleanup);
@@ -24,63 +25,14 @@ const grown = join(tmp, 'grown');
 const model = join(tmp, 'model');
 const config = join(tmp, 'config.json');
 
-const TINY_CONFIG = {
-  lexical: { buckets: 1 << 14 },
-  encoder: { vocab: 1 << 12, dim: 16, hidden: 16, maxFeatures: 32 },
-  training: { epochs: 3, batchSize: 16, patience: 3 },
-  index: { M: 8, efConstruction: 50, efSearch: 50 },
-  retrieval: { topK: 10, lexicalTopK: 10, fusionDepth: 20, fusedTopK: 15 },
-  rerank: { epochs: 1, hidden: 16, layers: 1, heads: 2, maxLength: 32 },
-};
-
 let original: Dataset;
-/** Ids of the changes made to the grown catalogue. */
-const NEW_ITEM = 'new-twin';
-const EDITED = { id: '', title: 'zebra quasar nebula' };
-const REMOVED: string[] = [];
-const FRENCH = ['fr-1', 'fr-2'];
-const NEW_TOPIC = 'new-topic-zebra';
-
-/** A LECR submission file as topic id -> content ids. */
-function readSubmission(path: string): Map<string, string[]> {
-  const [, ...rows] = readFileSync(path, 'utf8').trim().split('\n');
-  return new Map(rows.map((row) => {
-    const [topic, ids = ''] = row.split(',');
-    return [topic, ids.split(' ').filter(Boolean)];
-  }));
-}
-
-/** The catalogue after a week of curation: items added, one edited, some removed, French items, a new channel. */
-function grow(dataset: Dataset): Dataset {
-  const topics: Topic[] = dataset.topics.map((t) => ({ ...t }));
-  const content: Content[] = dataset.content.map((c) => ({ ...c }));
-  const links = new Map<string, string[]>(dataset.topics.map((t, i) => [t.id, Array.from(dataset.links[i], (c) => dataset.content[c].id)]));
-  // A linked topic gets a new item: a twin of one of its items under a new id.
-  const linkedTopic = dataset.topics.findIndex((_, i) => dataset.links[i].length > 1);
-  const twin = dataset.content[dataset.links[linkedTopic][0]];
-  content.push({ ...twin, id: NEW_ITEM });
-  links.get(dataset.topics[linkedTopic].id)!.push(NEW_ITEM);
-  // An item of another topic gets a distinctive new title, and a new channel a topic with that title.
-  const edited = content[dataset.links[linkedTopic + 1 < dataset.topics.length && dataset.links[linkedTopic + 1].length ? linkedTopic + 1 : dataset.topics.length - 1][0] ?? 0];
-  EDITED.id = edited.id;
-  edited.title = EDITED.title;
-  edited.description = 'zebra quasar nebula, the whole lesson about zebra quasar nebula';
-  topics.push({ ...topics[0], id: 'new-channel', title: 'A new channel', description: '', channel: 'new-channel', parent: '', level: 0, hasContent: false });
-  topics.push({ ...topics[0], id: NEW_TOPIC, title: EDITED.title, description: EDITED.title, channel: 'new-channel', parent: 'new-channel', level: 1, hasContent: true });
-  links.set(NEW_TOPIC, [EDITED.id]);
-  // Three items leave the catalogue, with their links.
-  for (const c of content.slice(-12, -9)) REMOVED.push(c.id);
-  const kept = content.filter((c) => !REMOVED.includes(c.id));
-  for (const [id, list] of links) links.set(id, list.filter((c) => !REMOVED.includes(c)));
-  // Two French items: a language training never saw.
-  kept.push({ ...twin, id: FRENCH[0], title: 'leçon de français', language: 'fr' }, { ...twin, id: FRENCH[1], title: 'exercice de français', language: 'fr' });
-  return buildDataset(topics, kept, new Map([...links].filter(([, list]) => list.length > 0)));
-}
+let grownCatalogue: GrownCatalogue;
 
 before(async () => {
   original = syntheticDataset({ channels: 2, branching: 4, depth: 2, contentPerLeaf: 5, seed: 11 });
   await writeDataset(before0, original);
-  await writeDataset(grown, grow(original));
+  grownCatalogue = growCatalogue(original);
+  await writeDataset(grown, grownCatalogue.dataset);
   writeFileSync(config, JSON.stringify(TINY_CONFIG));
   const r = runCli(['train', '--data', before0, '--model', model, '--holdout', '0.25', '--config', config, '--no-report']);
   assert.equal(r.status, 0, r.stderr);
@@ -130,15 +82,16 @@ test('recommend serves the grown catalogue without retraining: new items found, 
   assert.equal(r.status, 0, r.stderr);
   const events = r.stderr.trim().split('\n').map((l) => JSON.parse(l));
   const drift = events.find((e) => e.catalogue)?.catalogue;
-  assert.deepEqual(drift.changes, { added: 3, revived: 0, edited: 1, moved: 0, removed: 3, unchanged: original.content.length - 4 });
+  assert.deepEqual(drift.changes, grownCatalogue.changes);
   assert.deepEqual(drift.drift.newLanguages, [{ language: 'fr', items: 2 }]);
   assert.equal(drift.drift.newTopics, 2);
+  const { removed, newTopic, edited, newItem } = grownCatalogue;
   const recs = readSubmission(out);
   const all = new Set([...recs.values()].flat());
-  for (const id of REMOVED) assert.ok(!all.has(id), `removed item ${id} was recommended`);
+  for (const id of removed) assert.ok(!all.has(id), `removed item ${id} was recommended`);
   // The new channel's topic finds the edited item (its new text), and the twin is found for its topic.
-  assert.ok(recs.get(NEW_TOPIC)?.includes(EDITED.id), `the edited item for the new topic: ${recs.get(NEW_TOPIC)}`);
-  assert.ok(all.has(NEW_ITEM), 'the new item is recommended somewhere');
+  assert.ok(recs.get(newTopic)?.includes(edited.id), `the edited item for the new topic: ${recs.get(newTopic)}`);
+  assert.ok(all.has(newItem), 'the new item is recommended somewhere');
   // A model folder is not changed by recommend.
   assert.equal((await openModel(model)).catalogue!.generation, 0);
 });
@@ -161,7 +114,7 @@ test('update saves the grown index; an interrupted update leaves the old one who
   const summary = JSON.parse(first.stdout);
   assert.equal(summary.changed, true);
   assert.equal(summary.index, 'index-1');
-  assert.deepEqual(summary.changes, { added: 3, revived: 0, edited: 1, moved: 0, removed: 3, unchanged: original.content.length - 4 });
+  assert.deepEqual(summary.changes, grownCatalogue.changes);
   const files = readdirSync(model).sort();
   assert.ok(files.includes('index-1') && !files.includes('index'), files.join(' '));
   assert.deepEqual(files.filter((f) => !f.startsWith('index')), beforeFiles.filter((f) => !f.startsWith('index')));
