@@ -39,7 +39,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { runScript } from './script.ts';
+import { evenlySpaced, runScript } from './script.ts';
 import {
   buildForest, buildLexicalIndex, buildTowerData, contentText, CrossEncoder, embedTexts, initRuntime, loadDataset, PretrainedEncoder,
   resolveRunConfig, splitTopics, topicText, trainTwoTower, UsageError,
@@ -166,9 +166,7 @@ async function crossEncoder(data: string, quick: boolean): Promise<ChildResult['
 /** `count` content texts of the dataset spread evenly over it (cycled when there are fewer): its real mix of lengths. */
 async function texts(data: string, count: number): Promise<string[]> {
   const dataset = await loadDataset(data);
-  const all = dataset.content.map((c) => contentText(c));
-  const step = Math.max(1, Math.floor(all.length / count));
-  return Array.from({ length: count }, (_, i) => all[(i * step) % all.length]);
+  return evenlySpaced(dataset.content.map((c) => contentText(c)), count);
 }
 
 async function minilm(model: string, data: string, count: number, workers: number, repeats: number): Promise<ChildResult['minilm']> {

@@ -12,17 +12,16 @@
  * backends (TensorFlow C's eager mode, wasm) run an op synchronously, so the
  * op has finished when the call returns; nothing is read back (a readback
  * copies the whole result out and, for the elementwise ops, costs more than
- * the op). The "per layer" column counts
- * each op as often as a layer runs it (src/pretrained/bert.ts); their sum is
- * close to, not exactly, a layer's time. The last line per budget is the
- * layer's time per token.
+ * the op). The "per layer" column counts each op as often as a layer runs it
+ * (src/pretrained/bert.ts); their sum is close to, not exactly, a layer's
+ * time. The last line per budget is the layer's time per token.
  *
  * Then, with the model folder (--model) and a dataset (--data), the padding
  * each budget costs: content texts tokenised, sorted by length and grouped
  * as the encoder groups them (lengthGroups), padded tokens against real ones, for 512
  * evenly spaced texts (what bench-backends.ts encodes) and for all of them.
  */
-import { runScript } from './script.ts';
+import { evenlySpaced, runScript } from './script.ts';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { contentText, initRuntime, loadDataset, UsageError } from '../src/index.ts';
@@ -59,8 +58,7 @@ async function padding(data: string, model: string, budgets: number[]): Promise<
   console.log(`\n| ${data} texts | tokens per batch | batches | padded / real tokens |`);
   console.log('|---|---:|---:|---:|');
   for (const count of [512, texts.length]) {
-    const step = Math.max(1, Math.floor(texts.length / count));
-    const lengths = Array.from({ length: count }, (_, i) => encoder.tokenizer.encode(texts[(i * step) % texts.length], DEFAULT_PRETRAINED_ENCODER_OPTIONS.maxLength).length);
+    const lengths = evenlySpaced(texts, count).map((text) => encoder.tokenizer.encode(text, DEFAULT_PRETRAINED_ENCODER_OPTIONS.maxLength).length);
     const real = lengths.reduce((s, n) => s + n, 0);
     for (const budget of budgets) {
       const groups = lengthGroups(lengths, budget);

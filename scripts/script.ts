@@ -27,3 +27,9 @@ export async function runScript(
     }
   }
 }
+
+/** `count` items of `list` spread evenly over it (cycled when it has fewer): a sample with the list's own mix. */
+export function evenlySpaced<T>(list: readonly T[], count: number): T[] {
+  const step = Math.max(1, Math.floor(list.length / count));
+  return Array.from({ length: count }, (_, i) => list[(i * step) % list.length]);
+}
