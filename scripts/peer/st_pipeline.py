@@ -240,6 +240,7 @@ def main() -> None:
     p.add_argument('--max-length', type=int, default=128, help='bi-encoder tokens per text')
     p.add_argument('--top-k', type=int, default=50, help='candidates per topic')
     p.add_argument('--ce-epochs', type=float, default=1)
+    p.add_argument('--ce-learning-rate', type=float, help='cross-encoder peak learning rate (default: --learning-rate); its classification head is fresh, so it may need more than the bi-encoder')
     p.add_argument('--ce-max-length', type=int, default=128, help='cross-encoder tokens per (topic, content) pair')
     p.add_argument('--ce-negatives', type=int, default=20, help='sampled negatives per cross-encoder training topic')
     p.add_argument('--ce-train-from', choices=['train', 'validation'], default='train', help="topics whose candidates train the cross-encoder: the bi-encoder's training topics, or a share of the validation topics")
@@ -254,6 +255,10 @@ def main() -> None:
         p.error('--ce-train-share must be in (0, 1)')
     if not 0 <= a.warmup_ratio < 1:
         p.error('--warmup-ratio must be in [0, 1)')
+    if a.ce_learning_rate is None:
+        a.ce_learning_rate = a.learning_rate
+    if not (a.learning_rate > 0 and a.ce_learning_rate > 0):
+        p.error('--learning-rate and --ce-learning-rate must be positive')
 
     # Thread pools read these when the libraries load, so they are set before
     # torch is imported (see st_encode.py). Local files only: a hub lookup
@@ -492,7 +497,7 @@ def run(a) -> dict:
     ce_args = CrossEncoderTrainingArguments(
         output_dir=os.path.join(tmp.name, 'ce'),
         num_train_epochs=a.ce_epochs,
-        **common_args,
+        **{**common_args, 'learning_rate': a.ce_learning_rate},
     )
     ce_ds = Dataset.from_dict({'query': queries, 'passage': passages, 'label': labels})
     ce_trainer = CrossEncoderTrainer(model=ce, args=ce_args, train_dataset=ce_ds, loss=BinaryCrossEntropyLoss(ce))
@@ -594,7 +599,7 @@ def run(a) -> dict:
                                 'max_pairs_per_topic': a.max_pairs_per_topic, 'limit_train_pairs': a.limit_train_pairs,
                                 'learning_rate': a.learning_rate, 'warmup_ratio': a.warmup_ratio,
                                 'loss': 'MultipleNegativesRankingLoss(scale=20, cos_sim)', 'batch_sampler': 'no_duplicates'},
-        'cross_encoder': {**ce_info, 'epochs': a.ce_epochs, 'max_length': a.ce_max_length, 'negatives_per_topic': a.ce_negatives,
+        'cross_encoder': {**ce_info, 'epochs': a.ce_epochs, 'learning_rate': a.ce_learning_rate, 'max_length': a.ce_max_length, 'negatives_per_topic': a.ce_negatives,
                           'train_share': a.ce_train_share, 'loss': 'BinaryCrossEntropyLoss',
                           'rule': 'one global probability threshold, at least one item per topic, max mean F2 on the tune topics'},
         'top_k': a.top_k,
