@@ -117,6 +117,20 @@ test('fineTuneLayers trains the top transformer layer with the towers and recomm
   assert.ok(JSON.parse(rec.stdout).neural['recall@10'] > 0);
 });
 
+test('a heterogeneous aggregator reads the pretrained vectors of the neighbours\' content, with a fine-tuned layer too', () => {
+  const path = join(tmp, 'hetero.json');
+  const base = JSON.parse(readFileSync(config('hetero-base', { fineTuneLayers: 1, fineTuneLearningRate: 1e-3 }), 'utf8'));
+  writeFileSync(path, JSON.stringify({ ...base, graphsage: { aggregator: 'hetero-attention', fanouts: [3], contentFanout: 2 } }));
+  const model = join(tmp, 'model-hetero');
+  const r = runCli(['train', '--data', data, '--model', model, '--holdout', '0.25', '--config', path]);
+  assert.equal(r.status, 0, r.stderr);
+  const meta = JSON.parse(readFileSync(join(model, 'model.json'), 'utf8'));
+  assert.deepEqual([meta.shape.graphsage, meta.shape.contentFanout, meta.shape.pretrainedDim], ['hetero-attention', 2, 32]);
+  const rec = runCli(['recommend', '--data', data, '--model', model, '--topics', 'held-out', '--out', join(tmp, 'hetero.csv'), '--stage', 'retrieve']);
+  assert.equal(rec.status, 0, rec.stderr);
+  assert.ok(JSON.parse(rec.stdout).neural['recall@10'] > 0);
+});
+
 test('--encoder DIR selects the pretrained encoder; a wrong directory is one line naming what is missing', () => {
   const r = runCli(['train', '--data', data, '--model', join(tmp, 'm-enc'), '--encoder', join(tmp, 'no-such-model'), '--config', config('enc', { model: '' , kind: 'hashed' })]);
   assert.equal(r.status, 2, r.stderr);
