@@ -19,7 +19,8 @@ const data = join(tmp, 'data');
 const encoderDir = join(tmp, 'tiny-bert');
 const cacheDir = join(tmp, 'cache');
 
-function config(name: string, encoder: Record<string, unknown>): string {
+/** A config file for the tiny BERT: `encoder` merged into the encoder section, `sections` replacing whole sections. */
+function config(name: string, encoder: Record<string, unknown>, sections: Record<string, unknown> = {}): string {
   const path = join(tmp, `${name}.json`);
   writeFileSync(path, JSON.stringify({
     lexical: { buckets: 1 << 14 },
@@ -28,6 +29,7 @@ function config(name: string, encoder: Record<string, unknown>): string {
     index: { M: 8, efConstruction: 50, efSearch: 50 },
     retrieval: { topK: 10, lexicalTopK: 10 },
     rerank: { enabled: false },
+    ...sections,
   }));
   return path;
 }
@@ -118,9 +120,7 @@ test('fineTuneLayers trains the top transformer layer with the towers and recomm
 });
 
 test('a heterogeneous aggregator reads the pretrained vectors of the neighbours\' content, with a fine-tuned layer too', () => {
-  const path = join(tmp, 'hetero.json');
-  const base = JSON.parse(readFileSync(config('hetero-base', { fineTuneLayers: 1, fineTuneLearningRate: 1e-3 }), 'utf8'));
-  writeFileSync(path, JSON.stringify({ ...base, graphsage: { aggregator: 'hetero-attention', fanouts: [3], contentFanout: 2 } }));
+  const path = config('hetero', { fineTuneLayers: 1, fineTuneLearningRate: 1e-3 }, { graphsage: { aggregator: 'hetero-attention', fanouts: [3], contentFanout: 2 } });
   const model = join(tmp, 'model-hetero');
   const r = runCli(['train', '--data', data, '--model', model, '--holdout', '0.25', '--config', path]);
   assert.equal(r.status, 0, r.stderr);
@@ -145,9 +145,7 @@ test('rerank.sentenceProduct gives the reranker one side feature per sentence-ve
   // Enough topics for the reranker's own training and tuning topics.
   const data = join(tmp, 'data-product');
   await writeDataset(data, syntheticDataset({ channels: 2, branching: 4, depth: 2, contentPerLeaf: 4, seed: 3 }));
-  const path = join(tmp, 'product.json');
-  const base = JSON.parse(readFileSync(config('product-base', {}), 'utf8'));
-  writeFileSync(path, JSON.stringify({ ...base, rerank: { enabled: true, epochs: 1, hidden: 16, layers: 1, heads: 2, maxLength: 32, sentenceProduct: true } }));
+  const path = config('product', {}, { rerank: { enabled: true, epochs: 1, hidden: 16, layers: 1, heads: 2, maxLength: 32, sentenceProduct: true } });
   const model = join(tmp, 'model-product');
   const r = runCli(['train', '--data', data, '--model', model, '--holdout', '0.25', '--config', path]);
   assert.equal(r.status, 0, r.stderr);
@@ -162,9 +160,7 @@ test('rerank.sentenceProduct gives the reranker one side feature per sentence-ve
 test("rerank.model 'pretrained' trains the encoder's top layer as the cross-encoder; recommend loads it from the model folder and the pretrained folder", async () => {
   const data = join(tmp, 'data-joint');
   await writeDataset(data, syntheticDataset({ channels: 2, branching: 4, depth: 2, contentPerLeaf: 4, seed: 5 }));
-  const path = join(tmp, 'joint.json');
-  const base = JSON.parse(readFileSync(config('joint-base', {}), 'utf8'));
-  writeFileSync(path, JSON.stringify({ ...base, rerank: { enabled: true, epochs: 1, model: 'pretrained', jointLayers: 1, maxLength: 24 } }));
+  const path = config('joint', {}, { rerank: { enabled: true, epochs: 1, model: 'pretrained', jointLayers: 1, maxLength: 24 } });
   const model = join(tmp, 'model-joint');
   const r = runCli(['train', '--data', data, '--model', model, '--holdout', '0.25', '--config', path]);
   assert.equal(r.status, 0, r.stderr);
@@ -177,8 +173,7 @@ test("rerank.model 'pretrained' trains the encoder's top layer as the cross-enco
   assert.equal(rec.status, 0, rec.stderr);
   assert.ok(JSON.parse(rec.stdout).reranked.f2 >= 0);
   // A hashed encoder has no pretrained model to start the cross-encoder from.
-  const bad = join(tmp, 'joint-bad.json');
-  writeFileSync(bad, JSON.stringify({ ...base, encoder: { ...base.encoder, kind: 'hashed', model: '' }, rerank: { model: 'pretrained' } }));
+  const bad = config('joint-bad', { kind: 'hashed', model: '' }, { rerank: { model: 'pretrained' } });
   const refused = runCli(['train', '--data', data, '--model', join(tmp, 'model-joint-bad'), '--config', bad]);
   assert.equal(refused.status, 2, refused.stderr);
   assert.match(refused.stderr, /rerank\.model.*encoder\.kind is 'pretrained'/);
