@@ -21,10 +21,19 @@
  * rebuilds it for this CPU; the trellis label says which build ran). Everything is single
  * threaded except one extra Python build with 2 threads (hnswlib's parallel
  * insert, which hnswlib-node does not expose). trellis is measured first and
- * again last, so drifting load shows. Results: work/bench/ann-peer.json
- * and markdown on stdout.
+ * again last, so drifting load shows.
+ *
+ * Then paired rounds (--paired-rounds, default 15): a Python process keeps
+ * its native build's index and answers one timed round of its batch search
+ * per request, and trellis times one round of its own between them, at the
+ * efs that first reach each --targets recall (order swapped every round).
+ * Each round gives a ratio measured within seconds on the same machine, so
+ * the machine's drifting speed, which moved whole runs by 20-30%, cancels;
+ * the verdict reads the median of the rounds' ratios and their spread.
+ * Results: work/bench/ann-peer.json and markdown on stdout.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { cpus, loadavg } from 'node:os';
@@ -105,7 +114,7 @@ function addonBuild(): string {
   return `${r.flags}${r.hnswlibKernel ? `, ${r.hnswlibKernel} kernels` : ''}`;
 }
 
-function trellisSide(set: VectorSet, m: number, efConstruction: number, seed: number, efs: number[], k: number, truth: SearchResult[], minSeconds: number, repeats: number): Side {
+function trellisSide(set: VectorSet, m: number, efConstruction: number, seed: number, efs: number[], k: number, truth: SearchResult[], minSeconds: number, repeats: number): { side: Side; index: HnswIndex } {
   const labels = Uint32Array.from({ length: set.rows }, (_, i) => i);
   const index = new HnswIndex(set.dim, { m, efConstruction, seed, capacity: set.rows });
   const t0 = performance.now();
@@ -120,7 +129,77 @@ function trellisSide(set: VectorSet, m: number, efConstruction: number, seed: nu
     process.stderr.write(`[${NAME}] trellis ef ${ef}: recall@${k} ${point.recall.toFixed(4)}, ${Math.round(point.queriesPerSecond)} q/s\n`);
     search.push(point);
   }
-  return { name: `trellis (hnswlib-node 3.0.0, ${addonBuild()})`, short: 'trellis', build: [{ seconds, insertsPerSecond: set.rows / seconds, threads: 1 }], search };
+  return { side: { name: `trellis (hnswlib-node 3.0.0, ${addonBuild()})`, short: 'trellis', build: [{ seconds, insertsPerSecond: set.rows / seconds, threads: 1 }], search }, index };
+}
+
+interface PairedRound {
+  ef: number;
+  trellis: number;
+  python: number;
+  ratio: number;
+}
+
+/**
+ * Paired rounds against a Python process serving its own index (hnswlib_peer.py --serve):
+ * for each ef, one timed round of trellis's batch search and one of Python's,
+ * in swapped order every round. Queries/s per side and their ratio per round.
+ */
+async function pairedRounds(python: string, files: { base: string; queries: string; truth: string }, args: string[], index: HnswIndex, queries: Float32Array, queryCount: number, k: number, efs: number[], rounds: number, minSeconds: number): Promise<PairedRound[]> {
+  const child = spawn(python, [PEER, '--base', files.base, '--queries', files.queries, '--truth', files.truth, ...args, '--serve'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const next = async (): Promise<any> => {
+    const line = await lines.next();
+    if (line.done) throw new Error(`${NAME}: ${PEER} --serve ended early`);
+    return JSON.parse(line.value);
+  };
+  try {
+    await next(); // {"ready": ...} once Python's index is built
+    const pythonRound = async (ef: number): Promise<number> => {
+      child.stdin.write(JSON.stringify({ ef, minSeconds }) + '\n');
+      return (await next()).batchQueriesPerSecond as number;
+    };
+    const trellisRound = (ef: number): number => {
+      index.setEfSearch(ef);
+      return queryCount / timed(() => index.searchBatch(queries, k), minSeconds, 1).seconds;
+    };
+    const out: PairedRound[] = [];
+    for (let r = 0; r < rounds; r++) {
+      for (const ef of efs) {
+        let trellis: number;
+        let py: number;
+        if (r % 2 === 0) {
+          trellis = trellisRound(ef);
+          py = await pythonRound(ef);
+        } else {
+          py = await pythonRound(ef);
+          trellis = trellisRound(ef);
+        }
+        out.push({ ef, trellis, python: py, ratio: trellis / py });
+        process.stderr.write(`[${NAME}] paired round ${r + 1}/${rounds}, ef ${ef}: trellis ${Math.round(trellis)} q/s, Python ${Math.round(py)} q/s, ${(trellis / py).toFixed(3)}x\n`);
+      }
+    }
+    return out;
+  } finally {
+    child.stdin.end();
+    child.kill();
+  }
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+function pairedReport(rounds: PairedRound[], efs: { ef: number; target: number; recall: number }[], minSeconds: number): string {
+  const count = rounds.length / efs.length;
+  const lines = [`Paired rounds (${count} per ef, one timed round of at least ${minSeconds} s per side, order swapped every round; trellis against Python's native build, both batch search on one thread):`, ''];
+  lines.push('| recall@10 target | ef (recall) | trellis q/s, median | Python q/s, median | ratio, median of rounds | ratio, min - max | rounds >= 0.9x |', '|---|---:|---:|---:|---:|---:|---:|');
+  for (const { ef, target, recall } of efs) {
+    const mine = rounds.filter((r) => r.ef === ef);
+    const ratios = mine.map((r) => r.ratio);
+    lines.push(`| >= ${target} | ${ef} (${recall.toFixed(4)}) | ${int(median(mine.map((r) => r.trellis)))} | ${int(median(mine.map((r) => r.python)))} | **${median(ratios).toFixed(2)}x** | ${Math.min(...ratios).toFixed(2)} - ${Math.max(...ratios).toFixed(2)} | ${ratios.filter((x) => x >= 0.9).length} of ${ratios.length} |`);
+  }
+  return lines.join('\n');
 }
 
 function pythonSides(python: string, pythonPath: string | undefined, label: string, short: string, files: { base: string; queries: string; truth: string }, args: string[]): Side[] {
@@ -174,6 +253,7 @@ await runScript(NAME, {
   venv: { type: 'string', default: '/work/pyref/hnsw-venv' },
   'min-seconds': { type: 'string', default: '1' },
   repeats: { type: 'string', default: '3' },
+  'paired-rounds': { type: 'string', default: '15' },
   work: { type: 'string', default: 'work/bench/ann-peer' },
 }, async (v) => {
   const num = (key: string) => Number(v[key]);
@@ -217,14 +297,26 @@ await runScript(NAME, {
     truth.forEach((r, q) => truthLabels.set(r.labels.subarray(0, k), q * k));
     writeNpy(files.truth, truthLabels, queryCount, k);
 
-    const sides = [trellisSide(set, m, efConstruction, seed, efs, k, truth, minSeconds, repeats)];
+    const first = trellisSide(set, m, efConstruction, seed, efs, k, truth, minSeconds, repeats);
+    const sides = [first.side];
     const args = ['--m', String(m), '--ef-construction', String(efConstruction), '--ef', efs.join(','), '--k', String(k), '--seed', String(seed), '--min-seconds', String(minSeconds), '--repeats', String(repeats)];
     sides.push(...pythonSides(python, undefined, 'PyPI build (-march=native)', 'Python native', files, [...args, '--build-threads', '1,2']));
     if (existsSync(portable)) sides.push(...pythonSides(python, portable, 'baseline build (HNSWLIB_NO_NATIVE=1)', 'Python baseline', files, [...args, '--build-threads', '1']));
     // trellis again, last: on a shared machine the load drifts, and a side measured only first or only last would carry it alone.
-    sides.push({ ...trellisSide(set, m, efConstruction, seed, efs, k, truth, minSeconds, repeats), name: 'trellis, second pass (after Python)', short: 'trellis, again' });
-    results.push({ set: set.name, rows: set.rows, dim: set.dim, queries: queryCount, note: set.note, bruteForceQueriesPerSecond: bruteQps, sides });
-    sections.push(report(set, sides, bruteQps, params, targets, k));
+    const second = trellisSide(set, m, efConstruction, seed, efs, k, truth, minSeconds, repeats);
+    sides.push({ ...second.side, name: 'trellis, second pass (after Python)', short: 'trellis, again' });
+    let section = report(set, sides, bruteQps, params, targets, k);
+    let paired: PairedRound[] = [];
+    const pairedEfs = targets.flatMap((target) => {
+      const p = first.side.search.find((x) => x.recall >= target);
+      return p ? [{ ef: p.ef, target, recall: p.recall }] : [];
+    });
+    if (num('paired-rounds') > 0 && pairedEfs.length > 0) {
+      paired = await pairedRounds(python, files, args, first.index, set.queries, queryCount, k, pairedEfs.map((p) => p.ef), num('paired-rounds'), minSeconds);
+      section += '\n\n' + pairedReport(paired, pairedEfs, minSeconds);
+    }
+    results.push({ set: set.name, rows: set.rows, dim: set.dim, queries: queryCount, note: set.note, bruteForceQueriesPerSecond: bruteQps, sides, paired });
+    sections.push(section);
   }
   const machine = { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version, loadAverage: { start: load0, end: loadavg() }, date: new Date().toISOString() };
   writeFileSync(join(REPO, 'work', 'bench', 'ann-peer.json'), JSON.stringify({ machine, params, results }, null, 1) + '\n');

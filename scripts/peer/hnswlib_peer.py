@@ -10,6 +10,12 @@ Prints one JSON object.
 
   python hnswlib_peer.py --base X.npy --queries Q.npy --truth T.npy --m 16 \
       --ef-construction 200 --ef 16,32,64 --k 10 --seed 100 --build-threads 1,2
+
+With --serve it builds one index (one thread), prints {"ready": ...} and then
+answers one JSON line per request line on stdin, {"ef": 16, "minSeconds": 1}
+-> {"ef", "recall", "batchQueriesPerSecond"} (one timed round of the batch
+call), until stdin closes: the caller interleaves these rounds with its own,
+so both sides of a ratio are measured within seconds of each other.
 """
 import argparse
 import importlib.metadata
@@ -48,6 +54,21 @@ def timed(run, min_seconds: float, repeats: int):
     return statistics.median(rounds), result
 
 
+def serve(base, queries, truth, ids, a, out) -> None:
+    """Paired rounds: one build, then one timed batch round per request line."""
+    n, dim = base.shape
+    index = hnswlib.Index(space="cosine", dim=dim)
+    index.init_index(max_elements=n, ef_construction=a.ef_construction, M=a.m, random_seed=a.seed)
+    index.add_items(base, ids, num_threads=1)
+    print(json.dumps({"ready": out}), flush=True)
+    for line in sys.stdin:
+        request = json.loads(line)
+        index.set_ef(int(request["ef"]))
+        seconds, (labels, _) = timed(lambda: index.knn_query(queries, k=a.k, num_threads=1), float(request["minSeconds"]), 1)
+        r = recall(labels.astype(np.int64), truth.astype(np.int64), a.k)
+        print(json.dumps({"ef": request["ef"], "recall": r, "batchQueriesPerSecond": len(queries) / seconds}), flush=True)
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--base", required=True)
@@ -61,6 +82,7 @@ def main() -> None:
     p.add_argument("--build-threads", default="1")
     p.add_argument("--min-seconds", type=float, default=1.0)
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--serve", action="store_true")
     a = p.parse_args()
 
     base = np.load(a.base)
@@ -79,6 +101,9 @@ def main() -> None:
         "builds": [],
         "search": [],
     }
+    if a.serve:
+        serve(base, queries, truth, ids, a, out)
+        return
     index = None
     for threads in [int(t) for t in a.build_threads.split(",")]:
         built = hnswlib.Index(space="cosine", dim=dim)
