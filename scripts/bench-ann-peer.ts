@@ -32,14 +32,14 @@
  * the verdict reads the median of the rounds' ratios and their spread.
  * Results: work/bench/ann-peer.json and markdown on stdout.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { runScript } from './script.ts';
 import { writeNpy } from './peer/npy.ts';
+import { LineServer, pairedRounds, summarize, type PairedRound } from './peer/paired.ts';
 import { BruteForceIndex, HnswIndex, searchRecall, UsageError, type SearchResult } from '../src/index.ts';
 import { syntheticVectors } from '../src/internal.ts';
 
@@ -132,74 +132,26 @@ function trellisSide(set: VectorSet, m: number, efConstruction: number, seed: nu
   return { side: { name: `trellis (hnswlib-node 3.0.0, ${addonBuild()})`, short: 'trellis', build: [{ seconds, insertsPerSecond: set.rows / seconds, threads: 1 }], search }, index };
 }
 
-interface PairedRound {
-  ef: number;
-  trellis: number;
-  python: number;
-  ratio: number;
-}
-
 /**
  * Paired rounds against a Python process serving its own index (hnswlib_peer.py --serve):
- * for each ef, one timed round of trellis's batch search and one of Python's,
- * in swapped order every round. Queries/s per side and their ratio per round.
+ * for each ef, one timed round of trellis's batch search and one of Python's (peer/paired.ts).
  */
-async function pairedRounds(python: string, files: { base: string; queries: string; truth: string }, args: string[], index: HnswIndex, queries: Float32Array, queryCount: number, k: number, efs: number[], rounds: number, minSeconds: number): Promise<PairedRound[]> {
-  const child = spawn(python, [PEER, '--base', files.base, '--queries', files.queries, '--truth', files.truth, ...args, '--serve'], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  const next = async (): Promise<any> => {
-    const line = await lines.next();
-    if (line.done) throw new Error(`${NAME}: ${PEER} --serve ended early`);
-    return JSON.parse(line.value);
-  };
+async function paired(python: string, files: { base: string; queries: string; truth: string }, args: string[], index: HnswIndex, queries: Float32Array, queryCount: number, k: number, efs: number[], rounds: number, minSeconds: number): Promise<Map<number, PairedRound[]>> {
+  const peer = await LineServer.start(PEER, python, [PEER, '--base', files.base, '--queries', files.queries, '--truth', files.truth, ...args, '--serve']);
   try {
-    await next(); // {"ready": ...} once Python's index is built
-    const pythonRound = async (ef: number): Promise<number> => {
-      child.stdin.write(JSON.stringify({ ef, minSeconds }) + '\n');
-      return (await next()).batchQueriesPerSecond as number;
-    };
-    const trellisRound = (ef: number): number => {
-      index.setEfSearch(ef);
-      return queryCount / timed(() => index.searchBatch(queries, k), minSeconds, 1).seconds;
-    };
-    const out: PairedRound[] = [];
-    for (let r = 0; r < rounds; r++) {
-      for (const ef of efs) {
-        let trellis: number;
-        let py: number;
-        if (r % 2 === 0) {
-          trellis = trellisRound(ef);
-          py = await pythonRound(ef);
-        } else {
-          py = await pythonRound(ef);
-          trellis = trellisRound(ef);
-        }
-        out.push({ ef, trellis, python: py, ratio: trellis / py });
-        process.stderr.write(`[${NAME}] paired round ${r + 1}/${rounds}, ef ${ef}: trellis ${Math.round(trellis)} q/s, Python ${Math.round(py)} q/s, ${(trellis / py).toFixed(3)}x\n`);
-      }
+    const out = new Map<number, PairedRound[]>();
+    for (const ef of efs) {
+      const trellis = async () => {
+        index.setEfSearch(ef);
+        return queryCount / timed(() => index.searchBatch(queries, k), minSeconds, 1).seconds;
+      };
+      const py = async () => (await peer.request<{ batchQueriesPerSecond: number }>({ ef, minSeconds })).batchQueriesPerSecond;
+      out.set(ef, await pairedRounds(rounds, trellis, py, (r) => process.stderr.write(`[${NAME}] paired round ${r.round + 1}/${rounds}, ef ${ef}: trellis ${Math.round(r.a)} q/s, Python ${Math.round(r.b)} q/s, ${r.ratio.toFixed(3)}x\n`)));
     }
     return out;
   } finally {
-    child.stdin.end();
-    child.kill();
+    peer.close();
   }
-}
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-
-function pairedReport(rounds: PairedRound[], efs: { ef: number; target: number; recall: number }[], minSeconds: number): string {
-  const count = rounds.length / efs.length;
-  const lines = [`Paired rounds (${count} per ef, one timed round of at least ${minSeconds} s per side, order swapped every round; trellis against Python's native build, both batch search on one thread):`, ''];
-  lines.push('| recall@10 target | ef (recall) | trellis q/s, median | Python q/s, median | ratio, median of rounds | ratio, min - max | rounds >= 0.9x |', '|---|---:|---:|---:|---:|---:|---:|');
-  for (const { ef, target, recall } of efs) {
-    const mine = rounds.filter((r) => r.ef === ef);
-    const ratios = mine.map((r) => r.ratio);
-    lines.push(`| >= ${target} | ${ef} (${recall.toFixed(4)}) | ${int(median(mine.map((r) => r.trellis)))} | ${int(median(mine.map((r) => r.python)))} | **${median(ratios).toFixed(2)}x** | ${Math.min(...ratios).toFixed(2)} - ${Math.max(...ratios).toFixed(2)} | ${ratios.filter((x) => x >= 0.9).length} of ${ratios.length} |`);
-  }
-  return lines.join('\n');
 }
 
 function pythonSides(python: string, pythonPath: string | undefined, label: string, short: string, files: { base: string; queries: string; truth: string }, args: string[]): Side[] {
@@ -215,6 +167,16 @@ function pythonSides(python: string, pythonPath: string | undefined, label: stri
 }
 
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
+
+function pairedReport(rounds: Map<number, PairedRound[]>, efs: { ef: number; target: number; recall: number }[], minSeconds: number): string {
+  const lines = [`Paired rounds (${rounds.get(efs[0].ef)?.length} per ef, one timed round of at least ${minSeconds} s per side, order swapped every round; trellis against Python's native build, both batch search on one thread):`, ''];
+  lines.push('| recall@10 target | ef (recall) | trellis q/s, median | Python q/s, median | ratio, median of rounds | ratio, min - max | rounds >= 0.9x |', '|---|---:|---:|---:|---:|---:|---:|');
+  for (const { ef, target, recall } of efs) {
+    const s = summarize(rounds.get(ef) ?? [], 0.9);
+    lines.push(`| >= ${target} | ${ef} (${recall.toFixed(4)}) | ${int(s.aMedian)} | ${int(s.bMedian)} | **${s.ratioMedian.toFixed(2)}x** | ${s.ratioMin.toFixed(2)} - ${s.ratioMax.toFixed(2)} | ${s.atTarget} of ${s.rounds} |`);
+  }
+  return lines.join('\n');
+}
 
 function report(set: VectorSet, sides: Side[], bruteQps: number, params: string, targets: number[], k: number): string {
   const lines = [`### ${set.name}: ${int(set.rows)} x ${set.dim}, ${int(set.queries.length / set.dim)} queries`, '', `${set.note}. ${params}. Exact search (trellis brute force, 4 queries per pass): ${int(bruteQps)} queries/s.`, ''];
@@ -306,16 +268,16 @@ await runScript(NAME, {
     const second = trellisSide(set, m, efConstruction, seed, efs, k, truth, minSeconds, repeats);
     sides.push({ ...second.side, name: 'trellis, second pass (after Python)', short: 'trellis, again' });
     let section = report(set, sides, bruteQps, params, targets, k);
-    let paired: PairedRound[] = [];
+    let pairedRuns = new Map<number, PairedRound[]>();
     const pairedEfs = targets.flatMap((target) => {
       const p = first.side.search.find((x) => x.recall >= target);
       return p ? [{ ef: p.ef, target, recall: p.recall }] : [];
     });
     if (num('paired-rounds') > 0 && pairedEfs.length > 0) {
-      paired = await pairedRounds(python, files, args, first.index, set.queries, queryCount, k, pairedEfs.map((p) => p.ef), num('paired-rounds'), minSeconds);
-      section += '\n\n' + pairedReport(paired, pairedEfs, minSeconds);
+      pairedRuns = await paired(python, files, args, first.index, set.queries, queryCount, k, pairedEfs.map((p) => p.ef), num('paired-rounds'), minSeconds);
+      section += '\n\n' + pairedReport(pairedRuns, pairedEfs, minSeconds);
     }
-    results.push({ set: set.name, rows: set.rows, dim: set.dim, queries: queryCount, note: set.note, bruteForceQueriesPerSecond: bruteQps, sides, paired });
+    results.push({ set: set.name, rows: set.rows, dim: set.dim, queries: queryCount, note: set.note, bruteForceQueriesPerSecond: bruteQps, sides, paired: Object.fromEntries(pairedRuns) });
     sections.push(section);
   }
   const machine = { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version, loadAverage: { start: load0, end: loadavg() }, date: new Date().toISOString() };

@@ -5,7 +5,7 @@
  * the same run, so the ratios compare like with like.
  *
  *   bash scripts/peer/setup-torch.sh        # once: PyTorch CPU + sentence-transformers in work/peer/torch-venv
- *   node --import tsx scripts/bench-backends.ts [--backends node,wasm] [--data data/khan] [--model models/pretrained/all-MiniLM-L6-v2] [--texts 512] [--threads 1,2] [--quick]
+ *   node --import tsx scripts/bench-backends.ts [--backends node,wasm] [--data data/khan] [--model models/pretrained/all-MiniLM-L6-v2] [--texts 512] [--threads 1,2] [--paired 9] [--quick]
  *
  * Per backend (and, for TensorFlow C, per --threads count through
  * TF_NUM_INTRAOP_THREADS; wasm is single-threaded per worker, so its two-thread
@@ -31,15 +31,21 @@
  *   MiniLM text: tokens x 6 x (24 H^2 + 4 tokens H), H = 384.
  * Peers, in the same run: numpy's matmul (scripts/peer/numpy_matmul.py) and
  * sentence-transformers (scripts/peer/st_encode.py) on the same texts, same
- * max length, same thread count. Results: work/bench/backends.json and
- * markdown on stdout.
+ * max length, same thread count. Then paired rounds (--paired N, default 9;
+ * 0 skips them): the native backend's MiniLM and sentence-transformers, each
+ * in a process kept alive with its model loaded, time one pass each per round,
+ * the order swapped every round (peer/paired.ts), so the ratio is read
+ * within seconds and the machine's drifting speed cancels. Results:
+ * work/bench/backends.json and markdown on stdout.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
 import { evenlySpaced, runScript } from './script.ts';
+import { LineServer, pairedRounds, summarize, type PairedRound } from './peer/paired.ts';
 import {
   buildForest, buildLexicalIndex, buildTowerData, contentText, CrossEncoder, embedTexts, initRuntime, loadDataset, PretrainedEncoder,
   resolveRunConfig, splitTopics, topicText, trainTwoTower, UsageError,
@@ -169,6 +175,15 @@ async function texts(data: string, count: number): Promise<string[]> {
   return evenlySpaced(dataset.content.map((c) => contentText(c)), count);
 }
 
+/** One timed pass of trellis's MiniLM encoding over `list`, in seconds. */
+function minilmPass(model: string, list: string[], workers: number): () => Promise<number> {
+  return async () => {
+    const t0 = performance.now();
+    await embedTexts(model, list, { workers, encoder: { maxLength: MAX_LENGTH } });
+    return (performance.now() - t0) / 1000;
+  };
+}
+
 async function minilm(model: string, data: string, count: number, workers: number, repeats: number): Promise<ChildResult['minilm']> {
   const list = await texts(data, count);
   const probe = await PretrainedEncoder.load(model, { maxLength: MAX_LENGTH });
@@ -176,11 +191,7 @@ async function minilm(model: string, data: string, count: number, workers: numbe
   const H = probe.dim;
   const layers = probe.files.bert.layers;
   probe.dispose();
-  const pass = async () => {
-    const t0 = performance.now();
-    await embedTexts(model, list, { workers, encoder: { maxLength: MAX_LENGTH } });
-    return (performance.now() - t0) / 1000;
-  };
+  const pass = minilmPass(model, list, workers);
   await pass(); // warm-up: every batch shape once (and, with workers, their start)
   const seconds: number[] = [];
   for (let i = 0; i < repeats; i++) seconds.push(await pass());
@@ -211,6 +222,37 @@ async function child(values: Record<string, string | boolean | string[] | undefi
   process.stdout.write(JSON.stringify(result) + '\n');
 }
 
+/**
+ * The MiniLM side of the paired rounds (peer/paired.ts), on the native
+ * backend: one untimed pass, a ready line, then one timed pass per stdin line.
+ */
+async function serveMinilm(values: Record<string, string | boolean | string[] | undefined>): Promise<void> {
+  await initRuntime(String(values['child-serve']));
+  const list = await texts(String(values.data), Number(values.texts));
+  const pass = minilmPass(resolve(String(values.model)), list, 1);
+  await pass();
+  process.stdout.write(JSON.stringify({ ready: { texts: list.length } }) + '\n');
+  for await (const _ of createInterface({ input: process.stdin })) {
+    const seconds = await pass();
+    process.stdout.write(JSON.stringify({ seconds, texts_per_second: list.length / seconds }) + '\n');
+  }
+}
+
+/** MiniLM, native against sentence-transformers at `threads`, in paired rounds of one pass each. */
+async function pairedMinilm(values: Record<string, string | boolean | string[] | undefined>, backend: string, threads: number, textsFile: string, rounds: number): Promise<PairedRound[]> {
+  process.stderr.write(`[${NAME}] paired MiniLM rounds, ${backend} against sentence-transformers, ${threads} thread(s) ...\n`);
+  const env = { ...process.env, TF_NUM_INTRAOP_THREADS: String(threads), TF_CPP_MIN_LOG_LEVEL: '2', OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) };
+  const mine = await LineServer.start('trellis MiniLM', process.execPath, ['--import', 'tsx', SELF, '--child-serve', backend, '--data', String(values.data), '--model', String(values.model), '--texts', String(values.texts)], env, REPO);
+  const theirs = await LineServer.start('st_encode.py', VENV_PYTHON, [join(REPO, 'scripts', 'peer', 'st_encode.py'), '--model', String(values.model), '--texts', textsFile, '--max-length', String(MAX_LENGTH), '--threads', String(threads), '--serve'], env, REPO);
+  try {
+    const rate = (server: LineServer) => async () => (await server.request<{ texts_per_second: number }>({})).texts_per_second;
+    return await pairedRounds(rounds, rate(mine), rate(theirs), (r) => process.stderr.write(`[${NAME}] round ${r.round + 1}/${rounds}: trellis ${r.a.toFixed(1)} texts/s, sentence-transformers ${r.b.toFixed(1)}, ${r.ratio.toFixed(3)}x\n`));
+  } finally {
+    mine.close();
+    theirs.close();
+  }
+}
+
 function runChild(backend: string, threads: number, values: Record<string, string | boolean | string[] | undefined>): ChildResult {
   const args = ['--import', 'tsx', SELF, '--child', backend, '--child-threads', String(threads), '--data', String(values.data), '--model', String(values.model), '--texts', String(values.texts)];
   if (values.quick) args.push('--quick');
@@ -239,10 +281,13 @@ await runScript(NAME, {
   model: { type: 'string', default: 'models/pretrained/all-MiniLM-L6-v2' },
   texts: { type: 'string', default: '512' },
   quick: { type: 'boolean', default: false },
+  paired: { type: 'string', default: '9' },
   child: { type: 'string' },
+  'child-serve': { type: 'string' },
   'child-threads': { type: 'string', default: '1' },
 }, async (values) => {
   if (values.child) return child(values);
+  if (values['child-serve']) return serveMinilm(values);
   const backends = String(values.backends).split(',');
   const threadCounts = String(values.threads).split(',').map(Number);
   const started = loadavg();
@@ -257,7 +302,14 @@ await runScript(NAME, {
     numpy: peer('numpy_matmul.py', ['--threads', String(threads)], threads),
     st: existsSync(join(String(values.model), 'model.safetensors')) ? peer('st_encode.py', ['--model', String(values.model), '--texts', textsFile, '--max-length', String(MAX_LENGTH), '--threads', String(threads), '--repeat', values.quick ? '1' : '3'], threads) : undefined,
   }));
-  const record = { createdAt: new Date().toISOString(), loadAverage: { start: started, end: loadavg() }, runs, peers };
+  // Paired rounds: the native backend's MiniLM and sentence-transformers alternating, one pass each per round.
+  const native = backends.find((b) => b === 'node' || b === 'gpu');
+  const pairedCount = values.quick ? Math.min(3, Number(values.paired)) : Number(values.paired);
+  const paired: { threads: number; rounds: PairedRound[] }[] = [];
+  if (native && pairedCount > 0 && existsSync(VENV_PYTHON) && existsSync(join(String(values.model), 'model.safetensors'))) {
+    for (const threads of threadCounts) paired.push({ threads, rounds: await pairedMinilm(values, native, threads, textsFile, pairedCount) });
+  }
+  const record = { createdAt: new Date().toISOString(), loadAverage: { start: started, end: loadavg() }, runs, peers, paired };
   writeFileSync(join(OUT, 'backends.json'), JSON.stringify(record, null, 1));
 
   console.log(`load average ${started.map((l) => l.toFixed(2)).join(' ')} at the start, ${loadavg().map((l) => l.toFixed(2)).join(' ')} at the end; ${availableParallelism()} cores`);
@@ -289,5 +341,16 @@ await runScript(NAME, {
     if (node?.minilm && st) parts.push(`MiniLM native/PyTorch ${fmt(node.minilm.textsPerSecond / st.texts_per_second, 2)}x`);
     if (node && np) parts.push(`tfjs-node matmul / numpy peak ${fmt(node.matmulGflops / np, 2)}x, MiniLM at ${fmt(((node.minilm?.gflops ?? NaN) / np) * 100)}% of the peak`);
     console.log(`- ${threads} thread(s): ${parts.join('; ') || 'nothing to compare'}`);
+  }
+  if (paired.length > 0) {
+    console.log('');
+    console.log(`MiniLM in paired rounds (${native} against sentence-transformers, one pass of each per round, order swapped every round):`);
+    console.log('');
+    console.log('| threads | trellis texts/s, median | sentence-transformers texts/s, median | ratio, median of rounds | ratio, min - max | rounds >= 1.0x |');
+    console.log('|---:|---:|---:|---:|---:|---:|');
+    for (const { threads, rounds } of paired) {
+      const s = summarize(rounds, 1);
+      console.log(`| ${threads} | ${fmt(s.aMedian, 1)} | ${fmt(s.bMedian, 1)} | **${fmt(s.ratioMedian, 2)}x** | ${fmt(s.ratioMin, 2)} - ${fmt(s.ratioMax, 2)} | ${s.atTarget} of ${s.rounds} |`);
+    }
   }
 });

@@ -17,6 +17,11 @@ line.
   work/peer/torch-venv/bin/python scripts/peer/st_encode.py \\
       --model models/pretrained/all-MiniLM-L6-v2 --texts texts.json \\
       --max-length 128 --threads 1 [--batch-size 32] [--repeat 3] [--out v.npy]
+
+With --serve, after the warm-up pass it prints {"ready": {...}} and then
+answers each line on stdin with one timed pass, {"seconds", "texts_per_second"},
+until stdin closes (scripts/peer/paired.ts: the caller times its own passes
+between these).
 """
 import argparse
 import json
@@ -35,6 +40,7 @@ def main() -> None:
     p.add_argument('--batch-size', type=int, default=32)
     p.add_argument('--repeat', type=int, default=3, help='timed passes after one warm-up; the median is reported')
     p.add_argument('--out', help='write the vectors here (.npy)')
+    p.add_argument('--serve', action='store_true', help='answer one timed pass per stdin line (see above)')
     a = p.parse_args()
     if a.threads < 1 or a.repeat < 1 or a.batch_size < 1:
         p.error('--threads, --repeat and --batch-size must be at least 1')
@@ -75,6 +81,15 @@ def main() -> None:
 
     with torch.inference_mode():
         encode()
+        if a.serve:
+            print(json.dumps({'ready': {'torch': torch.__version__, 'sentence_transformers': sentence_transformers.__version__,
+                                        'threads': torch.get_num_threads(), 'texts': len(texts), 'tokens_per_text_mean': round(tokens_mean, 2)}}), flush=True)
+            for _ in sys.stdin:
+                start = time.perf_counter()
+                encode()
+                seconds = time.perf_counter() - start
+                print(json.dumps({'seconds': seconds, 'texts_per_second': len(texts) / seconds}), flush=True)
+            return
         load_before = os.getloadavg()
         passes = []
         for _ in range(a.repeat):
