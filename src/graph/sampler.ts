@@ -69,6 +69,13 @@
  * with hidden topics' lists empty. With the tiny fixture's links (t_cell:
  * c_cell1 c_cell2; t_gen: c_dna c_mendel), seed t_cell reaches c_dna and
  * c_mendel through its sibling t_gen, and never c_cell1 or c_cell2.
+ *
+ * ## Topics through an item's links (the candidate tower's side)
+ *
+ * `linkingTopics` reverses the visible links (per item, the topics that hold
+ * it) and `sampleLinkingTopics` draws up to `perItem` of them per item,
+ * leaving out the `blocked` topics: in training the batch's queries, so that
+ * a topic never meets its own text inside one of its candidates.
  */
 import { ConfigError, DataError } from '../errors.ts';
 import { resolveOptions } from '../options.ts';
@@ -349,4 +356,79 @@ export function sampleLinkedContent(sample: SamplerOutput, links: readonly Array
     }
   }
   return { content: Uint32Array.from(content), row: Uint32Array.from(rows), col: Uint32Array.from(cols), numTargets: sample.numTargets[0] };
+}
+
+/**
+ * The topic rows whose links hold each content row: the reverse of `links`
+ * (per topic row, its content rows), each list in increasing topic order.
+ */
+export function linkingTopics(links: readonly ArrayLike<number>[], contentCount: number): Uint32Array[] {
+  const degree = new Uint32Array(contentCount);
+  for (const list of links) for (let j = 0; j < list.length; j++) degree[list[j]]++;
+  const out = Array.from(degree, (d) => new Uint32Array(d));
+  degree.fill(0);
+  links.forEach((list, t) => {
+    for (let j = 0; j < list.length; j++) out[list[j]][degree[list[j]]++] = t;
+  });
+  return out;
+}
+
+/** The topic half of a content item's neighbourhood: edges item <- topic, for the candidate tower. */
+export interface TopicSample {
+  /** Unique topic rows, in the order first reached. [N] */
+  topics: Uint32Array;
+  /** Target of each edge: an item's position in the batch (non-decreasing). [E] */
+  row: Uint32Array;
+  /** Local id into `topics` of each edge. [E] */
+  col: Uint32Array;
+  numTargets: number;
+}
+
+/**
+ * For each content row of `rows`, up to `perItem` of the topics in
+ * `linking[row]` that are not `blocked`: all of them when there are no more;
+ * else drawn uniformly without replacement with `rng`, or, without one, taken
+ * evenly spaced along the list (so that encoding a catalogue is repeatable
+ * without a seed). `blocked`: topics that must not be read (in training, the
+ * batch's queries, so no query meets its own text inside a candidate).
+ */
+export function sampleLinkingTopics(linking: readonly Uint32Array[], rows: ArrayLike<number>, perItem: number, rng?: Rng, blocked?: ReadonlySet<number>): TopicSample {
+  if (!(Number.isInteger(perItem) && perItem >= 0)) throw new ConfigError(`${SCOPE}: perItem must be a non-negative integer (got ${perItem}).`);
+  const local = new Map<number, number>();
+  const topics: number[] = [];
+  const row: number[] = [];
+  const col: number[] = [];
+  const picked = new Set<number>();
+  for (let i = 0; i < rows.length; i++) {
+    const all = linking[rows[i]] ?? new Uint32Array(0);
+    const list = blocked && blocked.size > 0 ? all.filter((t) => !blocked.has(t)) : all;
+    const degree = list.length;
+    const k = Math.min(perItem, degree);
+    const add = (position: number) => {
+      const t = list[position];
+      let id = local.get(t);
+      if (id === undefined) {
+        id = topics.length;
+        local.set(t, id);
+        topics.push(t);
+      }
+      row.push(i);
+      col.push(id);
+    };
+    if (k === degree) {
+      for (let j = 0; j < degree; j++) add(j);
+    } else if (!rng) {
+      for (let j = 0; j < k; j++) add(Math.floor((j * degree) / k));
+    } else {
+      // Floyd's algorithm, as in sampleNeighbours.
+      picked.clear();
+      for (let j = degree - k; j < degree; j++) {
+        const r = randomInt(rng, j + 1);
+        const position = picked.has(r) ? j : r;
+        picked.add(position);
+        add(position);
+      }
+    }
+  }
+  return { topics: Uint32Array.from(topics), row: Uint32Array.from(row), col: Uint32Array.from(col), numTargets: rows.length };
 }

@@ -68,6 +68,16 @@ export interface GraphSageConfig {
   fanouts: number[];
   /** Hetero aggregators: items drawn from each sampled neighbour topic's visible links. Default 3. */
   contentFanout: number;
+  /**
+   * The candidate tower's side of the graph: each content item also reads
+   * up to this many of the topics that link it (the mean of their text
+   * encodings through one weight matrix; models/two-tower.ts). Only the
+   * training topics' links are read, at training and when the index is
+   * built; in a training batch, never a topic that is a query of that batch.
+   * Items added or edited after training read none. 0: off (the item's
+   * own text). Default 0 (see BENCHMARKS.md).
+   */
+  contentTopics: number;
 }
 
 export type GraphSageAggregator = 'off' | 'mean' | 'pool' | 'hetero-mean' | 'hetero-attention';
@@ -128,7 +138,7 @@ export const DEFAULT_ENCODER_CONFIG: Readonly<EncoderConfig> = Object.freeze({
 // GraphSAGE is off by default: on both bundled datasets the topic's own text scored better than
 // either homogeneous aggregator (BENCHMARKS.md, "Retrieval ablations").
 // 'mean', 'pool', 'hetero-mean' or 'hetero-attention' turn it on.
-export const DEFAULT_GRAPHSAGE_CONFIG: Readonly<GraphSageConfig> = Object.freeze({ aggregator: 'off', fanouts: [10, 5], contentFanout: 3 });
+export const DEFAULT_GRAPHSAGE_CONFIG: Readonly<GraphSageConfig> = Object.freeze({ aggregator: 'off', fanouts: [10, 5], contentFanout: 3, contentTopics: 0 });
 export const DEFAULT_TRAINING_CONFIG: Readonly<TrainingConfig> = Object.freeze({
   epochs: 8,
   batchSize: 256,
@@ -174,6 +184,7 @@ export const GRAPHSAGE_SECTION: ConfigSection<GraphSageConfig> = {
     need(c.fanouts.length >= 1 && c.fanouts.length <= 3 && c.fanouts.every(isPositiveInteger), 'fanouts', '1 to 3 positive integers', c.fanouts);
     need(!isHetero(c.aggregator) || c.fanouts.length === 1, 'fanouts', `one entry with aggregator '${c.aggregator}' (it reads one hop: the topic's neighbours and their content), e.g. [10]`, c.fanouts);
     need(isPositiveInteger(c.contentFanout), 'contentFanout', 'a positive integer', c.contentFanout);
+    need(isNonNegativeInteger(c.contentTopics) && c.contentTopics <= 64, 'contentTopics', 'an integer from 0 (off) to 64', c.contentTopics);
   },
 };
 

@@ -78,9 +78,10 @@ let encodes = 0;
  */
 export async function embedContentParallel(model: TwoTowerModel, data: ContentInputs, workers = 0, minRows = 20000, chunkRows = CHUNK_ROWS): Promise<Float32Array> {
   const rows = data.contentFeatures.rows;
-  // A fine-tuned transformer is not shipped to workers, and TensorFlow C needs none: both encode on this thread.
+  // A fine-tuned transformer and the items' topics (graphsage.contentTopics) are not shipped to workers,
+  // and TensorFlow C needs none: these encode on this thread.
   const threads = tensorWorkers(workers);
-  if (rows < minRows || threads === 1 || model.sentence) return embedContent(model, data);
+  if (rows < minRows || threads === 1 || model.sentence || data.contentTopics) return embedContent(model, data);
   const weights = snapshot(model).map((a) => ({ ...a, values: shared(a.values) }));
   const modelKey = `${process.pid}/${encodes++}`;
   const d = model.shape.encoder.dim;

@@ -11,7 +11,7 @@ import { localize } from '../runtime/variables.ts';
 import { tidyRead } from '../runtime/ops.ts';
 import type { NeighbourBlock } from './sage-conv.ts';
 import type { CandidateInput, QueryInput, TwoTowerModel } from './two-tower.ts';
-import { buildNeighbourIndex, layerEdges, sampleLinkedContent, sampleNeighbours, type ContentSample, type NeighbourIndex, type SamplerOutput } from '../graph/sampler.ts';
+import { buildNeighbourIndex, layerEdges, linkingTopics, sampleLinkedContent, sampleLinkingTopics, sampleNeighbours, type ContentSample, type NeighbourIndex, type SamplerOutput } from '../graph/sampler.ts';
 import { transformTfidf, type SparseRows, type TfidfModel } from '../text/tfidf.ts';
 import { contentText, topicText } from '../text/documents.ts';
 import type { Rng } from '../random.ts';
@@ -32,6 +32,31 @@ export interface TowerData {
   languages: string[];
   /** Pretrained sentence vectors of every topic and content text (encoder kind 'pretrained'). */
   pretrained?: PretrainedVectors;
+  /** graphsage.contentTopics: the topics each item's candidate vector reads (see `withContentTopics`). */
+  contentTopics?: ContentTopics;
+}
+
+/**
+ * What a candidate tower with graphsage.contentTopics reads besides the item:
+ * per content row, the topic rows whose visible links hold it, and the
+ * topics' tower inputs. Absent (or an item's list empty), the item reads no
+ * topic.
+ */
+export interface ContentTopics {
+  linking: readonly Uint32Array[];
+  perItem: number;
+  topics: Pick<TowerData, 'topicFeatures' | 'pretrained'>;
+}
+
+/**
+ * `data` with the topics each item's candidate vector reads, from `links`
+ * (per topic row; hidden topics' lists empty), when `model` reads them; else
+ * `data` itself.
+ */
+export function withContentTopics<T extends TowerData>(model: TwoTowerModel, data: T, links: readonly Uint32Array[]): T {
+  const perItem = model.shape.contentTopics ?? 0;
+  if (perItem === 0) return data;
+  return { ...data, contentTopics: { linking: linkingTopics(links, data.dataset.content.length), perItem, topics: data } };
 }
 
 /**
@@ -84,7 +109,7 @@ export function buildTowerData(dataset: Dataset, forest: TopicForest, tfidf: Tfi
 }
 
 /** What the candidate tower reads of content items: the tower data's content half. */
-export type ContentInputs = Pick<TowerData, 'contentFeatures' | 'kindIds' | 'kinds' | 'languageIds' | 'languages' | 'pretrained'>;
+export type ContentInputs = Pick<TowerData, 'contentFeatures' | 'kindIds' | 'kinds' | 'languageIds' | 'languages' | 'pretrained' | 'contentTopics'>;
 
 /** The candidate tower's inputs of `content` (see buildTowerData), without the topics. */
 export function contentInputs(content: readonly Content[], tfidf: TfidfModel, maxFeatures: number, contentFeatures?: SparseRows, kinds?: readonly string[], languages?: readonly string[]): ContentInputs {
@@ -116,6 +141,8 @@ export function contentSubset(data: ContentInputs, rows: ArrayLike<number>): Con
   const p = data.pretrained;
   return {
     ...data,
+    // Items encoded after training (new or edited) read no topics (graphsage.contentTopics).
+    contentTopics: undefined,
     contentFeatures: { rows: rows.length, indptr, indices, values },
     kindIds: Int32Array.from(rows, (r) => data.kindIds[r]),
     languageIds: Int32Array.from(rows, (r) => data.languageIds[r]),
@@ -172,7 +199,8 @@ export function queryInput(data: TowerData, seeds: Uint32Array, fanouts: readonl
   };
   if (content) {
     const items = sampleLinkedContent(sample, content.links, content.perTopic, rng);
-    input.content = { input: candidateInput(data, items.content, vocab), block: contentBlock(items) };
+    // The neighbours' items as text-only candidate vectors: an item's own topics would bring the seed's text back.
+    input.content = { input: candidateInput({ ...data, contentTopics: undefined }, items.content, vocab), block: contentBlock(items) };
   }
   return input;
 }
@@ -184,13 +212,23 @@ export function linkedContent(model: TwoTowerModel, links: readonly Uint32Array[
   return { perTopic: model.shape.contentFanout ?? 1, links };
 }
 
-/** Candidate tower input for content rows. */
-export function candidateInput(data: ContentInputs, rows: ArrayLike<number>, vocab: number): CandidateInput {
-  return {
+/**
+ * Candidate tower input for content rows; with `data.contentTopics`, the
+ * topics each item reads too (drawn with `rng` in training, evenly spaced
+ * without it; never a `blocked` topic).
+ */
+export function candidateInput(data: ContentInputs, rows: ArrayLike<number>, vocab: number, rng?: Rng, blocked?: ReadonlySet<number>): CandidateInput {
+  const input: CandidateInput = {
     text: withPretrained(data, textBatch(data.contentFeatures, rows, vocab), rows, 'content'),
     kinds: Int32Array.from(rows as ArrayLike<number>, (r) => data.kindIds[r]),
     languages: Int32Array.from(rows as ArrayLike<number>, (r) => data.languageIds[r]),
   };
+  const linked = data.contentTopics;
+  if (linked) {
+    const sample = sampleLinkingTopics(linked.linking, rows, linked.perItem, rng, blocked);
+    input.topics = { nodes: withPretrained(linked.topics, textBatch(linked.topics.topicFeatures, sample.topics, vocab), sample.topics, 'topics'), block: blockOf(sample.row, sample.col, sample.numTargets) };
+  }
+  return input;
 }
 
 /** Content embeddings of `rows` (default all), row-major. [rows.length * D] */
@@ -202,8 +240,11 @@ export function embedContent(model: TwoTowerModel, data: ContentInputs, rows?: A
     const end = Math.min(all.length, start + batchSize);
     const slice = Array.prototype.slice.call(all, start, end) as number[];
     const input = candidateInput(data, slice, model.shape.encoder.vocab);
-    const { unique, local } = localize([input.text.ids]);
-    const values = tidyRead(() => model.candidates(input, { rows: model.encoder.embedding.gather(unique), local: local[0] }));
+    const { unique, local } = localize([input.text.ids, input.topics?.nodes.ids ?? new Int32Array(0)]);
+    const values = tidyRead(() => {
+      const table = model.encoder.embedding.gather(unique);
+      return model.candidates(input, { rows: table, local: local[0] }, { rows: table, local: local[1] });
+    });
     out.set(values, start * d);
     onProgress?.(end, all.length);
   }

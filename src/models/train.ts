@@ -19,7 +19,7 @@ import { assertTrainable } from '../runtime/backend.ts';
 import { TwoTowerModel, type TwoTowerShape } from './two-tower.ts';
 import { inBatchSoftmaxLoss } from './losses/in-batch-softmax.ts';
 import { StreamingFrequencyEstimator, ExactFrequencyEstimator, type FrequencyEstimator } from './frequency-estimator.ts';
-import { candidateInput, embedContent, embedTopics, linkedContent, queryInput, type TowerData } from './tower-data.ts';
+import { candidateInput, embedContent, embedTopics, linkedContent, queryInput, withContentTopics, type TowerData } from './tower-data.ts';
 import type { NamedArray } from '../runtime/weights.ts';
 import { Adam } from '../runtime/adam.ts';
 import { localize, weightName } from '../runtime/variables.ts';
@@ -168,6 +168,7 @@ export function modelShape(data: TowerData, encoder: EncoderConfig, graphsage: G
     languages: data.languages.length,
     ...(data.pretrained ? { pretrainedDim: data.pretrained.dim } : {}),
     ...(data.pretrained && encoder.fineTuneLayers > 0 ? { fineTuneLayers: encoder.fineTuneLayers } : {}),
+    ...(graphsage.contentTopics > 0 ? { contentTopics: graphsage.contentTopics } : {}),
   };
 }
 
@@ -258,10 +259,12 @@ async function loadCheckpoint(store: CheckpointStore, fingerprint: string, model
 }
 
 /** Trains a two-tower model; returns it with the best validation weights loaded. */
-export async function trainTwoTower(inputs: TrainInputs): Promise<TrainResult> {
+export async function trainTwoTower(given: TrainInputs): Promise<TrainResult> {
   assertTrainable();
+  const model = new TwoTowerModel(modelShape(given.data, given.encoder, given.graphsage), given.seed, given.sentence);
+  // graphsage.contentTopics: items read the training topics that link them (the validation topics' lists are empty).
+  const inputs = { ...given, data: withContentTopics(model, given.data, given.links) };
   const { data, training, seed } = inputs;
-  const model = new TwoTowerModel(modelShape(data, inputs.encoder, inputs.graphsage), seed, inputs.sentence);
   // The towers' dense variables, and apart (their own learning rate) the fine-tuned layers; the table is updated by rows.
   const fineTuned = new Set(inputs.sentence?.variables ?? []);
   const towers = model.variables.filter((v) => !fineTuned.has(v));
@@ -343,15 +346,16 @@ export async function trainTwoTower(inputs: TrainInputs): Promise<TrainResult> {
       const seeds = [...new Set(batch.topics)];
       const seedPosition = new Map(seeds.map((t, i) => [t, i]));
       const query = queryInput(data, Uint32Array.from(seeds), fanouts, sampleRng, vocab, content);
-      const candidate = candidateInput(data, columns, vocab);
+      // The items' topics leave out every query of the batch: no query meets its own text in a candidate.
+      const candidate = candidateInput(data, columns, vocab, sampleRng, data.contentTopics ? new Set(batch.topics) : undefined);
       const rowSeeds = Int32Array.from(batch.topics, (t) => seedPosition.get(t)!);
-      const { unique, local } = localize([query.nodes.ids, candidate.text.ids, query.content?.input.text.ids ?? new Int32Array(0)]);
+      const { unique, local } = localize([query.nodes.ids, candidate.text.ids, query.content?.input.text.ids ?? new Int32Array(0), candidate.topics?.nodes.ids ?? new Int32Array(0)]);
       const rows = model.encoder.embedding.gatherVariable(unique);
       let loss: number;
       try {
         const { value, grads } = tf.variableGrads(() => {
           const queries = gatherRows(model.queries(query, { rows: rows as unknown as Tensor2D, local: local[0] }, { rows: rows as unknown as Tensor2D, local: local[2] }), rowSeeds); // [B, D]
-          const candidates = model.candidates(candidate, { rows: rows as unknown as Tensor2D, local: local[1] }); // [M, D]
+          const candidates = model.candidates(candidate, { rows: rows as unknown as Tensor2D, local: local[1] }, { rows: rows as unknown as Tensor2D, local: local[3] }); // [M, D]
           return inBatchSoftmaxLoss({ queries, candidates, temperature: training.temperature, logQ, accidentalHits: accidental });
         }, [rows, ...model.variables] as Variable[]);
         loss = (await value.data())[0];

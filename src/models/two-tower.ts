@@ -18,9 +18,19 @@
  * tree and the content the neighbours link, read as candidate vectors:
  *
  *   query(t)     = normalize(head_q(HeteroConv(enc(t), enc(neighbours), candidate(their linked content))))
+ *
+ * With graphsage.contentTopics the candidate tower reads its side of the
+ * graph, the topics that link the item (sampled, never a query of the same
+ * training batch; see tower-data.ts `withContentTopics`):
+ *
+ *   candidate(c) = normalize(head_c(enc(c) + E_kind + E_lang + mean_{t links c} enc(t) W_topics))
+ *
+ * W_topics starts small, so a fresh model reads the item's own text as
+ * without it. The query tower's hetero layer reads its items' text-only
+ * candidate vectors (an item's topics could hold the query itself).
  */
 import { tf, type Tensor1D, type Tensor2D, type Variable } from '../runtime/tf.ts';
-import { dense, gatherRows } from '../runtime/ops.ts';
+import { dense, gatherRows, segmentSum } from '../runtime/ops.ts';
 import { seededVariable } from '../runtime/variables.ts';
 import { BagEncoder, type EmbeddingRows, type TextBatch, type TextEncoder, type BagEncoderOptions } from './text-encoder.ts';
 import type { SentenceEncoder } from '../pretrained/encoder.ts';
@@ -45,6 +55,8 @@ export interface TwoTowerShape {
   pretrainedDim?: number;
   /** Top layers of the pretrained encoder fine-tuned with the towers (0 or absent: frozen). */
   fineTuneLayers?: number;
+  /** graphsage.contentTopics: linking topics an item reads (0 or absent: none). */
+  contentTopics?: number;
 }
 
 /** Residual MLP head: x + relu(x W1 + b1) W2. */
@@ -84,6 +96,8 @@ export interface CandidateInput {
   kinds: Int32Array;
   /** Language id per item. [B] */
   languages: Int32Array;
+  /** graphsage.contentTopics: the topics that link the items, and the edges item <- topic. */
+  topics?: { nodes: TextBatch; block: NeighbourBlock };
 }
 
 export class TwoTowerModel {
@@ -95,6 +109,8 @@ export class TwoTowerModel {
   private readonly candidateHead: Head;
   private readonly kindEmbeddings: Variable;
   private readonly languageEmbeddings: Variable;
+  /** graphsage.contentTopics: the linking topics' mean encoding into the candidate tower. */
+  private readonly topicWeights?: Variable;
   readonly variables: readonly Variable[];
 
   /** `sentence`: the pretrained encoder being fine-tuned (shape.fineTuneLayers > 0); the model owns it. */
@@ -108,6 +124,7 @@ export class TwoTowerModel {
     this.candidateHead = new Head(d, encoder.hidden, seed, 'candidate_head');
     this.kindEmbeddings = seededVariable('candidate/kind', [Math.max(1, shape.kinds), d], seed, 0.01);
     this.languageEmbeddings = seededVariable('candidate/language', [Math.max(1, shape.languages), d], seed, 0.01);
+    if (shape.contentTopics) this.topicWeights = seededVariable('candidate/topics', [d, d], seed, 0.1 / Math.sqrt(d));
     this.variables = [
       ...this.encoder.variables,
       ...this.sage.flatMap((s) => s.variables),
@@ -116,6 +133,7 @@ export class TwoTowerModel {
       ...this.candidateHead.variables,
       this.kindEmbeddings,
       this.languageEmbeddings,
+      ...(this.topicWeights ? [this.topicWeights] : []),
       ...(sentence?.variables ?? []),
     ];
   }
@@ -150,12 +168,24 @@ export class TwoTowerModel {
     return l2Normalize(this.queryHead.apply(h)); // [S, D]
   }
 
-  /** Content embeddings. [B, D], unit rows. Call inside tf.tidy. */
-  candidates(input: CandidateInput, embedding: EmbeddingRows): Tensor2D {
+  /**
+   * Content embeddings. [B, D], unit rows. Call inside tf.tidy.
+   * `topicEmbedding`: the embedding rows of `input.topics`' texts (graphsage.contentTopics).
+   */
+  candidates(input: CandidateInput, embedding: EmbeddingRows, topicEmbedding?: EmbeddingRows): Tensor2D {
     const text = this.encoder.encode(input.text, embedding); // [B, D]
     const kind = gatherRows(this.kindEmbeddings as Tensor2D, input.kinds); // [B, D]
     const language = gatherRows(this.languageEmbeddings as Tensor2D, input.languages); // [B, D]
-    return l2Normalize(this.candidateHead.apply(tf.add(tf.add(text, kind), language))); // [B, D]
+    let x: Tensor2D = tf.add(tf.add(text, kind), language); // [B, D]
+    const { topics } = input;
+    if (this.topicWeights && topics && topics.block.row.length > 0) {
+      if (!topicEmbedding) throw new Error('TwoTowerModel.candidates: the items\' topics need their embedding rows');
+      const h = this.encoder.encode(topics.nodes, topicEmbedding); // [N, D]
+      const sums = segmentSum(gatherRows(h, topics.block.col), topics.block.row, topics.block.targets); // [B, D]
+      const mean: Tensor2D = tf.mul(sums, tf.tensor2d(topics.block.inverseDegree, [topics.block.targets, 1])); // [B, D]
+      x = tf.add(x, tf.matMul(mean, this.topicWeights as Tensor2D)); // [B, D]
+    }
+    return l2Normalize(this.candidateHead.apply(x)); // [B, D]
   }
 
   dispose(): void {

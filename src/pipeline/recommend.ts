@@ -19,7 +19,7 @@ import { FEATURE_NAMES, linkContext, rerankContext, rerankTable, type LinkContex
 import type { DecisionRule } from '../rerank/threshold.ts';
 import type { ExpectedF2Cutoff } from '../rerank/cutoff.ts';
 import type { Dataset } from '../data/types.ts';
-import { DataError } from '../errors.ts';
+import { ConfigError, DataError } from '../errors.ts';
 import { attachPretrained, checkPretrainedId, fineTuneInputs, locatePretrained, pretrainedFeatures } from '../models/pretrained-features.ts';
 import { embedContentParallel } from '../models/encode-worker.ts';
 import { connectionFromEnv, Neo4jVectorIndex, pushEmbeddings, withNeo4j } from '../graph/neo4j.ts';
@@ -340,6 +340,9 @@ async function retrieveInNeo4j(retriever: Retriever, topics: Uint32Array, job: R
   const { model, data } = retriever;
   const ids = data.dataset.content.map((c) => c.id);
   const dim = model.shape.encoder.dim;
+  if (model.shape.contentTopics) {
+    throw new ConfigError(`${retriever.meta.modelId}: a model whose items read their topics (graphsage.contentTopics) serves through its own index only.`, 'Drop --ann neo4j, or train with graphsage.contentTopics 0.');
+  }
   return withNeo4j(async (client) => {
     const vectors = await embedContentParallel(model, data);
     const pushed = await pushEmbeddings(client, ids, vectors, dim);

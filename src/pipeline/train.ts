@@ -16,7 +16,7 @@
  */
 import { buildLexicalIndex, lexicalSearch, type LexicalIndex } from '../retrieval/lexical.ts';
 import { splitTopics, type Split } from '../eval/split.ts';
-import { buildTowerData, type TowerData } from '../models/tower-data.ts';
+import { buildTowerData, withContentTopics, type TowerData } from '../models/tower-data.ts';
 import { attachPretrained, fineTuneInputs, pretrainedFeatures, type PretrainedInfo } from '../models/pretrained-features.ts';
 import type { PretrainedEncoder } from '../pretrained/encoder.ts';
 import { trainTwoTower, type EpochReport } from '../models/train.ts';
@@ -86,7 +86,7 @@ async function crossFit(input: { job: TrainJob; data: TowerData; lexical: Lexica
       seed: deriveSeed(seed, `cross-fit/${f}`),
     });
     try {
-      const index = await buildContentIndex(result.model, data, config.index, seed);
+      const index = await buildContentIndex(result.model, withContentTopics(result.model, data, links), config.index, seed);
       const context = linkContext(dataset, links, productVectors(config, data));
       const candidates = await retrieve({ model: result.model, meta, index, lexical, data, fusion }, fold, { visible: context });
       out.topics.push(...fold);
@@ -198,7 +198,8 @@ export async function runTraining(job: TrainJob): Promise<TrainSummary> {
   const t2 = performance.now();
 
   const modelId = makeModelId(config, seed, dataset, new Date().toISOString());
-  const index = await buildContentIndex(result.model, data, config.index, seed, job.onIndex);
+  // graphsage.contentTopics: the indexed items read the training topics' links, as in training (never the validation topics').
+  const index = await buildContentIndex(result.model, withContentTopics(result.model, data, validation.trainLinks), config.index, seed, job.onIndex);
   saveIndex(modelDir, index, { modelId, seed, meta: { content: dataset.content.length } });
   const t3 = performance.now();
 
