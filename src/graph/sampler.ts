@@ -145,6 +145,20 @@ export interface LayerEdges {
 
 const SCOPE = 'trellis/sampler';
 
+/**
+ * Floyd's algorithm: `k` distinct positions out of `degree` in `k` draws of
+ * `rng`, each passed to `visit` in draw order. `seen` is scratch space.
+ */
+function floyd(degree: number, k: number, rng: Rng, seen: Set<number>, visit: (position: number) => void): void {
+  seen.clear();
+  for (let j = degree - k; j < degree; j++) {
+    const r = randomInt(rng, j + 1);
+    const position = seen.has(r) ? j : r;
+    seen.add(position);
+    visit(position);
+  }
+}
+
 /** Neighbour rows of `t` in the index (a view, no copy). */
 export function neighboursOf(index: NeighbourIndex, t: number): Uint32Array {
   return index.neighbours.subarray(index.offsets[t], index.offsets[t + 1]);
@@ -239,14 +253,7 @@ export function sampleNeighbours(index: NeighbourIndex, seeds: Uint32Array, fano
       if (k === degree) {
         for (let j = 0; j < degree; j++) picked.push(j);
       } else {
-        // Floyd's algorithm: k distinct positions out of `degree` in k draws.
-        pickedSet.clear();
-        for (let j = degree - k; j < degree; j++) {
-          const r = randomInt(rng, j + 1);
-          const position = pickedSet.has(r) ? j : r;
-          pickedSet.add(position);
-          picked.push(position);
-        }
+        floyd(degree, k, rng, pickedSet, (position) => picked.push(position));
       }
       for (const position of picked) {
         const v = neighbours[from + position];
@@ -346,14 +353,7 @@ export function sampleLinkedContent(sample: SamplerOutput, links: readonly Array
       for (let j = 0; j < degree; j++) add(j);
       continue;
     }
-    // Floyd's algorithm, as in sampleNeighbours.
-    picked.clear();
-    for (let j = degree - k; j < degree; j++) {
-      const r = randomInt(rng, j + 1);
-      const position = picked.has(r) ? j : r;
-      picked.add(position);
-      add(position);
-    }
+    floyd(degree, k, rng, picked, add);
   }
   return { content: Uint32Array.from(content), row: Uint32Array.from(rows), col: Uint32Array.from(cols), numTargets: sample.numTargets[0] };
 }
@@ -420,14 +420,7 @@ export function sampleLinkingTopics(linking: readonly Uint32Array[], rows: Array
     } else if (!rng) {
       for (let j = 0; j < k; j++) add(Math.floor((j * degree) / k));
     } else {
-      // Floyd's algorithm, as in sampleNeighbours.
-      picked.clear();
-      for (let j = degree - k; j < degree; j++) {
-        const r = randomInt(rng, j + 1);
-        const position = picked.has(r) ? j : r;
-        picked.add(position);
-        add(position);
-      }
+      floyd(degree, k, rng, picked, add);
     }
   }
   return { topics: Uint32Array.from(topics), row: Uint32Array.from(row), col: Uint32Array.from(col), numTargets: rows.length };
