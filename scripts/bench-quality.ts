@@ -94,9 +94,11 @@ await runScript(NAME, {
       const t0 = performance.now();
       const r = spawnSync(PEER_PYTHON, args, { cwd: REPO, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 });
       if (r.status !== 0) throw new UsageError(`${NAME}: the peer failed (exit ${r.status}).`);
-      const peer = JSON.parse(readFileSync(out, 'utf8')) as { f2: number; precision: number; recall: number; recall_at_50?: number; seconds?: Record<string, number> };
+      // st_pipeline.py's result: the final list's scores under results.held_out, the bi-encoder's recall@50 under results.bi_encoder.
+      const peer = JSON.parse(readFileSync(out, 'utf8')) as { results: { held_out: { f2: number; precision: number; recall: number }; bi_encoder: Record<string, unknown> } };
       const seconds = (performance.now() - t0) / 1000;
-      rows.push({ seed, system: 'sentence-transformers peer', neuralRecall50: peer.recall_at_50, f2: peer.f2, precision: peer.precision, recall: peer.recall, trainSeconds: seconds, recommendSeconds: 0 });
+      const { f2, precision, recall } = peer.results.held_out;
+      rows.push({ seed, system: 'sentence-transformers peer', neuralRecall50: peer.results.bi_encoder['recall@50'] as number, f2, precision, recall, trainSeconds: seconds, recommendSeconds: 0 });
       writeFileSync(join(work, `${name}.json`), JSON.stringify({ createdAt: new Date().toISOString(), backend: runtime.message, override, rows, loadAverage: { start: started, end: loadavg() } }, null, 1));
     }
   }
