@@ -301,6 +301,29 @@ export function layerEdges(output: SamplerOutput, layer: number): LayerEdges {
   };
 }
 
+/**
+ * Edges target <- node of a sampled bipartite block, each node given a local
+ * id the first time it is reached: the shared bookkeeping of the content and
+ * topic samplers below.
+ */
+class LocalEdges {
+  readonly nodes: number[] = [];
+  readonly row: number[] = [];
+  readonly col: number[] = [];
+  private readonly local = new Map<number, number>();
+
+  add(target: number, node: number): void {
+    let id = this.local.get(node);
+    if (id === undefined) {
+      id = this.nodes.length;
+      this.local.set(node, id);
+      this.nodes.push(node);
+    }
+    this.row.push(target);
+    this.col.push(id);
+  }
+}
+
 /** The content half of a heterogeneous neighbourhood (see the file header). */
 export interface ContentSample {
   /** Unique content rows, in the order first reached. [C] */
@@ -328,34 +351,21 @@ export function sampleLinkedContent(sample: SamplerOutput, links: readonly Array
   if (!(Number.isInteger(perTopic) && perTopic >= 0)) throw new ConfigError(`${SCOPE}: perTopic must be a non-negative integer (got ${perTopic}).`);
   if (sample.hops.length === 0) throw new ConfigError(`${SCOPE}: content is reached through sampled neighbour topics; the sample must have at least one hop.`);
   const { row: hopRow, col: hopCol } = sample.hops[0];
-  const local = new Map<number, number>();
-  const content: number[] = [];
-  const rows: number[] = [];
-  const cols: number[] = [];
+  const edges = new LocalEdges();
   const picked = new Set<number>();
   for (let e = 0; e < hopRow.length; e++) {
     const u = sample.nodes[hopCol[e]];
     const list = links[u];
     const degree = list.length;
     const k = Math.min(perTopic, degree);
-    const add = (position: number) => {
-      const c = list[position];
-      let id = local.get(c);
-      if (id === undefined) {
-        id = content.length;
-        local.set(c, id);
-        content.push(c);
-      }
-      rows.push(hopRow[e]);
-      cols.push(id);
-    };
+    const add = (position: number) => edges.add(hopRow[e], list[position]);
     if (k === degree) {
       for (let j = 0; j < degree; j++) add(j);
       continue;
     }
     floyd(degree, k, rng, picked, add);
   }
-  return { content: Uint32Array.from(content), row: Uint32Array.from(rows), col: Uint32Array.from(cols), numTargets: sample.numTargets[0] };
+  return { content: Uint32Array.from(edges.nodes), row: Uint32Array.from(edges.row), col: Uint32Array.from(edges.col), numTargets: sample.numTargets[0] };
 }
 
 /**
@@ -394,27 +404,14 @@ export interface TopicSample {
  */
 export function sampleLinkingTopics(linking: readonly Uint32Array[], rows: ArrayLike<number>, perItem: number, rng?: Rng, blocked?: ReadonlySet<number>): TopicSample {
   if (!(Number.isInteger(perItem) && perItem >= 0)) throw new ConfigError(`${SCOPE}: perItem must be a non-negative integer (got ${perItem}).`);
-  const local = new Map<number, number>();
-  const topics: number[] = [];
-  const row: number[] = [];
-  const col: number[] = [];
+  const edges = new LocalEdges();
   const picked = new Set<number>();
   for (let i = 0; i < rows.length; i++) {
     const all = linking[rows[i]] ?? new Uint32Array(0);
     const list = blocked && blocked.size > 0 ? all.filter((t) => !blocked.has(t)) : all;
     const degree = list.length;
     const k = Math.min(perItem, degree);
-    const add = (position: number) => {
-      const t = list[position];
-      let id = local.get(t);
-      if (id === undefined) {
-        id = topics.length;
-        local.set(t, id);
-        topics.push(t);
-      }
-      row.push(i);
-      col.push(id);
-    };
+    const add = (position: number) => edges.add(i, list[position]);
     if (k === degree) {
       for (let j = 0; j < degree; j++) add(j);
     } else if (!rng) {
@@ -423,5 +420,5 @@ export function sampleLinkingTopics(linking: readonly Uint32Array[], rows: Array
       floyd(degree, k, rng, picked, add);
     }
   }
-  return { topics: Uint32Array.from(topics), row: Uint32Array.from(row), col: Uint32Array.from(col), numTargets: rows.length };
+  return { topics: Uint32Array.from(edges.nodes), row: Uint32Array.from(edges.row), col: Uint32Array.from(edges.col), numTargets: rows.length };
 }

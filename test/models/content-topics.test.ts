@@ -6,14 +6,12 @@ import { linkingTopics, sampleLinkingTopics } from '../../src/graph/sampler.ts';
 import { buildTowerData, embedContent, withContentTopics, type TowerData } from '../../src/models/tower-data.ts';
 import { TwoTowerModel } from '../../src/models/two-tower.ts';
 import { trainTwoTower, snapshot, modelShape, type TrainInputs } from '../../src/models/train.ts';
-import { runTraining } from '../../src/pipeline/train.ts';
 import { openModel } from '../../src/pipeline/artifact.ts';
 import { loadRetriever, recommendTopics, retrieve } from '../../src/pipeline/recommend.ts';
-import { syntheticDataset } from '../../src/data/synthetic.ts';
-import { splitTopics } from '../../src/eval/split.ts';
 import { rngFor } from '../../src/random.ts';
 import { TINY, tempDir } from '../helpers.ts';
 import { trainTwiceAlike } from './train-twice.ts';
+import { trainSyntheticModel } from './synthetic-pipeline.ts';
 
 const { dir: tmp, cleanup } = tempDir();
 after(cleanup);
@@ -127,21 +125,8 @@ test('training: no query meets its own text in a candidate; the topic weights le
 });
 
 test('the pipeline: trained, indexed with the training topics\' links, recommended, and refused on Neo4j with one line', async () => {
-  const synthetic = syntheticDataset({ channels: 2, branching: 4, depth: 2, contentPerLeaf: 5, seed: 7 });
-  const forest = buildForest(synthetic);
-  const config = resolveRunConfig({
-    lexical: { buckets: 1 << 14 },
-    encoder: { vocab: 1 << 12, dim: 16, hidden: 16, maxFeatures: 32 },
-    graphsage: { contentTopics: 3 },
-    training: { epochs: 2, batchSize: 16, patience: 3 },
-    index: { M: 8, efConstruction: 50, efSearch: 50 },
-    retrieval: { topK: 10, lexicalTopK: 10, fusionDepth: 20, fusedTopK: 15 },
-    rerank: { enabled: false },
-  });
-  const split = splitTopics(synthetic, { fraction: 0.25, seed: 42 });
   const modelDir = `${tmp}/model`;
-  await runTraining({ dataset: synthetic, forest, config, seed: 42, modelDir, split, backend: 'test', log: () => {} });
-  const folder = await openModel(modelDir);
+  const { synthetic, forest, split, folder } = await trainSyntheticModel(modelDir, { contentTopics: 3 });
   assert.equal(folder.meta.shape.contentTopics, 3);
   const retriever = await loadRetriever(folder, synthetic, forest);
   try {

@@ -7,17 +7,15 @@ import { HeteroConv } from '../../src/models/hetero-conv.ts';
 import { buildTowerData, embedTopics, type TowerData } from '../../src/models/tower-data.ts';
 import { TwoTowerModel } from '../../src/models/two-tower.ts';
 import { trainTwoTower, snapshot, modelShape, type TrainInputs } from '../../src/models/train.ts';
-import { runTraining } from '../../src/pipeline/train.ts';
 import { openModel } from '../../src/pipeline/artifact.ts';
 import { loadRetriever, modelContext, retrieve } from '../../src/pipeline/recommend.ts';
 import { topicQueries } from '../../src/retrieval/neural.ts';
-import { syntheticDataset } from '../../src/data/synthetic.ts';
-import { splitTopics } from '../../src/eval/split.ts';
 import { weightName } from '../../src/runtime/variables.ts';
 import { rngFor } from '../../src/random.ts';
 import type { NeighbourBlock } from '../../src/models/sage-conv.ts';
 import { TINY, tempDir } from '../helpers.ts';
 import { trainTwiceAlike } from './train-twice.ts';
+import { trainSyntheticModel } from './synthetic-pipeline.ts';
 
 const { dir: tmp, cleanup } = tempDir();
 after(cleanup);
@@ -128,21 +126,8 @@ test('hetero training runs, the tensor count stays flat, the same seed gives the
 });
 
 test('the pipeline: trained with the held-out links hidden, saved and loaded by name, recommend reads the same visible links, and a grown catalogue works', async () => {
-  const synthetic = syntheticDataset({ channels: 2, branching: 4, depth: 2, contentPerLeaf: 5, seed: 7 });
-  const forest = buildForest(synthetic);
-  const config = resolveRunConfig({
-    lexical: { buckets: 1 << 14 },
-    encoder: { vocab: 1 << 12, dim: 16, hidden: 16, maxFeatures: 32 },
-    graphsage: { aggregator: 'hetero-mean', fanouts: [3], contentFanout: 2 },
-    training: { epochs: 2, batchSize: 16, patience: 3 },
-    index: { M: 8, efConstruction: 50, efSearch: 50 },
-    retrieval: { topK: 10, lexicalTopK: 10, fusionDepth: 20, fusedTopK: 15 },
-    rerank: { enabled: false },
-  });
-  const split = splitTopics(synthetic, { fraction: 0.25, seed: 42 });
   const modelDir = `${tmp}/model`;
-  await runTraining({ dataset: synthetic, forest, config, seed: 42, modelDir, split, backend: 'test', log: () => {} });
-  const folder = await openModel(modelDir);
+  const { synthetic, forest, split, folder } = await trainSyntheticModel(modelDir, { aggregator: 'hetero-mean', fanouts: [3], contentFanout: 2 });
   assert.equal(folder.meta.shape.graphsage, 'hetero-mean');
   assert.equal(folder.meta.shape.contentFanout, 2);
   const retriever = await loadRetriever(folder, synthetic, forest);
