@@ -268,8 +268,9 @@ export async function trainTwoTower(given: TrainInputs): Promise<TrainResult> {
   // The towers' dense variables, and apart (their own learning rate) the fine-tuned layers; the table is updated by rows.
   const fineTuned = new Set(inputs.sentence?.variables ?? []);
   const towers = model.variables.filter((v) => !fineTuned.has(v));
-  const optimizer = new Adam(towers);
-  const fineOptimizer = fineTuned.size ? new Adam([...fineTuned]) : undefined;
+  // Bias corrections in float32, as tf.train.adam (which trained the towers before the Adam family) keeps them.
+  const optimizer = new Adam(towers, { float32Corrections: true });
+  const fineOptimizer = fineTuned.size ? new Adam([...fineTuned], { float32Corrections: true }) : undefined;
   const fanouts = inputs.graphsage.aggregator === 'off' ? undefined : inputs.graphsage.fanouts;
   // Hetero aggregators: the items of the neighbours' visible links; a topic's own list is never read for it.
   const content = linkedContent(model, inputs.links);

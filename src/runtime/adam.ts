@@ -17,9 +17,18 @@
  * schedules live with the training loops).
  *
  * Two storages, one update rule:
- *   - `Adam`: tfjs variables (dense, or by rows with a `RowGradient`);
+ *   - `Adam`: tfjs variables (dense, or by rows with a `RowGradient`), in the
+ *     form above (as tf.train.adam);
  *   - `adamRows`: a row-major Float32Array table and its moments on the CPU,
- *     for tables too large to hold as a variable (SparseEmbedding).
+ *     for tables too large to hold as a variable (SparseEmbedding), in Kingma
+ *     & Ba's efficient form (Section 2, the line before 2.1: "epsilon hat",
+ *     as Keras's Adam): w <- w - lr_t m / (sqrt(v) + eps) with
+ *     lr_t = lr sqrt(1 - b2^t) / (1 - b1^t). One square root and no divisions
+ *     by the corrections per entry, in the loop over up to millions of entries
+ *     a step. The two differ only in where eps sits (eps here equals
+ *     eps sqrt(1 - b2^t) above), far below float32's resolution of the updates
+ *     once t passes a few hundred steps; the tables of every model trained so
+ *     far were written in this form.
  */
 import { tf } from './tf.ts';
 import type { Tensor, Tensor2D, Variable } from './tf.ts';
@@ -33,14 +42,46 @@ export interface AdamSettings {
   weightDecay: number;
   /** Largest global L2 norm of the gradient; 0 turns clipping off. */
   clipNorm: number;
+  /**
+   * The bias corrections in float32, b^t accumulated step by step as
+   * tf.train.adam does (the two towers were always trained so), instead of
+   * computed in float64 (the cross-encoders). Only the `Adam` class reads it.
+   */
+  float32Corrections: boolean;
 }
 
-/** Kingma & Ba's defaults, with TensorFlow's float32 epsilon; no decay, no clipping. */
-export const DEFAULT_ADAM: Readonly<AdamSettings> = Object.freeze({ beta1: 0.9, beta2: 0.999, epsilon: 1e-7, weightDecay: 0, clipNorm: 0 });
+/** Kingma & Ba's defaults, with TensorFlow's float32 epsilon; no decay, no clipping, float64 corrections. */
+export const DEFAULT_ADAM: Readonly<AdamSettings> = Object.freeze({ beta1: 0.9, beta2: 0.999, epsilon: 1e-7, weightDecay: 0, clipNorm: 0, float32Corrections: false });
 
 /** The bias corrections 1 - b1^t and 1 - b2^t of 1-based step t. */
 export function biasCorrections(settings: Pick<AdamSettings, 'beta1' | 'beta2'>, step: number): [number, number] {
   return [1 - settings.beta1 ** step, 1 - settings.beta2 ** step];
+}
+
+/**
+ * b^t for t = 1, 2, ... as tf.train.adam keeps it: a float32 scalar that
+ * starts at b and is multiplied by b after every step (each product rounded
+ * to float32), so 1 - b^t is float32 arithmetic too.
+ */
+class Float32Powers {
+  private readonly base: number;
+  private power: number;
+  private at = 1;
+
+  constructor(beta: number) {
+    this.base = Math.fround(beta);
+    this.power = this.base;
+  }
+
+  /** 1 - b^t in float32, for 1-based step t (steps only go forward, or restart from a checkpoint). */
+  correction(step: number): number {
+    if (step < this.at) {
+      this.power = this.base;
+      this.at = 1;
+    }
+    for (; this.at < step; this.at++) this.power = Math.fround(this.power * this.base);
+    return Math.fround(1 - this.power);
+  }
 }
 
 /** The used rows of a table and their gradient, for a row update. */
@@ -69,10 +110,12 @@ interface Slot extends OptimizedVariable {
 export class Adam {
   private readonly slots: Slot[];
   private readonly settings: AdamSettings;
+  private readonly powers?: [Float32Powers, Float32Powers];
   private step = 0;
 
   constructor(variables: readonly (OptimizedVariable | Variable)[], settings: Partial<AdamSettings> = {}) {
     this.settings = { ...DEFAULT_ADAM, ...settings };
+    if (this.settings.float32Corrections) this.powers = [new Float32Powers(this.settings.beta1), new Float32Powers(this.settings.beta2)];
     this.slots = variables.map((given) => {
       const v = given instanceof tf.Variable ? { variable: given, decayed: false, byRows: false } : given;
       return {
@@ -97,7 +140,7 @@ export class Adam {
   apply(grads: readonly (Tensor | RowGradient | undefined)[], learningRate: number): void {
     const { beta1, beta2, epsilon, weightDecay, clipNorm } = this.settings;
     this.step++;
-    const [correction1, correction2] = biasCorrections(this.settings, this.step);
+    const [correction1, correction2] = this.powers ? [this.powers[0].correction(this.step), this.powers[1].correction(this.step)] : biasCorrections(this.settings, this.step);
     let scale: Tensor | undefined;
     if (clipNorm > 0) {
       const values = grads.flatMap((g) => (g === undefined ? [] : [g instanceof tf.Tensor ? g : g.grad]));
@@ -172,12 +215,15 @@ export interface AdamTable {
 
 /**
  * Adam on rows `rows` of a CPU table with their gradient [rows.length * dim]
- * at 1-based step `step`: the same rule as `Adam`, in place. The table's
- * other rows and their moments are not touched.
+ * at 1-based step `step`, in place, in the efficient form (epsilon hat; see
+ * the top of this file), with decoupled weight decay. The table's other rows
+ * and their moments are not touched.
  */
 export function adamRows(target: AdamTable, rows: Int32Array, gradient: Float32Array, learningRate: number, step: number, settings: Readonly<AdamSettings> = DEFAULT_ADAM): void {
   const { beta1, beta2, epsilon, weightDecay } = settings;
   const [correction1, correction2] = biasCorrections(settings, step);
+  const rate = (learningRate * Math.sqrt(correction2)) / correction1;
+  const decay = learningRate * weightDecay;
   const { table, m, v, dim } = target;
   for (let i = 0; i < rows.length; i++) {
     const base = rows[i] * dim;
@@ -187,7 +233,9 @@ export function adamRows(target: AdamTable, rows: Int32Array, gradient: Float32A
       const k = base + j;
       const mk = (m[k] = beta1 * m[k] + (1 - beta1) * g);
       const vk = (v[k] = beta2 * v[k] + (1 - beta2) * g * g);
-      table[k] -= learningRate * ((mk / correction1) / (Math.sqrt(vk / correction2) + epsilon) + weightDecay * table[k]);
+      const w = table[k];
+      table[k] = w - (rate * mk) / (Math.sqrt(vk) + epsilon);
+      if (decay !== 0) table[k] -= decay * w;
     }
   }
 }

@@ -43,15 +43,18 @@ for (const backend of PARITY_BACKENDS) test(`the same rule three ways: dense var
   const dense = tf.variable(tf.tensor2d(init, [rows, dim]));
   const byRows = tf.variable(tf.tensor2d(init, [rows, dim]));
   const reference = tf.variable(tf.tensor2d(init, [rows, dim]));
+  const towersLike = tf.variable(tf.tensor2d(init, [rows, dim]));
   const cpu = { table: init.slice(), m: new Float32Array(rows * dim), v: new Float32Array(rows * dim), dim };
   const adamDense = new Adam([dense]);
   const adamRowsVar = new Adam([{ variable: byRows, decayed: false, byRows: true }]);
+  const adamFloat32 = new Adam([towersLike], { float32Corrections: true });
   const tfAdam = tf.train.adam(lr, DEFAULT_ADAM.beta1, DEFAULT_ADAM.beta2, DEFAULT_ADAM.epsilon);
   const loss = (table: tf.Tensor2D) => tf.sum(tf.square(tf.sub(tf.gather(table, tf.tensor1d(ids, 'int32')), tf.tensor2d(target, [2, dim])))) as tf.Scalar;
   for (let step = 1; step <= 5; step++) {
     tf.tidy(() => {
       const g = tf.grad((t: tf.Tensor) => loss(t as tf.Tensor2D))(dense); // [rows, dim], zero off the used rows
       adamDense.apply([g], lr);
+      adamFloat32.apply([tf.grad((t: tf.Tensor) => loss(t as tf.Tensor2D))(towersLike)], lr);
       const rowGrad = tf.gather(tf.grad((t: tf.Tensor) => loss(t as tf.Tensor2D))(byRows), tf.tensor1d(ids, 'int32')) as tf.Tensor2D; // [2, dim]
       adamRowsVar.apply([{ rows: ids, grad: rowGrad }], lr);
       const gCpu = tf.gather(tf.grad((t: tf.Tensor) => loss(t as tf.Tensor2D))(tf.tensor2d(cpu.table, [rows, dim])), tf.tensor1d(ids, 'int32'));
@@ -61,13 +64,27 @@ for (const backend of PARITY_BACKENDS) test(`the same rule three ways: dense var
   }
   const d = dense.dataSync();
   close(byRows.dataSync(), d, 1e-6, 'rows vs dense');
-  close(cpu.table, d, 1e-6, 'cpu table vs dense');
+  // The CPU table's efficient form moves epsilon (see the next test): the same rule within 1e-5 here.
+  close(cpu.table, d, 1e-5, 'cpu table vs dense');
   // tf.train.adam accumulates b^t in float32: the same rule within float32 rounding.
   close(reference.dataSync(), d, 1e-5, 'tf.train.adam vs dense');
+  // With float32 corrections (the towers' setting), bit for bit what tf.train.adam computes.
+  assert.deepEqual(Array.from(towersLike.dataSync()), Array.from(reference.dataSync()), 'float32 corrections vs tf.train.adam');
   // Untouched rows keep their values (and, updated by rows, their moments stay zero).
   for (const r of [0, 2, 3, 5]) close(byRows.dataSync().slice(r * dim, (r + 1) * dim), init.slice(r * dim, (r + 1) * dim), 0, `row ${r}`);
-  for (const x of [adamDense, adamRowsVar, tfAdam]) x.dispose();
-  tf.dispose([dense, byRows, reference]);
+  for (const x of [adamDense, adamRowsVar, adamFloat32, tfAdam]) x.dispose();
+  tf.dispose([dense, byRows, reference, towersLike]);
+});
+
+test('a CPU table steps in the efficient form (epsilon hat), with decoupled decay', () => {
+  // w = 1, g = 1e-6, lr = 0.1, step 1: m = 1e-7, v = 1e-15. The efficient form moves w by
+  // lr sqrt(1 - 0.999) / (1 - 0.9) * m / (sqrt(v) + 1e-7) = 0.0316228 * 0.759747 = 0.024025;
+  // Algorithm 1 (the dense form) would move it by 0.1 * 1e-6 / (1e-6 + 1e-7) = 0.0909.
+  for (const [decay, expected] of [[0, 0.9759747], [0.01, 0.9749747]] as const) {
+    const cpu = { table: Float32Array.of(1), m: new Float32Array(1), v: new Float32Array(1), dim: 1 };
+    adamRows(cpu, Int32Array.of(0), Float32Array.of(1e-6), 0.1, 1, { ...DEFAULT_ADAM, weightDecay: decay });
+    close(cpu.table, [expected], 1e-6, `decay ${decay}`);
+  }
 });
 
 test('state and load restore the moments and the step; a variable without a gradient is left alone', async () => {
