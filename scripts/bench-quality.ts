@@ -109,8 +109,12 @@ await runScript(NAME, {
   for (const r of rows) console.log(`| ${r.system} | ${r.seed} | ${f(r.fusedRecall50 ?? r.neuralRecall50)} | **${f(r.f2)}** | ${f(r.ruleF2)} | ${f(r.precision, 3)} | ${f(r.recall, 3)} | ${r.trainSeconds.toFixed(0)} | ${r.recommendSeconds.toFixed(0)} |`);
   for (const system of [...new Set(rows.map((r) => r.system))]) {
     const mine = rows.filter((r) => r.system === system);
-    const mean = (key: keyof Row) => mine.reduce((s, r) => s + ((r[key] as number | undefined) ?? NaN), 0) / mine.length;
-    console.log(`| ${system} | mean | ${f(mean('fusedRecall50'))} | **${f(mean('f2'))}** | ${f(mean('ruleF2'))} | ${f(mean('precision'), 3)} | ${f(mean('recall'), 3)} | ${mean('trainSeconds').toFixed(0)} | ${mean('recommendSeconds').toFixed(0)} |`);
+    // undefined (shown as '-') when a row lacks the value, e.g. the global rule's F2 of a run without the per-topic cut-off.
+    const mean = (key: keyof Row | ((r: Row) => number | undefined)) => {
+      const values = mine.map((r) => (typeof key === 'function' ? key(r) : (r[key] as number | undefined)));
+      return values.every((v) => v !== undefined) ? values.reduce((s, v) => s + (v as number), 0) / values.length : undefined;
+    };
+    console.log(`| ${system} | mean | ${f(mean((r) => r.fusedRecall50 ?? r.neuralRecall50))} | **${f(mean('f2'))}** | ${f(mean('ruleF2'))} | ${f(mean('precision'), 3)} | ${f(mean('recall'), 3)} | ${f(mean('trainSeconds'), 0)} | ${f(mean('recommendSeconds'), 0)} |`);
   }
 });
 
