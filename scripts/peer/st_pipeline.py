@@ -65,6 +65,9 @@ def log(msg: str) -> None:
 def read_csv(path: str) -> list[dict]:
     # utf-8-sig: trellis's reader accepts a BOM; newline='' keeps newlines
     # inside quoted fields as they are, as csv-parse does.
+    # No field size limit, as csv-parse has none: a Debian tag's content_ids
+    # run past Python's default of 131,072 characters.
+    csv.field_size_limit(sys.maxsize)
     with open(path, encoding='utf-8-sig', newline='') as f:
         reader = csv.reader(f)
         header = [h.strip() for h in next(reader)]
