@@ -16,7 +16,7 @@
  * SparseAdam). The learning rate is given at every step (warm-up and decay
  * schedules live with the training loops).
  *
- * Two storages, one update rule:
+ * Two storages, one rule in two forms:
  *   - `Adam`: tfjs variables (dense, or by rows with a `RowGradient`), in the
  *     form above (as tf.train.adam);
  *   - `adamRows`: a row-major Float32Array table and its moments on the CPU,
@@ -26,9 +26,8 @@
  *     lr_t = lr sqrt(1 - b2^t) / (1 - b1^t). One square root and no divisions
  *     by the corrections per entry, in the loop over up to millions of entries
  *     a step. The two differ only in where eps sits (eps here equals
- *     eps sqrt(1 - b2^t) above), far below float32's resolution of the updates
- *     once t passes a few hundred steps; the tables of every model trained so
- *     far were written in this form.
+ *     eps sqrt(1 - b2^t) above). The table was trained in this form before
+ *     the Adam family existed, and still is, so that models train as they did.
  */
 import { tf } from './tf.ts';
 import type { Tensor, Tensor2D, Variable } from './tf.ts';
