@@ -155,17 +155,53 @@ export function buildPairs(reranker: Pick<RerankerEnsemble, 'tokenize'>, dataset
   };
 }
 
+export interface RerankFold {
+  trainTopics: Uint32Array;
+  trainCandidates: FusedCandidates[];
+  tuneTopics: Uint32Array;
+  tuneCandidates: FusedCandidates[];
+}
+
+/**
+ * The validation topics' roles in the cross-encoder's training
+ * (pipeline/rerank.ts RerankFold): with rerank.tuneFolds F >= 2, F folds,
+ * each tuning on one F-th of them and training on the rest; otherwise one
+ * split, rerank.trainShare of them training and the rest tuning.
+ */
+export async function rerankFolds(topics: Uint32Array, config: Pick<RerankConfig, 'tuneFolds' | 'trainShare'>, seed: number, candidates: (topics: Uint32Array) => Promise<FusedCandidates[]>): Promise<RerankFold[]> {
+  if (config.tuneFolds < 2) {
+    const order = shuffleInPlace(Array.from(topics), rngFor(seed, 'rerank/split'));
+    const cut = Math.max(1, Math.min(order.length - 1, Math.round(order.length * config.trainShare)));
+    const trainTopics = Uint32Array.from(order.slice(0, cut)).sort();
+    const tuneTopics = Uint32Array.from(order.slice(cut)).sort();
+    return [{ trainTopics, trainCandidates: await candidates(trainTopics), tuneTopics, tuneCandidates: await candidates(tuneTopics) }];
+  }
+  const order = shuffleInPlace(Array.from(topics), rngFor(seed, 'rerank/folds'));
+  const lists = await candidates(Uint32Array.from(order));
+  const of = new Map(order.map((t, i) => [t, lists[i]]));
+  const folds = Math.min(config.tuneFolds, order.length);
+  return Array.from({ length: folds }, (_, f) => {
+    const tuneTopics = Uint32Array.from(order.filter((_, i) => i % folds === f)).sort();
+    const trainTopics = Uint32Array.from(order.filter((_, i) => i % folds !== f)).sort();
+    return { trainTopics, trainCandidates: Array.from(trainTopics, (t) => of.get(t)!), tuneTopics, tuneCandidates: Array.from(tuneTopics, (t) => of.get(t)!) };
+  });
+}
+
 export interface RerankTrainInput {
   dataset: Dataset;
   forest: TopicForest;
   /** Links visible to the reranker's training and tuning topics (theirs hidden). */
   context: LinkContext;
-  trainTopics: Uint32Array;
-  trainCandidates: FusedCandidates[];
+  /**
+   * The validation topics' roles: in each fold, cross-encoders train on
+   * `trainTopics` and score `tuneTopics`, and the decision rule is tuned on
+   * every fold's tuning topics together (their scores come from the fold's
+   * members, which never trained on them). One fold is the plain split; with
+   * rerank.tuneFolds, every validation topic tunes the rule once.
+   */
+  folds: RerankFold[];
   /** More training topics from cross-fitting: each with its out-of-fold candidates and the links visible to it. */
   crossFitted?: { topics: Uint32Array; candidates: FusedCandidates[]; contexts: LinkContext[] };
-  tuneTopics: Uint32Array;
-  tuneCandidates: FusedCandidates[];
   config: RerankConfig;
   topK: number;
   seed: number;
@@ -187,7 +223,11 @@ export interface RerankTrainResult {
   /** Mean F2 of the rule on the tuning topics, and of the best fixed top-k of the fused lists there. */
   tuneF2: number;
   report: TrainReport;
-  pairs: number;
+}
+
+/** The seed of fold `f`'s sampling (fold 0 keeps the run's, so one fold is the plain split). */
+function foldSeed(seed: number, f: number): number {
+  return f === 0 ? seed : deriveSeed(seed, `rerank/fold/${f}`);
 }
 
 /** Seconds between two progress lines of the reranker's training. */
@@ -218,49 +258,71 @@ export async function trainReranker(input: RerankTrainInput): Promise<RerankTrai
     trained.push(await newMember(0));
     const first = trained[0];
     const gold = (topics: Uint32Array) => Array.from(topics, (t) => dataset.links[t]);
-    let train = buildPairs(first, dataset, forest, context, input.trainTopics, input.trainCandidates, topK, gold(input.trainTopics));
     const extra = input.crossFitted;
-    if (extra && extra.topics.length > 0) {
-      const topics = Uint32Array.from([...input.trainTopics, ...extra.topics]);
-      const contexts = [...Array.from(input.trainTopics, () => context), ...extra.contexts];
-      const all = buildPairs(first, dataset, forest, contexts, topics, [...input.trainCandidates, ...extra.candidates], topK, gold(topics));
-      train = keepNegatives(all, input.trainTopics.length, config.crossFitNegatives, rngFor(input.seed, 'rerank/negatives'));
-    }
-    log(`reranker: ${train.topicIndex.length} training pairs from ${input.trainTopics.length + (extra?.topics.length ?? 0)} topics (${train.labels!.reduce((s, v) => s + v, 0)} positive)${members > 1 ? `, ${members} members` : ''}`);
-    const tune = buildPairs(first, dataset, forest, context, input.tuneTopics, input.tuneCandidates, topK, gold(input.tuneTopics));
-    const t0 = performance.now();
+    const folds = input.folds;
+    // The tuning topics of every fold, in fold order, with the scores of the fold's own members.
+    const tuneTopics: number[] = [];
+    const tuneCandidates: FusedCandidates[] = [];
+    const tuneScores: Float32Array[] = [];
+    const tuneLabels: Uint8Array[] = [];
     const reports: TrainReport[] = [];
-    for (let m = 0; m < members; m++) {
-      if (m > 0) trained.push(await newMember(m));
-      const who = members > 1 ? ` (member ${m + 1}/${members})` : '';
-      const batchSize = config.model === 'pretrained' ? 32 : 64;
-      const steps = Math.ceil(train.topicIndex.length / batchSize) * config.epochs;
-      let shown = performance.now();
-      reports.push(await trained[m].train(train, { epochs: config.epochs, learningRate: config.learningRate, batchSize, ...(config.model === 'pretrained' ? { encoderLearningRate: config.encoderLearningRate } : {}) }, {
-        validation: tune,
-        onStep: (step) => {
-          if (performance.now() - shown < PROGRESS_SECONDS * 1000) return;
-          shown = performance.now();
-          const seconds = (shown - t0) / 1000;
-          log(`reranker${who}: step ${step}/${steps}, ${(step / seconds).toFixed(2)} steps/s, about ${Math.round(((steps - step) * seconds) / step)} s to go`);
-        },
-        onEpoch: (e) => log(`reranker epoch ${e.epoch}/${config.epochs}${who}: loss ${e.trainLoss.toFixed(4)}, tuning-topic AUC ${e.validationAuc?.toFixed(4)} (${((performance.now() - t0) / 1000).toFixed(0)} s)`),
-      }));
+    const t0 = performance.now();
+    for (const [f, fold] of folds.entries()) {
+      let train = buildPairs(first, dataset, forest, context, fold.trainTopics, fold.trainCandidates, topK, gold(fold.trainTopics));
+      if (extra && extra.topics.length > 0) {
+        const topics = Uint32Array.from([...fold.trainTopics, ...extra.topics]);
+        const contexts = [...Array.from(fold.trainTopics, () => context), ...extra.contexts];
+        const all = buildPairs(first, dataset, forest, contexts, topics, [...fold.trainCandidates, ...extra.candidates], topK, gold(topics));
+        train = keepNegatives(all, fold.trainTopics.length, config.crossFitNegatives, rngFor(foldSeed(input.seed, f), 'rerank/negatives'));
+      }
+      const where = folds.length > 1 ? ` (fold ${f + 1}/${folds.length})` : '';
+      log(`reranker${where}: ${train.topicIndex.length} training pairs from ${fold.trainTopics.length + (extra?.topics.length ?? 0)} topics (${train.labels!.reduce((s, v) => s + v, 0)} positive)${members > 1 ? `, ${members} members` : ''}`);
+      const tune = buildPairs(first, dataset, forest, context, fold.tuneTopics, fold.tuneCandidates, topK, gold(fold.tuneTopics));
+      const own: PairScorer[] = [];
+      for (let m = 0; m < members; m++) {
+        const index = f * members + m;
+        if (index > 0) trained.push(await newMember(index));
+        own.push(trained[index]);
+        const who = members > 1 || folds.length > 1 ? ` (member ${index + 1}/${members * folds.length})` : '';
+        const batchSize = config.model === 'pretrained' ? 32 : 64;
+        const steps = Math.ceil(train.topicIndex.length / batchSize) * config.epochs;
+        const started = performance.now();
+        let shown = started;
+        reports.push(await trained[index].train(train, { epochs: config.epochs, learningRate: config.learningRate, batchSize, ...(config.model === 'pretrained' ? { encoderLearningRate: config.encoderLearningRate } : {}) }, {
+          validation: tune,
+          onStep: (step) => {
+            if (performance.now() - shown < PROGRESS_SECONDS * 1000) return;
+            shown = performance.now();
+            const seconds = (shown - started) / 1000;
+            log(`reranker${who}: step ${step}/${steps}, ${(step / seconds).toFixed(2)} steps/s, about ${Math.round(((steps - step) * seconds) / step)} s to go`);
+          },
+          onEpoch: (e) => log(`reranker epoch ${e.epoch}/${config.epochs}${who}: loss ${e.trainLoss.toFixed(4)}, tuning-topic AUC ${e.validationAuc?.toFixed(4)} (${((performance.now() - t0) / 1000).toFixed(0)} s)`),
+        }));
+      }
+      const probabilities = new RerankerEnsemble(own).score(tune);
+      if (members > 1) log(`reranker ensemble${where}: tuning-topic AUC ${rocAuc(probabilities, tune.labels!).toFixed(4)}`);
+      const perTopic = fold.tuneCandidates.map((list) => list.rows);
+      tuneTopics.push(...fold.tuneTopics);
+      tuneCandidates.push(...fold.tuneCandidates);
+      tuneScores.push(...splitByTopic(probabilities, perTopic));
+      tuneLabels.push(...splitByTopic(tune.labels!, perTopic));
     }
     const reranker = new RerankerEnsemble(trained);
-    const probabilities = reranker.score(tune);
-    if (members > 1) log(`reranker ensemble: tuning-topic AUC ${rocAuc(probabilities, tune.labels!).toFixed(4)}`);
+    if (folds.length > 1) {
+      const all = (parts: readonly (Float32Array | Uint8Array)[], out: Float32Array | Uint8Array) => (parts.reduce((at, part) => (out.set(part, at), at + part.length), 0), out);
+      const n = tuneScores.reduce((s, p) => s + p.length, 0);
+      log(`reranker: out-of-fold AUC ${rocAuc(all(tuneScores, new Float32Array(n)) as Float32Array, all(tuneLabels, new Uint8Array(n)) as Uint8Array).toFixed(4)} on ${tuneTopics.length} tuning topics; ${trained.length} members score together at recommend time`);
+    }
     const compete = config.compete ?? 0;
-    const perTopic = input.tuneCandidates.map((list) => list.rows);
-    const scores = competeScores(splitByTopic(probabilities, perTopic), perTopic, compete);
-    const labels = splitByTopic(tune.labels!, perTopic);
-    const packed = packCandidates(scores.map((s, i) => ({ scores: s, labels: labels[i], goldCount: dataset.links[input.tuneTopics[i]].length })));
+    const perTopic = tuneCandidates.map((list) => list.rows);
+    const scores = competeScores(tuneScores, perTopic, compete);
+    const packed = packCandidates(scores.map((s, i) => ({ scores: s, labels: tuneLabels[i], goldCount: dataset.links[tuneTopics[i]].length })));
     const search = searchDecisionRule(packed);
     log(`decision rule: threshold ${search.rule.threshold.toFixed(3)}, margin ${search.rule.margin}, cap ${search.rule.cap}${compete > 0 ? `, content competition ${compete}` : ''}: F2 ${search.f2.toFixed(4)} on ${search.topics} tuning topics`);
-    const cut = searchCutoff(packed, siblingItems(forest, context.links, input.tuneTopics));
+    const cut = searchCutoff(packed, siblingItems(forest, context.links, tuneTopics));
     const c = cut.cutoff;
     log(`per-topic cut-off (expected F2): calibration ${c.a} logit(p) + ${c.b}, gold = ${c.gamma} x sum + ${c.delta} x siblings' items: F2 ${cut.f2.toFixed(4)} on the same topics (${config.cutoff === 'expected-f2' ? 'used' : "kept; rerank.cutoff 'rule' uses the global rule"})`);
-    return { reranker, rule: search.rule, compete, tuneF2: search.f2, cutoff: c, cutoffF2: cut.f2, report: reports[0], pairs: train.topicIndex.length };
+    return { reranker, rule: search.rule, compete, tuneF2: search.f2, cutoff: c, cutoffF2: cut.f2, report: reports[0] };
   } catch (error) {
     for (const m of trained) m.dispose();
     throw error;

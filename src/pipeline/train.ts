@@ -26,7 +26,7 @@ import { buildContentIndex } from '../retrieval/neural.ts';
 import { deriveSeed, rngFor, shuffleInPlace } from '../random.ts';
 import { candidateDepth, fusionPools, retrieve, sentenceVectors, type Retriever } from './recommend.ts';
 import { fitFusion, FUSION_FEATURE_NAMES, type FusionModel } from '../retrieval/fusion.ts';
-import { FEATURE_NAMES, linkContext, trainReranker, type LinkContext, type RerankTrainInput } from './rerank.ts';
+import { FEATURE_NAMES, linkContext, rerankFolds, trainReranker, type LinkContext, type RerankTrainInput } from './rerank.ts';
 import type { RunConfig } from '../config.ts';
 import type { Dataset } from '../data/types.ts';
 import type { TopicForest } from '../graph/forest.ts';
@@ -244,22 +244,18 @@ export async function runTraining(job: TrainJob): Promise<TrainSummary> {
   } else if (config.rerank.enabled) {
     // The cross-encoder learns from the candidates of the validation topics: the
     // retriever never trained on them, so their candidates look like the ones it
-    // will see at recommend time. One share trains it, the rest tunes the decision rule.
-    const order = shuffleInPlace(Array.from(validation.heldOut), rngFor(seed, 'rerank/split'));
-    const cut = Math.max(1, Math.min(order.length - 1, Math.round(order.length * config.rerank.trainShare)));
-    const trainTopics = Uint32Array.from(order.slice(0, cut)).sort();
-    const tuneTopics = Uint32Array.from(order.slice(cut)).sort();
+    // will see at recommend time. One share trains it, the rest tunes the decision
+    // rule; with rerank.tuneFolds, each fold of them tunes it once, scored by
+    // cross-encoders trained on the other folds.
     const crossFitted = config.rerank.crossFit > 1 ? await crossFit({ job, data, lexical, meta, validation, fusion: retriever.fusion }) : undefined;
     const context = linkContext(dataset, validation.trainLinks, productVectors(config, data));
+    const folds = await rerankFolds(validation.heldOut, config.rerank, seed, (topics) => retrieve(retriever, topics, { visible: context }));
     const reranked = await trainReranker({
       dataset,
       forest,
       context,
-      trainTopics,
-      trainCandidates: await retrieve(retriever, trainTopics, { visible: context }),
+      folds,
       crossFitted,
-      tuneTopics,
-      tuneCandidates: await retrieve(retriever, tuneTopics, { visible: context }),
       config: config.rerank,
       topK: candidateDepth(meta.config.retrieval),
       seed,

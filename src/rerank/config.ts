@@ -21,6 +21,16 @@ export interface RerankConfig {
   /** Share of the retriever's validation topics the cross-encoder trains on; the rest tune the decision rule. Default 0.7. */
   trainShare: number;
   /**
+   * Tune the decision rule on every validation topic instead of the share
+   * left over: split them into this many folds; for each, cross-encoders
+   * train on the other folds and score it. The rule and the cut-off are tuned
+   * on all folds' scores, and the folds' cross-encoders score together at
+   * recommend time (an ensemble, ./ensemble.ts), so training and reranking
+   * cost this many times as much. trainShare is then unused. 0 or 1: off
+   * (one split by trainShare). Default 2.
+   */
+  tuneFolds: number;
+  /**
    * Cross-fitting: split the retriever's training topics into this many
    * folds, retrain the two-tower model once per fold without that fold's
    * links, and add the fold's (out-of-fold) candidates to the cross-encoder's
@@ -91,6 +101,7 @@ export const DEFAULT_RERANK_CONFIG: Readonly<RerankConfig> = Object.freeze({
   heads: 4,
   maxLength: 96,
   trainShare: 0.7,
+  tuneFolds: 2,
   crossFit: 0,
   crossFitNegatives: 20,
   candidates: 0,
@@ -109,6 +120,7 @@ export const RERANK_SECTION: ConfigSection<RerankConfig> = {
   check(c, need, run) {
     const encoder = run.encoder as { kind: string; fineTuneLayers: number };
     need(c.trainShare > 0 && c.trainShare < 1, 'trainShare', 'in (0, 1)', c.trainShare);
+    need(Number.isInteger(c.tuneFolds) && c.tuneFolds >= 0 && c.tuneFolds <= 10, 'tuneFolds', 'an integer from 0 to 10', c.tuneFolds);
     need(isPositiveInteger(c.epochs), 'epochs', 'a positive integer', c.epochs);
     need(Number.isInteger(c.crossFit) && c.crossFit >= 0 && c.crossFit <= 10, 'crossFit', 'an integer from 0 to 10', c.crossFit);
     need(c.crossFit <= 1 || encoder.fineTuneLayers === 0, 'crossFit', 'off (0) when encoder.fineTuneLayers is set', c.crossFit);

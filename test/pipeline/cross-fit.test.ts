@@ -4,7 +4,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { syntheticDataset } from '../../src/data/synthetic.ts';
 import { writeDataset } from '../../src/index.ts';
-import { featureWidth, FEATURES, keepNegatives, linkContext, pairFeatures, rerankContext } from '../../src/pipeline/rerank.ts';
+import { featureWidth, FEATURES, keepNegatives, linkContext, pairFeatures, rerankContext, rerankFolds } from '../../src/pipeline/rerank.ts';
+import type { FusedCandidates } from '../../src/retrieval/candidates.ts';
 import { buildForest } from '../../src/graph/forest.ts';
 import { CrossEncoder } from '../../src/rerank/cross-encoder.ts';
 import { ArtifactError } from '../../src/errors.ts';
@@ -54,7 +55,8 @@ test('rerank.crossFit trains one retriever per fold and adds their out-of-fold c
     training: { epochs: 2, batchSize: 16, patience: 2 },
     index: { M: 8, efConstruction: 50, efSearch: 50 },
     retrieval: { topK: 10, lexicalTopK: 10 },
-    rerank: { epochs: 1, hidden: 16, layers: 1, heads: 2, maxLength: 32 },
+    // One split of the validation topics (the default is two folds, a test below): one cross-encoder per seed.
+    rerank: { epochs: 1, hidden: 16, layers: 1, heads: 2, maxLength: 32, tuneFolds: 0 },
   };
   const pairsOf = (stderr: string) => Number(/reranker: (\d+) training pairs from (\d+) topics/.exec(stderr)?.[1]);
   const topicsOf = (stderr: string) => Number(/reranker: (\d+) training pairs from (\d+) topics/.exec(stderr)?.[2]);
@@ -122,4 +124,54 @@ test('pairFeatures appends the elementwise product of the sentence vectors; rera
   } finally {
     reranker.dispose();
   }
+});
+
+test('rerankFolds: one split by trainShare; with tuneFolds, every validation topic tunes the rule once, scored by a fold that never trained on it', async () => {
+  const topics = Uint32Array.from({ length: 20 }, (_, i) => 3 * i + 1);
+  const candidates = async (list: Uint32Array) => Array.from(list, (t) => ({ rows: Uint32Array.of(t) }) as unknown as FusedCandidates);
+  const [plain, ...none] = await rerankFolds(topics, { tuneFolds: 0, trainShare: 0.7 }, 42, candidates);
+  assert.equal(none.length, 0);
+  assert.deepEqual([plain.trainTopics.length, plain.tuneTopics.length], [14, 6]);
+  assert.deepEqual([...plain.trainTopics, ...plain.tuneTopics].sort((a, b) => a - b), Array.from(topics));
+  const folds = await rerankFolds(topics, { tuneFolds: 3, trainShare: 0.7 }, 42, candidates);
+  assert.equal(folds.length, 3);
+  const tuned = folds.flatMap((f) => Array.from(f.tuneTopics)).sort((a, b) => a - b);
+  assert.deepEqual(tuned, Array.from(topics), 'each topic tunes exactly once');
+  for (const f of folds) {
+    assert.ok(f.tuneTopics.length >= 6 && f.tuneTopics.length <= 7);
+    assert.deepEqual([...f.trainTopics, ...f.tuneTopics].sort((a, b) => a - b), Array.from(topics), 'a fold trains on every other topic');
+    for (const t of f.tuneTopics) assert.ok(!f.trainTopics.includes(t), `topic ${t} both trains and tunes`);
+    f.trainTopics.forEach((t, i) => assert.equal(f.trainCandidates[i].rows[0], t));
+    f.tuneTopics.forEach((t, i) => assert.equal(f.tuneCandidates[i].rows[0], t));
+  }
+});
+
+test('rerank.tuneFolds trains one cross-encoder per fold, tunes the rule on every validation topic, and recommends with the folds together', async () => {
+  const data = join(tmp, 'data-folds');
+  await writeDataset(data, syntheticDataset({ channels: 2, branching: 4, depth: 2, contentPerLeaf: 5, seed: 11 }));
+  const config = {
+    lexical: { buckets: 1 << 14 },
+    encoder: { vocab: 1 << 12, dim: 16, hidden: 16, maxFeatures: 32 },
+    training: { epochs: 2, batchSize: 16, patience: 2 },
+    index: { M: 8, efConstruction: 50, efSearch: 50 },
+    retrieval: { topK: 10, lexicalTopK: 10 },
+    rerank: { epochs: 1, hidden: 16, layers: 1, heads: 2, maxLength: 32, tuneFolds: 3 },
+  };
+  writeFileSync(join(tmp, 'folds.json'), JSON.stringify(config));
+  const model = join(tmp, 'folds');
+  const run = runCli(['train', '--data', data, '--model', model, '--holdout', '0.25', '--config', join(tmp, 'folds.json')]);
+  assert.equal(run.status, 0, run.stderr);
+  const validating = Number(/validating on (\d+)/.exec(run.stderr)?.[1]);
+  for (let f = 1; f <= 3; f++) assert.match(run.stderr, new RegExp(`reranker \\(fold ${f}/3\\): \\d+ training pairs`));
+  assert.match(run.stderr, /reranker epoch 1\/1 \(member 3\/3\)/);
+  assert.match(run.stderr, new RegExp(`out-of-fold AUC [\\d.]+ on ${validating} tuning topics; 3 members`));
+  assert.match(run.stderr, new RegExp(`decision rule: .*F2 [\\d.]+ on ${validating} tuning topics`));
+  for (const member of ['member-1', 'member-2']) assert.ok(existsSync(join(model, 'reranker', member, 'weights.bin')), member);
+  const rec = runCli(['recommend', '--data', data, '--model', model, '--topics', 'held-out', '--out', join(tmp, 'folds.csv')]);
+  assert.equal(rec.status, 0, rec.stderr);
+  assert.ok(JSON.parse(rec.stdout).reranked.f2 > 0);
+  writeFileSync(join(tmp, 'folds-bad.json'), JSON.stringify({ ...config, rerank: { ...config.rerank, tuneFolds: 2.5 } }));
+  const bad = runCli(['train', '--data', data, '--model', join(tmp, 'folds-bad'), '--config', join(tmp, 'folds-bad.json')]);
+  assert.notEqual(bad.status, 0);
+  assert.match(bad.stderr, /tuneFolds must be an integer from 0 to 10/);
 });

@@ -51,7 +51,7 @@ test('learned fusion: fitted on the validation topics, saved with the model, ran
   assert.equal(fittedOn(cf.stderr), validating(cf.stderr));
   // The cross-fitted topics' pools, ranked by the fitted fusion, join the reranker's training topics.
   assert.match(cf.stderr, /cross-fit fold 2\/2/);
-  assert.ok(Number(/reranker: \d+ training pairs from (\d+) topics/.exec(cf.stderr)?.[1]) > 3 * validating(cf.stderr), cf.stderr);
+  assert.ok(Number(/reranker(?: \(fold 1\/\d+\))?: \d+ training pairs from (\d+) topics/.exec(cf.stderr)?.[1]) > 3 * validating(cf.stderr), cf.stderr);
   const stored = JSON.parse(readFileSync(join(model, 'fusion.json'), 'utf8'));
   assert.deepEqual(stored.features, FUSION_FEATURE_NAMES);
   assert.equal(stored.topics, fittedOn(cf.stderr));
