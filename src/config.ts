@@ -48,9 +48,7 @@ export const PRESETS = {
     retrieval: { fusion: 'learned', sentenceTopK: 200 },
     // The cross-encoder from the pretrained encoder (one joint layer) on 10 cross-fitted negatives a
     // topic: final F2 0.6345 against 0.6236 for the from-scratch one on 50 (Khan, seed 42).
-    // One split of the validation topics (tuneFolds 0): the pretrained cross-encoder trains in about 5.5 min
-    // on Khan, and folds would multiply that past the preset's 20-minute budget.
-    rerank: { model: 'pretrained', jointLayers: 1, crossFit: 4, crossFitNegatives: 10, epochs: 1, cutoff: 'expected-f2', tuneFolds: 0 },
+    rerank: { model: 'pretrained', jointLayers: 1, crossFit: 4, crossFitNegatives: 10, epochs: 1, cutoff: 'expected-f2' },
   },
 } as const;
 export type PresetName = keyof typeof PRESETS;
