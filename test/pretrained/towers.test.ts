@@ -119,13 +119,15 @@ test('fineTuneLayers trains the top transformer layer with the towers and recomm
   assert.ok(JSON.parse(rec.stdout).neural['recall@10'] > 0);
 });
 
-test('a heterogeneous aggregator reads the pretrained vectors of the neighbours\' content, with a fine-tuned layer too', () => {
-  const path = config('hetero', { fineTuneLayers: 1, fineTuneLearningRate: 1e-3 }, { graphsage: { aggregator: 'hetero-attention', fanouts: [3], contentFanout: 2 } });
+test('GraphSAGE in both towers over pretrained vectors (the neighbours\' content, an item\'s topics), with a fine-tuned layer too', () => {
+  const path = config('hetero', { fineTuneLayers: 1, fineTuneLearningRate: 1e-3 }, { graphsage: { aggregator: 'hetero-attention', fanouts: [3], contentFanout: 2, contentTopics: 2 } });
   const model = join(tmp, 'model-hetero');
   const r = runCli(['train', '--data', data, '--model', model, '--holdout', '0.25', '--config', path]);
   assert.equal(r.status, 0, r.stderr);
   const meta = JSON.parse(readFileSync(join(model, 'model.json'), 'utf8'));
-  assert.deepEqual([meta.shape.graphsage, meta.shape.contentFanout, meta.shape.pretrainedDim], ['hetero-attention', 2, 32]);
+  assert.deepEqual([meta.shape.graphsage, meta.shape.contentFanout, meta.shape.contentTopics, meta.shape.pretrainedDim], ['hetero-attention', 2, 2, 32]);
+  const names = JSON.parse(readFileSync(join(model, 'weights.json'), 'utf8')).tensors.map((e: { name: string }) => e.name);
+  assert.ok(names.includes('candidate/topics'), `the candidate tower's topic weights are saved: ${names.join(', ')}`);
   const rec = runCli(['recommend', '--data', data, '--model', model, '--topics', 'held-out', '--out', join(tmp, 'hetero.csv'), '--stage', 'retrieve']);
   assert.equal(rec.status, 0, rec.stderr);
   assert.ok(JSON.parse(rec.stdout).neural['recall@10'] > 0);
