@@ -117,6 +117,14 @@ export interface TrainingConfig {
   patience: number;
   /** K of the validation recall@K. Default 50. */
   recallK: number;
+  /**
+   * Seconds of training between two checkpoints: an epoch saves one when at
+   * least this long has passed since the last (or the start); the last epoch
+   * always does. 0 saves after every epoch. Default 120: a checkpoint of the
+   * default model is about half a gigabyte (the table and its moments), which
+   * costs more than short epochs are worth re-running.
+   */
+  checkpointSeconds: number;
 }
 
 export const DEFAULT_ENCODER_CONFIG: Readonly<EncoderConfig> = Object.freeze({
@@ -154,6 +162,7 @@ export const DEFAULT_TRAINING_CONFIG: Readonly<TrainingConfig> = Object.freeze({
   validationFraction: 0.2,
   patience: 2,
   recallK: 50,
+  checkpointSeconds: 120,
 });
 
 const oneOf = (value: string, allowed: readonly string[]) => allowed.includes(value);
@@ -200,5 +209,6 @@ export const TRAINING_SECTION: ConfigSection<TrainingConfig> = {
     need(c.temperature > 0, 'temperature', 'positive', c.temperature);
     need(c.estimatorAlpha > 0 && c.estimatorAlpha < 1, 'estimatorAlpha', 'in (0, 1)', c.estimatorAlpha);
     need(c.validationFraction > 0 && c.validationFraction < 0.5, 'validationFraction', 'in (0, 0.5)', c.validationFraction);
+    need(Number.isFinite(c.checkpointSeconds) && c.checkpointSeconds >= 0, 'checkpointSeconds', 'a number of seconds, 0 or more', c.checkpointSeconds);
   },
 };

@@ -224,7 +224,9 @@ function modelCandidates(model: TwoTowerModel, inputs: TrainInputs, contentVecto
 }
 
 function fingerprintOf(inputs: TrainInputs): string {
-  const { encoder, graphsage, training, seed } = inputs;
+  const { encoder, graphsage, seed } = inputs;
+  // How often checkpoints are written does not change what is trained.
+  const { checkpointSeconds: _, ...training } = inputs.training;
   return JSON.stringify({ encoder, graphsage, training, seed, topics: inputs.trainTopics.length, validation: inputs.validationTopics.length, content: inputs.data.dataset.content.length });
 }
 
@@ -308,6 +310,7 @@ export async function trainTwoTower(given: TrainInputs): Promise<TrainResult> {
   let hardPool = training.hardNegatives === 'lexical' ? inputs.lexicalCandidates : undefined;
   let trainedPairs = 0;
   let trainedSeconds = 0;
+  let savedAt = performance.now();
 
   for (let epoch = state.epoch; epoch < training.epochs && state.sinceBest < training.patience; epoch++) {
     const t0 = performance.now();
@@ -395,7 +398,11 @@ export async function trainTwoTower(given: TrainInputs): Promise<TrainResult> {
     const report: EpochReport = { epoch, loss: lossSum / Math.max(1, pairs), validationRecall: recall, learningRate, seconds, pairs, best: isBest };
     state.history.push(report);
     state.epoch = epoch + 1;
-    if (inputs.checkpoints) await saveCheckpoint(inputs.checkpoints, model, optimizer, best, state);
+    const last = state.epoch >= training.epochs || state.sinceBest >= training.patience;
+    if (inputs.checkpoints && (last || (performance.now() - savedAt) / 1000 >= training.checkpointSeconds)) {
+      await saveCheckpoint(inputs.checkpoints, model, optimizer, best, state);
+      savedAt = performance.now();
+    }
     inputs.onEpoch?.(report);
   }
   if (best) restore(model, best);

@@ -21,8 +21,13 @@
  * With `rerank.sentenceProduct` and a pretrained encoder, the elementwise
  * product of the two sentence vectors follows (one value per dimension).
  */
-import { CrossEncoder, type TrainReport } from '../rerank/cross-encoder.ts';
-import { RerankerEnsemble, type PairScorer } from '../rerank/ensemble.ts';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CrossEncoder, type TrainHooks, type TrainReport } from '../rerank/cross-encoder.ts';
+import type { PairSet } from '../rerank/tokens.ts';
+import type { TrainMemberInput, TrainMemberOutput, TrainMemberProgress } from '../rerank/train-worker.ts';
+import { meanProbabilities, RerankerEnsemble, type PairScorer } from '../rerank/ensemble.ts';
 import { PretrainedCrossEncoder } from '../rerank/pretrained-cross-encoder.ts';
 import type { PretrainedSource } from '../pretrained/hub.ts';
 import { rocAuc } from '../eval/auc.ts';
@@ -260,13 +265,10 @@ export async function trainReranker(input: RerankTrainInput): Promise<RerankTrai
     const gold = (topics: Uint32Array) => Array.from(topics, (t) => dataset.links[t]);
     const extra = input.crossFitted;
     const folds = input.folds;
-    // The tuning topics of every fold, in fold order, with the scores of the fold's own members.
-    const tuneTopics: number[] = [];
-    const tuneCandidates: FusedCandidates[] = [];
-    const tuneScores: Float32Array[] = [];
-    const tuneLabels: Uint8Array[] = [];
-    const reports: TrainReport[] = [];
     const t0 = performance.now();
+    // Every fold's pairs, and a cross-encoder for each of its members, before any trains.
+    const jobs: { index: number; train: PairSet; tune: PairSet }[] = [];
+    const tunes: PairSet[] = [];
     for (const [f, fold] of folds.entries()) {
       let train = buildPairs(first, dataset, forest, context, fold.trainTopics, fold.trainCandidates, topK, gold(fold.trainTopics));
       if (extra && extra.topics.length > 0) {
@@ -278,40 +280,90 @@ export async function trainReranker(input: RerankTrainInput): Promise<RerankTrai
       const where = folds.length > 1 ? ` (fold ${f + 1}/${folds.length})` : '';
       log(`reranker${where}: ${train.topicIndex.length} training pairs from ${fold.trainTopics.length + (extra?.topics.length ?? 0)} topics (${train.labels!.reduce((s, v) => s + v, 0)} positive)${members > 1 ? `, ${members} members` : ''}`);
       const tune = buildPairs(first, dataset, forest, context, fold.tuneTopics, fold.tuneCandidates, topK, gold(fold.tuneTopics));
-      const own: PairScorer[] = [];
+      tunes.push(tune);
       for (let m = 0; m < members; m++) {
         const index = f * members + m;
         if (index > 0) trained.push(await newMember(index));
-        own.push(trained[index]);
-        const who = members > 1 || folds.length > 1 ? ` (member ${index + 1}/${members * folds.length})` : '';
-        const batchSize = config.model === 'pretrained' ? 32 : 64;
-        const steps = Math.ceil(train.topicIndex.length / batchSize) * config.epochs;
-        const started = performance.now();
-        let shown = started;
-        reports.push(await trained[index].train(train, { epochs: config.epochs, learningRate: config.learningRate, batchSize, ...(config.model === 'pretrained' ? { encoderLearningRate: config.encoderLearningRate } : {}) }, {
-          validation: tune,
-          onStep: (step) => {
-            if (performance.now() - shown < PROGRESS_SECONDS * 1000) return;
-            shown = performance.now();
-            const seconds = (shown - started) / 1000;
-            log(`reranker${who}: step ${step}/${steps}, ${(step / seconds).toFixed(2)} steps/s, about ${Math.round(((steps - step) * seconds) / step)} s to go`);
-          },
-          onEpoch: (e) => log(`reranker epoch ${e.epoch}/${config.epochs}${who}: loss ${e.trainLoss.toFixed(4)}, tuning-topic AUC ${e.validationAuc?.toFixed(4)} (${((performance.now() - t0) / 1000).toFixed(0)} s)`),
-        }));
+        jobs.push({ index, train, tune });
       }
-      const probabilities = new RerankerEnsemble(own).score(tune);
-      if (members > 1) log(`reranker ensemble${where}: tuning-topic AUC ${rocAuc(probabilities, tune.labels!).toFixed(4)}`);
+    }
+    const who = (index: number) => (jobs.length > 1 ? ` (member ${index + 1}/${jobs.length})` : '');
+    const batchSize = config.model === 'pretrained' ? 32 : 64;
+    const options = { epochs: config.epochs, learningRate: config.learningRate, batchSize, ...(config.model === 'pretrained' ? { encoderLearningRate: config.encoderLearningRate } : {}) };
+    // Per member: a progress line at most every PROGRESS_SECONDS, and one line per epoch.
+    const hooksFor = (index: number, steps: number): Required<Pick<TrainHooks, 'onStep' | 'onEpoch'>> => {
+      const started = performance.now();
+      let shown = started;
+      return {
+        onStep: (step) => {
+          if (performance.now() - shown < PROGRESS_SECONDS * 1000) return;
+          shown = performance.now();
+          const seconds = (shown - started) / 1000;
+          log(`reranker${who(index)}: step ${step}/${steps}, ${(step / seconds).toFixed(2)} steps/s, about ${Math.round(((steps - step) * seconds) / step)} s to go`);
+        },
+        onEpoch: (e) => log(`reranker epoch ${e.epoch}/${config.epochs}${who(index)}: loss ${e.trainLoss.toFixed(4)}, tuning-topic AUC ${e.validationAuc?.toFixed(4)} (${((performance.now() - t0) / 1000).toFixed(0)} s)`),
+      };
+    };
+    const stepsOf = (job: (typeof jobs)[number]) => Math.ceil(job.train.topicIndex.length / batchSize) * config.epochs;
+    const reports: TrainReport[] = new Array(jobs.length);
+    const probabilities: Float32Array[] = new Array(jobs.length);
+    const threads = Math.min(jobs.length, config.trainWorkers === 0 ? availableParallelism() : config.trainWorkers);
+    if (threads > 1 && config.model === 'scratch') {
+      // Independent cross-encoders, one per worker thread: on two cores two train in about the time of one.
+      log(`reranker: training ${jobs.length} cross-encoders on ${threads} worker threads`);
+      const dir = await mkdtemp(join(tmpdir(), 'trellis-rerank-'));
+      const pool = new WorkerPool({ size: threads, transferResults: true });
+      try {
+        await Promise.all(jobs.map(async (job) => {
+          const at = join(dir, String(job.index));
+          await trained[job.index].save(at);
+          const hooks = hooksFor(job.index, stepsOf(job));
+          const onProgress = (value: unknown) => {
+            const v = value as TrainMemberProgress;
+            if ('step' in v) hooks.onStep(v.step, Number.NaN);
+            else hooks.onEpoch(v.epoch);
+          };
+          const input: TrainMemberInput = { dir: at, train: job.train, tune: job.tune, options };
+          const out = await pool.run<TrainMemberOutput>(new URL('../rerank/train-worker.ts', import.meta.url), 'trainMember', input, { onProgress });
+          const loaded = await CrossEncoder.load(at);
+          trained[job.index].dispose();
+          trained[job.index] = loaded;
+          reports[job.index] = out.report;
+          probabilities[job.index] = out.probabilities;
+        }));
+      } finally {
+        await pool.close();
+        await rm(dir, { recursive: true, force: true });
+      }
+    } else {
+      for (const job of jobs) {
+        reports[job.index] = await trained[job.index].train(job.train, options, { validation: job.tune, ...hooksFor(job.index, stepsOf(job)) });
+        probabilities[job.index] = trained[job.index].score(job.tune);
+      }
+    }
+    // The tuning topics of every fold, in fold order, with the scores of the fold's own members.
+    const tuneTopics: number[] = [];
+    const tuneCandidates: FusedCandidates[] = [];
+    const tuneScores: Float32Array[] = [];
+    const tuneLabels: Uint8Array[] = [];
+    for (const [f, fold] of folds.entries()) {
+      const scores = meanProbabilities(probabilities.slice(f * members, (f + 1) * members));
+      if (members > 1) log(`reranker ensemble${folds.length > 1 ? ` (fold ${f + 1}/${folds.length})` : ''}: tuning-topic AUC ${rocAuc(scores, tunes[f].labels!).toFixed(4)}`);
       const perTopic = fold.tuneCandidates.map((list) => list.rows);
       tuneTopics.push(...fold.tuneTopics);
       tuneCandidates.push(...fold.tuneCandidates);
-      tuneScores.push(...splitByTopic(probabilities, perTopic));
-      tuneLabels.push(...splitByTopic(tune.labels!, perTopic));
+      tuneScores.push(...splitByTopic(scores, perTopic));
+      tuneLabels.push(...splitByTopic(tunes[f].labels!, perTopic));
     }
+    // rerank.serveFolds 'one': the first fold's members serve; the other folds' only scored their tuning topics.
+    const served = folds.length > 1 && config.serveFolds === 'one' ? members : trained.length;
+    for (const m of trained.splice(served)) m.dispose();
     const reranker = new RerankerEnsemble(trained);
     if (folds.length > 1) {
       const all = (parts: readonly (Float32Array | Uint8Array)[], out: Float32Array | Uint8Array) => (parts.reduce((at, part) => (out.set(part, at), at + part.length), 0), out);
       const n = tuneScores.reduce((s, p) => s + p.length, 0);
-      log(`reranker: out-of-fold AUC ${rocAuc(all(tuneScores, new Float32Array(n)) as Float32Array, all(tuneLabels, new Uint8Array(n)) as Uint8Array).toFixed(4)} on ${tuneTopics.length} tuning topics; ${trained.length} members score together at recommend time`);
+      const serving = served === 1 ? "fold 1's cross-encoder scores" : served === members ? "fold 1's members score" : `${served} members score together`;
+      log(`reranker: out-of-fold AUC ${rocAuc(all(tuneScores, new Float32Array(n)) as Float32Array, all(tuneLabels, new Uint8Array(n)) as Uint8Array).toFixed(4)} on ${tuneTopics.length} tuning topics; ${serving} at recommend time`);
     }
     const compete = config.compete ?? 0;
     const perTopic = tuneCandidates.map((list) => list.rows);

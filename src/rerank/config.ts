@@ -23,16 +23,26 @@ export interface RerankConfig {
   /**
    * Tune the decision rule on every validation topic instead of the share
    * left over: split them into this many folds; for each, cross-encoders
-   * train on the other folds and score it. The rule and the cut-off are tuned
-   * on all folds' scores, and the folds' cross-encoders score together at
-   * recommend time (an ensemble, ./ensemble.ts), so training and reranking
-   * cost this many times as much. trainShare is then unused. 0 or 1: off
-   * (one split by trainShare). Default 0: on Khan two folds steady the
-   * rule (three splits: final F2 +0.005, the growing-catalogue gap -0.024 ->
-   * -0.010) but add 40 to 60 s of training and score every pair twice, more
-   * than the demo's 3-minute and a 1M-item run's 30-minute budgets leave.
+   * train on the other folds and score it (side by side on worker threads,
+   * `trainWorkers`). The rule and the cut-off are tuned on all folds' scores.
+   * trainShare is then unused. 0 or 1: off (one split by trainShare).
+   * Default 0: on Khan and Debian two folds steady the rule (three splits:
+   * final F2 +0.005 and +0.007, the growing-catalogue gap -0.024 -> -0.010
+   * and -0.020 -> -0.014), but they need the folds' cross-encoders together
+   * at recommend time (`serveFolds`), and scoring every pair twice is more
+   * than a 1M-item run's 30-minute budget leaves (BENCHMARKS.md, "Growing
+   * catalogues").
    */
   tuneFolds: number;
+  /**
+   * With tuneFolds: which folds' cross-encoders score at recommend time.
+   * 'all', every fold's together (an ensemble, ./ensemble.ts: reranking
+   * costs tuneFolds times as much); 'one', the first fold's alone (each pair
+   * scored once, as with one split, but by a cross-encoder that trained on
+   * 1/tuneFolds of the topics: final F2 0.01 to 0.02 below 'all' on Khan
+   * and Debian). Default 'all'.
+   */
+  serveFolds: 'one' | 'all';
   /**
    * Cross-fitting: split the retriever's training topics into this many
    * folds, retrain the two-tower model once per fold without that fold's
@@ -93,6 +103,13 @@ export interface RerankConfig {
   jointLayers: number;
   /** With model 'pretrained': peak learning rate of those layers (the head takes learningRate). Default 0.00005. */
   encoderLearningRate: number;
+  /**
+   * Worker threads that train the cross-encoders at once when there are
+   * several (tuneFolds folds, or members): 0 = one per core, 1 = one after
+   * the other on the calling thread. The weights are the same either way.
+   * Cross-encoders from scratch only (model 'scratch'). Default 0.
+   */
+  trainWorkers: number;
 }
 
 export const DEFAULT_RERANK_CONFIG: Readonly<RerankConfig> = Object.freeze({
@@ -105,6 +122,7 @@ export const DEFAULT_RERANK_CONFIG: Readonly<RerankConfig> = Object.freeze({
   maxLength: 96,
   trainShare: 0.7,
   tuneFolds: 0,
+  serveFolds: 'all',
   crossFit: 0,
   crossFitNegatives: 20,
   candidates: 0,
@@ -115,6 +133,7 @@ export const DEFAULT_RERANK_CONFIG: Readonly<RerankConfig> = Object.freeze({
   model: 'scratch',
   jointLayers: 2,
   encoderLearningRate: 5e-5,
+  trainWorkers: 0,
 });
 
 export const RERANK_SECTION: ConfigSection<RerankConfig> = {
@@ -124,6 +143,7 @@ export const RERANK_SECTION: ConfigSection<RerankConfig> = {
     const encoder = run.encoder as { kind: string; fineTuneLayers: number };
     need(c.trainShare > 0 && c.trainShare < 1, 'trainShare', 'in (0, 1)', c.trainShare);
     need(Number.isInteger(c.tuneFolds) && c.tuneFolds >= 0 && c.tuneFolds <= 10, 'tuneFolds', 'an integer from 0 to 10', c.tuneFolds);
+    need(c.serveFolds === 'one' || c.serveFolds === 'all', 'serveFolds', "'one' or 'all'", c.serveFolds);
     need(isPositiveInteger(c.epochs), 'epochs', 'a positive integer', c.epochs);
     need(Number.isInteger(c.crossFit) && c.crossFit >= 0 && c.crossFit <= 10, 'crossFit', 'an integer from 0 to 10', c.crossFit);
     need(c.crossFit <= 1 || encoder.fineTuneLayers === 0, 'crossFit', 'off (0) when encoder.fineTuneLayers is set', c.crossFit);
@@ -137,5 +157,6 @@ export const RERANK_SECTION: ConfigSection<RerankConfig> = {
     need(c.model !== 'pretrained' || encoder.kind === 'pretrained', 'model', "'scratch' unless encoder.kind is 'pretrained' (the pretrained cross-encoder starts from encoder.model)", c.model);
     need(isPositiveInteger(c.jointLayers), 'jointLayers', 'a positive integer', c.jointLayers);
     need(Number.isFinite(c.encoderLearningRate) && c.encoderLearningRate > 0, 'encoderLearningRate', 'a positive number', c.encoderLearningRate);
+    need(isNonNegativeInteger(c.trainWorkers), 'trainWorkers', 'a non-negative integer (0 = one per core)', c.trainWorkers);
   },
 };

@@ -47,6 +47,19 @@ async function loadMember(dir: string): Promise<PairScorer> {
   return (await isPretrainedCrossEncoder(dir)) ? PretrainedCrossEncoder.load(dir) : CrossEncoder.load(dir);
 }
 
+/**
+ * The members' probabilities averaged as an ensemble scores them (summed in
+ * member order in float32, then divided), for members scored elsewhere, e.g.
+ * on worker threads. [N]
+ */
+export function meanProbabilities(scores: readonly Float32Array[]): Float32Array {
+  if (scores.length === 1) return scores[0];
+  const out = Float32Array.from(scores[0]);
+  for (const p of scores.slice(1)) for (let i = 0; i < out.length; i++) out[i] += p[i];
+  for (let i = 0; i < out.length; i++) out[i] /= scores.length;
+  return out;
+}
+
 export class RerankerEnsemble {
   readonly members: readonly PairScorer[];
 
@@ -73,14 +86,7 @@ export class RerankerEnsemble {
 
   /** Mean of the members' probabilities. [N] */
   score(pairs: PairSet): Float32Array {
-    const out = this.members[0].score(pairs);
-    if (this.members.length === 1) return out;
-    for (const member of this.members.slice(1)) {
-      const p = member.score(pairs);
-      for (let i = 0; i < out.length; i++) out[i] += p[i];
-    }
-    for (let i = 0; i < out.length; i++) out[i] /= this.members.length;
-    return out;
+    return meanProbabilities(this.members.map((m) => m.score(pairs)));
   }
 
   async save(dir: string): Promise<void> {

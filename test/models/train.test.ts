@@ -67,10 +67,12 @@ for (const backend of PARITY_BACKENDS) test(`training runs, the tensor count sta
 
 test('a run killed after an epoch resumes from its checkpoint and ends with the same model', async () => {
   const checkpoints = checkpointStore(join(tmp, 'ckpt'));
+  const everyEpoch = { ...base.training, checkpointSeconds: 0 };
   await assert.rejects(
-    trainTwoTower({ ...base, checkpoints, onEpoch: (r) => { if (r.epoch === 1) throw new Error('killed'); } }),
+    trainTwoTower({ ...base, training: everyEpoch, checkpoints, onEpoch: (r) => { if (r.epoch === 1) throw new Error('killed'); } }),
     /killed/,
   );
+  // How often checkpoints are written is not part of what they must match.
   const resumed = await trainTwoTower({ ...base, checkpoints });
   assert.equal(resumed.resumedFrom, 2);
   const straight = await trainTwoTower(base);
@@ -82,4 +84,20 @@ test('a run killed after an epoch resumes from its checkpoint and ends with the 
   }
   resumed.model.dispose();
   straight.model.dispose();
+});
+
+test('checkpoints are written at most every training.checkpointSeconds, and after the last epoch', async () => {
+  const dir = join(tmp, 'ckpt-spaced');
+  const checkpoints = checkpointStore(dir);
+  const saved: number[] = [];
+  const counting = { ...checkpoints, save: async (c: Parameters<typeof checkpoints.save>[0]) => { saved.push(c.state.epoch); await checkpoints.save(c); } };
+  await assert.rejects(
+    trainTwoTower({ ...base, checkpoints: counting, onEpoch: (r) => { if (r.epoch === 1) throw new Error('killed'); } }),
+    /killed/,
+  );
+  assert.deepEqual(saved, [], 'two short epochs stay within the default interval: nothing saved yet');
+  const again = await trainTwoTower({ ...base, checkpoints: counting });
+  assert.equal(again.resumedFrom, 0);
+  assert.deepEqual(saved, [4], 'only the last epoch saves');
+  again.model.dispose();
 });

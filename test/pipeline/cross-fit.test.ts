@@ -2,6 +2,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { syntheticDataset } from '../../src/data/synthetic.ts';
 import { writeDataset } from '../../src/index.ts';
 import { featureWidth, FEATURES, keepNegatives, linkContext, pairFeatures, rerankContext, rerankFolds } from '../../src/pipeline/rerank.ts';
@@ -146,7 +147,7 @@ test('rerankFolds: one split by trainShare; with tuneFolds, every validation top
   }
 });
 
-test('rerank.tuneFolds trains one cross-encoder per fold, tunes the rule on every validation topic, and recommends with the folds together', async () => {
+test('rerank.tuneFolds trains one cross-encoder per fold (on worker threads, as on one), tunes the rule on every validation topic, and recommends with the folds together or with the first', async () => {
   const data = join(tmp, 'data-folds');
   await writeDataset(data, syntheticDataset({ channels: 2, branching: 4, depth: 2, contentPerLeaf: 5, seed: 11 }));
   const config = {
@@ -170,6 +171,32 @@ test('rerank.tuneFolds trains one cross-encoder per fold, tunes the rule on ever
   const rec = runCli(['recommend', '--data', data, '--model', model, '--topics', 'held-out', '--out', join(tmp, 'folds.csv')]);
   assert.equal(rec.status, 0, rec.stderr);
   assert.ok(JSON.parse(rec.stdout).reranked.f2 > 0);
+  // The folds' cross-encoders trained one after the other on the main thread: the same weights and rule.
+  writeFileSync(join(tmp, 'folds-serial.json'), JSON.stringify({ ...config, rerank: { ...config.rerank, trainWorkers: 1 } }));
+  const serialModel = join(tmp, 'folds-serial');
+  const serial = runCli(['train', '--data', data, '--model', serialModel, '--holdout', '0.25', '--config', join(tmp, 'folds-serial.json')]);
+  assert.equal(serial.status, 0, serial.stderr);
+  assert.doesNotMatch(serial.stderr, /worker threads/);
+  const parallel = /training 3 cross-encoders on (\d+) worker threads/.exec(run.stderr);
+  if (availableParallelism() > 1) assert.ok(parallel, 'with more than one core the folds train on worker threads');
+  for (const member of ['', 'member-1', 'member-2']) {
+    const a = readFileSync(join(model, 'reranker', member, 'weights.bin'));
+    const b = readFileSync(join(serialModel, 'reranker', member, 'weights.bin'));
+    assert.ok(a.equals(b), `${member || 'member 0'}: weights differ between worker threads and the main thread`);
+  }
+  const rule = (stderr: string) => /decision rule: [^\n]*/.exec(stderr)?.[0];
+  assert.equal(rule(serial.stderr), rule(run.stderr));
+  // serveFolds 'one': the same folds tune the same rule, and only fold 1's cross-encoder is kept to serve.
+  writeFileSync(join(tmp, 'folds-one.json'), JSON.stringify({ ...config, rerank: { ...config.rerank, serveFolds: 'one' } }));
+  const oneModel = join(tmp, 'folds-one');
+  const one = runCli(['train', '--data', data, '--model', oneModel, '--holdout', '0.25', '--config', join(tmp, 'folds-one.json')]);
+  assert.equal(one.status, 0, one.stderr);
+  assert.equal(rule(one.stderr), rule(run.stderr));
+  assert.match(one.stderr, /fold 1's cross-encoder scores at recommend time/);
+  assert.ok(readFileSync(join(oneModel, 'reranker', 'weights.bin')).equals(readFileSync(join(model, 'reranker', 'weights.bin'))));
+  assert.ok(!existsSync(join(oneModel, 'reranker', 'member-1')), 'the other folds are not saved');
+  const oneRec = runCli(['recommend', '--data', data, '--model', oneModel, '--topics', 'held-out', '--out', join(tmp, 'folds-one.csv')]);
+  assert.equal(oneRec.status, 0, oneRec.stderr);
   writeFileSync(join(tmp, 'folds-bad.json'), JSON.stringify({ ...config, rerank: { ...config.rerank, tuneFolds: 2.5 } }));
   const bad = runCli(['train', '--data', data, '--model', join(tmp, 'folds-bad'), '--config', join(tmp, 'folds-bad.json')]);
   assert.notEqual(bad.status, 0);
