@@ -173,13 +173,16 @@ export interface RerankFold {
  * each tuning on one F-th of them and training on the rest; otherwise one
  * split, rerank.trainShare of them training and the rest tuning.
  */
-export async function rerankFolds(topics: Uint32Array, config: Pick<RerankConfig, 'tuneFolds' | 'trainShare'>, seed: number, candidates: (topics: Uint32Array) => Promise<FusedCandidates[]>): Promise<RerankFold[]> {
+export async function rerankFolds(topics: Uint32Array, config: Pick<RerankConfig, 'tuneFolds' | 'trainShare'> & Partial<Pick<RerankConfig, 'crossTune'>>, seed: number, candidates: (topics: Uint32Array) => Promise<FusedCandidates[]>): Promise<RerankFold[]> {
   if (config.tuneFolds < 2) {
     const order = shuffleInPlace(Array.from(topics), rngFor(seed, 'rerank/split'));
     const cut = Math.max(1, Math.min(order.length - 1, Math.round(order.length * config.trainShare)));
     const trainTopics = Uint32Array.from(order.slice(0, cut)).sort();
     const tuneTopics = Uint32Array.from(order.slice(cut)).sort();
-    return [{ trainTopics, trainCandidates: await candidates(trainTopics), tuneTopics, tuneCandidates: await candidates(tuneTopics) }];
+    const split = { trainTopics, trainCandidates: await candidates(trainTopics), tuneTopics, tuneCandidates: await candidates(tuneTopics) };
+    // rerank.crossTune: the same split the other way round as a second fold.
+    if (!config.crossTune) return [split];
+    return [split, { trainTopics: split.tuneTopics, trainCandidates: split.tuneCandidates, tuneTopics: split.trainTopics, tuneCandidates: split.trainCandidates }];
   }
   const order = shuffleInPlace(Array.from(topics), rngFor(seed, 'rerank/folds'));
   const lists = await candidates(Uint32Array.from(order));
@@ -356,7 +359,7 @@ export async function trainReranker(input: RerankTrainInput): Promise<RerankTrai
       tuneLabels.push(...splitByTopic(tunes[f].labels!, perTopic));
     }
     // rerank.serveFolds 'one': the first fold's members serve; the other folds' only scored their tuning topics.
-    const served = folds.length > 1 && config.serveFolds === 'one' ? members : trained.length;
+    const served = folds.length > 1 && (config.serveFolds === 'one' || (config.crossTune && config.tuneFolds < 2)) ? members : trained.length;
     for (const m of trained.splice(served)) m.dispose();
     const reranker = new RerankerEnsemble(trained);
     if (folds.length > 1) {

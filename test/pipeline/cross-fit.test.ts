@@ -56,8 +56,8 @@ test('rerank.crossFit trains one retriever per fold and adds their out-of-fold c
     training: { epochs: 2, batchSize: 16, patience: 2 },
     index: { M: 8, efConstruction: 50, efSearch: 50 },
     retrieval: { topK: 10, lexicalTopK: 10 },
-    // One split of the validation topics (the default is two folds, a test below): one cross-encoder per seed.
-    rerank: { epochs: 1, hidden: 16, layers: 1, heads: 2, maxLength: 32, tuneFolds: 0 },
+    // One split of the validation topics, tuned one way (crossTune, the default, is tested below): one cross-encoder per seed.
+    rerank: { epochs: 1, hidden: 16, layers: 1, heads: 2, maxLength: 32, tuneFolds: 0, crossTune: false },
   };
   const pairsOf = (stderr: string) => Number(/reranker: (\d+) training pairs from (\d+) topics/.exec(stderr)?.[1]);
   const topicsOf = (stderr: string) => Number(/reranker: (\d+) training pairs from (\d+) topics/.exec(stderr)?.[2]);
@@ -134,6 +134,12 @@ test('rerankFolds: one split by trainShare; with tuneFolds, every validation top
   assert.equal(none.length, 0);
   assert.deepEqual([plain.trainTopics.length, plain.tuneTopics.length], [14, 6]);
   assert.deepEqual([...plain.trainTopics, ...plain.tuneTopics].sort((a, b) => a - b), Array.from(topics));
+  // crossTune: the same split, then the split the other way round.
+  const [same, swapped, ...more] = await rerankFolds(topics, { tuneFolds: 0, trainShare: 0.7, crossTune: true }, 42, candidates);
+  assert.equal(more.length, 0);
+  assert.deepEqual([same.trainTopics, same.tuneTopics], [plain.trainTopics, plain.tuneTopics]);
+  assert.deepEqual([swapped.trainTopics, swapped.tuneTopics], [plain.tuneTopics, plain.trainTopics]);
+  swapped.tuneTopics.forEach((t, i) => assert.equal(swapped.tuneCandidates[i].rows[0], t));
   const folds = await rerankFolds(topics, { tuneFolds: 3, trainShare: 0.7 }, 42, candidates);
   assert.equal(folds.length, 3);
   const tuned = folds.flatMap((f) => Array.from(f.tuneTopics)).sort((a, b) => a - b);
@@ -197,6 +203,18 @@ test('rerank.tuneFolds trains one cross-encoder per fold (on worker threads, as 
   assert.ok(!existsSync(join(oneModel, 'reranker', 'member-1')), 'the other folds are not saved');
   const oneRec = runCli(['recommend', '--data', data, '--model', oneModel, '--topics', 'held-out', '--out', join(tmp, 'folds-one.csv')]);
   assert.equal(oneRec.status, 0, oneRec.stderr);
+  // crossTune: one split's cross-encoder serves, the rule is tuned on every validation topic.
+  const split = { ...config, rerank: { ...config.rerank, tuneFolds: 0, crossTune: false } };
+  writeFileSync(join(tmp, 'split.json'), JSON.stringify(split));
+  writeFileSync(join(tmp, 'split-cross.json'), JSON.stringify({ ...split, rerank: { ...split.rerank, crossTune: true } }));
+  const plainRun = runCli(['train', '--data', data, '--model', join(tmp, 'split'), '--holdout', '0.25', '--config', join(tmp, 'split.json')]);
+  const crossRun = runCli(['train', '--data', data, '--model', join(tmp, 'split-cross'), '--holdout', '0.25', '--config', join(tmp, 'split-cross.json')]);
+  assert.equal(plainRun.status, 0, plainRun.stderr);
+  assert.equal(crossRun.status, 0, crossRun.stderr);
+  assert.match(crossRun.stderr, new RegExp(`decision rule: .*F2 [\\d.]+ on ${validating} tuning topics`));
+  assert.match(crossRun.stderr, /fold 1's cross-encoder scores at recommend time/);
+  assert.ok(readFileSync(join(tmp, 'split-cross', 'reranker', 'weights.bin')).equals(readFileSync(join(tmp, 'split', 'reranker', 'weights.bin'))), "the split's own cross-encoder serves");
+  assert.ok(!existsSync(join(tmp, 'split-cross', 'reranker', 'member-1')));
   writeFileSync(join(tmp, 'folds-bad.json'), JSON.stringify({ ...config, rerank: { ...config.rerank, tuneFolds: 2.5 } }));
   const bad = runCli(['train', '--data', data, '--model', join(tmp, 'folds-bad'), '--config', join(tmp, 'folds-bad.json')]);
   assert.notEqual(bad.status, 0);
