@@ -165,24 +165,28 @@ export interface RerankFold {
   trainCandidates: FusedCandidates[];
   tuneTopics: Uint32Array;
   tuneCandidates: FusedCandidates[];
+  /** The fold's cross-encoders score at recommend time; otherwise they only score its tuning topics. */
+  serves: boolean;
 }
 
 /**
  * The validation topics' roles in the cross-encoder's training
  * (pipeline/rerank.ts RerankFold): with rerank.tuneFolds F >= 2, F folds,
- * each tuning on one F-th of them and training on the rest; otherwise one
- * split, rerank.trainShare of them training and the rest tuning.
+ * each tuning on one F-th of them and training on the rest (every fold
+ * serves, or with serveFolds 'one' the first); otherwise one split,
+ * rerank.trainShare of them training and the rest tuning, and with
+ * rerank.crossTune the same split the other way round as a second fold
+ * that does not serve.
  */
-export async function rerankFolds(topics: Uint32Array, config: Pick<RerankConfig, 'tuneFolds' | 'trainShare'> & Partial<Pick<RerankConfig, 'crossTune'>>, seed: number, candidates: (topics: Uint32Array) => Promise<FusedCandidates[]>): Promise<RerankFold[]> {
+export async function rerankFolds(topics: Uint32Array, config: Pick<RerankConfig, 'tuneFolds' | 'trainShare'> & Partial<Pick<RerankConfig, 'crossTune' | 'serveFolds'>>, seed: number, candidates: (topics: Uint32Array) => Promise<FusedCandidates[]>): Promise<RerankFold[]> {
   if (config.tuneFolds < 2) {
     const order = shuffleInPlace(Array.from(topics), rngFor(seed, 'rerank/split'));
     const cut = Math.max(1, Math.min(order.length - 1, Math.round(order.length * config.trainShare)));
     const trainTopics = Uint32Array.from(order.slice(0, cut)).sort();
     const tuneTopics = Uint32Array.from(order.slice(cut)).sort();
-    const split = { trainTopics, trainCandidates: await candidates(trainTopics), tuneTopics, tuneCandidates: await candidates(tuneTopics) };
-    // rerank.crossTune: the same split the other way round as a second fold.
+    const split = { trainTopics, trainCandidates: await candidates(trainTopics), tuneTopics, tuneCandidates: await candidates(tuneTopics), serves: true };
     if (!config.crossTune) return [split];
-    return [split, { trainTopics: split.tuneTopics, trainCandidates: split.tuneCandidates, tuneTopics: split.trainTopics, tuneCandidates: split.trainCandidates }];
+    return [split, { trainTopics: split.tuneTopics, trainCandidates: split.tuneCandidates, tuneTopics: split.trainTopics, tuneCandidates: split.trainCandidates, serves: false }];
   }
   const order = shuffleInPlace(Array.from(topics), rngFor(seed, 'rerank/folds'));
   const lists = await candidates(Uint32Array.from(order));
@@ -191,7 +195,7 @@ export async function rerankFolds(topics: Uint32Array, config: Pick<RerankConfig
   return Array.from({ length: folds }, (_, f) => {
     const tuneTopics = Uint32Array.from(order.filter((_, i) => i % folds === f)).sort();
     const trainTopics = Uint32Array.from(order.filter((_, i) => i % folds !== f)).sort();
-    return { trainTopics, trainCandidates: Array.from(trainTopics, (t) => of.get(t)!), tuneTopics, tuneCandidates: Array.from(tuneTopics, (t) => of.get(t)!) };
+    return { trainTopics, trainCandidates: Array.from(trainTopics, (t) => of.get(t)!), tuneTopics, tuneCandidates: Array.from(tuneTopics, (t) => of.get(t)!), serves: f === 0 || config.serveFolds !== 'one' };
   });
 }
 
@@ -358,15 +362,17 @@ export async function trainReranker(input: RerankTrainInput): Promise<RerankTrai
       tuneScores.push(...splitByTopic(scores, perTopic));
       tuneLabels.push(...splitByTopic(tunes[f].labels!, perTopic));
     }
-    // rerank.serveFolds 'one': the first fold's members serve; the other folds' only scored their tuning topics.
-    const served = folds.length > 1 && (config.serveFolds === 'one' || (config.crossTune && config.tuneFolds < 2)) ? members : trained.length;
-    for (const m of trained.splice(served)) m.dispose();
+    // The members of folds that do not serve only scored their tuning topics.
+    const serving = trained.filter((_, index) => folds[Math.floor(index / members)].serves);
+    for (const m of trained) if (!serving.includes(m)) m.dispose();
+    trained.splice(0, trained.length, ...serving);
+    const served = trained.length;
     const reranker = new RerankerEnsemble(trained);
     if (folds.length > 1) {
       const all = (parts: readonly (Float32Array | Uint8Array)[], out: Float32Array | Uint8Array) => (parts.reduce((at, part) => (out.set(part, at), at + part.length), 0), out);
       const n = tuneScores.reduce((s, p) => s + p.length, 0);
-      const serving = served === 1 ? "fold 1's cross-encoder scores" : served === members ? "fold 1's members score" : `${served} members score together`;
-      log(`reranker: out-of-fold AUC ${rocAuc(all(tuneScores, new Float32Array(n)) as Float32Array, all(tuneLabels, new Uint8Array(n)) as Uint8Array).toFixed(4)} on ${tuneTopics.length} tuning topics; ${serving} at recommend time`);
+      const note = served === 1 ? "fold 1's cross-encoder scores" : served === members ? "fold 1's members score" : `${served} members score together`;
+      log(`reranker: out-of-fold AUC ${rocAuc(all(tuneScores, new Float32Array(n)) as Float32Array, all(tuneLabels, new Uint8Array(n)) as Uint8Array).toFixed(4)} on ${tuneTopics.length} tuning topics; ${note} at recommend time`);
     }
     const compete = config.compete ?? 0;
     const perTopic = tuneCandidates.map((list) => list.rows);
