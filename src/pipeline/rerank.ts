@@ -284,7 +284,7 @@ export async function trainReranker(input: RerankTrainInput): Promise<RerankTrai
         const all = buildPairs(first, dataset, forest, contexts, topics, [...fold.trainCandidates, ...extra.candidates], topK, gold(topics));
         train = keepNegatives(all, fold.trainTopics.length, config.crossFitNegatives, rngFor(foldSeed(input.seed, f), 'rerank/negatives'));
       }
-      const where = folds.length > 1 ? ` (fold ${f + 1}/${folds.length})` : '';
+      const where = folds.length > 1 ? ` (fold ${f + 1}/${folds.length}${fold.serves ? '' : ', to tune the rule only'})` : '';
       log(`reranker${where}: ${train.topicIndex.length} training pairs from ${fold.trainTopics.length + (extra?.topics.length ?? 0)} topics (${train.labels!.reduce((s, v) => s + v, 0)} positive)${members > 1 ? `, ${members} members` : ''}`);
       const tune = buildPairs(first, dataset, forest, context, fold.tuneTopics, fold.tuneCandidates, topK, gold(fold.tuneTopics));
       tunes.push(tune);
@@ -294,7 +294,11 @@ export async function trainReranker(input: RerankTrainInput): Promise<RerankTrai
         jobs.push({ index, train, tune });
       }
     }
-    const who = (index: number) => (jobs.length > 1 ? ` (member ${index + 1}/${jobs.length})` : '');
+    // A cross-encoder's name in the log: its fold (with several), then its place among the fold's members (with several).
+    const who = (index: number) => {
+      const names = [...(folds.length > 1 ? [`fold ${Math.floor(index / members) + 1}/${folds.length}`] : []), ...(members > 1 ? [`member ${(index % members) + 1}/${members}`] : [])];
+      return names.length > 0 ? ` (${names.join(', ')})` : '';
+    };
     const batchSize = config.model === 'pretrained' ? 32 : 64;
     const options = { epochs: config.epochs, learningRate: config.learningRate, batchSize, ...(config.model === 'pretrained' ? { encoderLearningRate: config.encoderLearningRate } : {}) };
     // Per member: a progress line at most every PROGRESS_SECONDS, and one line per epoch.

@@ -170,7 +170,7 @@ test('rerank.tuneFolds trains one cross-encoder per fold (on worker threads, as 
   assert.equal(run.status, 0, run.stderr);
   const validating = Number(/validating on (\d+)/.exec(run.stderr)?.[1]);
   for (let f = 1; f <= 3; f++) assert.match(run.stderr, new RegExp(`reranker \\(fold ${f}/3\\): \\d+ training pairs`));
-  assert.match(run.stderr, /reranker epoch 1\/1 \(member 3\/3\)/);
+  assert.match(run.stderr, /reranker epoch 1\/1 \(fold 3\/3\)/);
   assert.match(run.stderr, new RegExp(`out-of-fold AUC [\\d.]+ on ${validating} tuning topics; 3 members`));
   assert.match(run.stderr, new RegExp(`decision rule: .*F2 [\\d.]+ on ${validating} tuning topics`));
   for (const member of ['member-1', 'member-2']) assert.ok(existsSync(join(model, 'reranker', member, 'weights.bin')), member);
@@ -213,6 +213,9 @@ test('rerank.tuneFolds trains one cross-encoder per fold (on worker threads, as 
   assert.equal(crossRun.status, 0, crossRun.stderr);
   assert.match(crossRun.stderr, new RegExp(`decision rule: .*F2 [\\d.]+ on ${validating} tuning topics`));
   assert.match(crossRun.stderr, /fold 1's cross-encoder scores at recommend time/);
+  assert.match(crossRun.stderr, /reranker \(fold 1\/2\): \d+ training pairs/);
+  assert.match(crossRun.stderr, /reranker \(fold 2\/2, to tune the rule only\): \d+ training pairs/);
+  assert.match(crossRun.stderr, /reranker epoch 1\/1 \(fold 2\/2\)/);
   assert.ok(readFileSync(join(tmp, 'split-cross', 'reranker', 'weights.bin')).equals(readFileSync(join(tmp, 'split', 'reranker', 'weights.bin'))), "the split's own cross-encoder serves");
   assert.ok(!existsSync(join(tmp, 'split-cross', 'reranker', 'member-1')));
   writeFileSync(join(tmp, 'folds-bad.json'), JSON.stringify({ ...config, rerank: { ...config.rerank, tuneFolds: 2.5 } }));
