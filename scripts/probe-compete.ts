@@ -16,8 +16,8 @@
  *
  * The model must have a reranker and held-out topics (trained with --holdout).
  */
-import { runScript } from './script.ts';
-import { buildForest, evaluateRule, initRuntime, loadDataset, packCandidates, openModel, recommendTopics, rngFor, searchDecisionRule, shuffleInPlace, UsageError } from '../src/index.ts';
+import { openModelAndData, runScript } from './script.ts';
+import { evaluateRule, packCandidates, recommendTopics, rngFor, searchDecisionRule, shuffleInPlace, UsageError } from '../src/index.ts';
 import { competeScores } from '../src/internal.ts';
 
 const NAME = 'probe-compete';
@@ -30,9 +30,6 @@ await runScript(NAME, {
   tune: { type: 'string', default: '62' },
   seed: { type: 'string', default: '1' },
 }, async (values) => {
-  const data = values.data as string | undefined;
-  const modelDir = values.model as string | undefined;
-  if (!data || !modelDir) throw new UsageError(`${NAME}: --data and --model are required.`);
   const entries = String(values.gammas).split(',');
   const gammas = entries.map(Number);
   if (entries.some((e) => e.trim() === '') || gammas.some((g) => !(g >= 0 && Number.isFinite(g)))) {
@@ -43,13 +40,14 @@ await runScript(NAME, {
   const tuneCount = Number(values.tune);
   const seed = Number(values.seed);
   if (!Number.isSafeInteger(seed)) throw new UsageError(`${NAME}: --seed must be an integer (got ${values.seed}).`);
-  const folder = await openModel(modelDir);
+  const { folder, dataset, forest } = await openModelAndData(NAME, values, {
+    backend: 'auto',
+    check: ({ meta }, modelDir) => {
+      if (meta.heldOut.length === 0) throw new UsageError(`${NAME}: the model in ${modelDir} has no held-out topics (train it with --holdout).`);
+      if (!(Number.isInteger(tuneCount) && tuneCount >= 2 && tuneCount < meta.heldOut.length)) throw new UsageError(`${NAME}: --tune must be an integer from 2 to ${meta.heldOut.length - 1}.`);
+    },
+  });
   const meta = folder.meta;
-  if (meta.heldOut.length === 0) throw new UsageError(`${NAME}: the model in ${modelDir} has no held-out topics (train it with --holdout).`);
-  if (!(Number.isInteger(tuneCount) && tuneCount >= 2 && tuneCount < meta.heldOut.length)) throw new UsageError(`${NAME}: --tune must be an integer from 2 to ${meta.heldOut.length - 1}.`);
-  await initRuntime('auto');
-  const dataset = await loadDataset(data);
-  const forest = buildForest(dataset);
   const topics = Uint32Array.from(meta.heldOut, (id) => dataset.topicIndex.get(id)!);
   const result = await recommendTopics(folder, dataset, forest, topics, { stage: 'full', log: (line) => console.error(`[${NAME}] ${line}`) });
   const probabilities = result.probabilities!;

@@ -11,8 +11,8 @@
  *
  *   node --import tsx scripts/probe-fusion.ts --data data/khan --model MODEL
  */
-import { runScript } from './script.ts';
-import { buildForest, deriveSeed, evaluateRanked, initRuntime, loadDataset, loadRetriever, openModel, rankedById, readModelMeta, retrieve, splitTopics, UsageError } from '../src/index.ts';
+import { openModelAndData, runScript } from './script.ts';
+import { deriveSeed, evaluateRanked, loadRetriever, rankedById, readModelMeta, retrieve, splitTopics, UsageError } from '../src/index.ts';
 import { fitFusion, FUSION_FEATURE_NAMES, FUSION_FEATURES, fusionPools, linkContext, modelContext, scorePool, type FusionPool } from '../src/internal.ts';
 
 const NAME = 'probe-fusion';
@@ -27,16 +27,14 @@ const GROUPS: Record<string, string[]> = {
 };
 
 await runScript(NAME, { data: { type: 'string' }, model: { type: 'string' } }, async (values) => {
-  const data = values.data as string | undefined;
-  const modelDir = values.model as string | undefined;
-  if (!data || !modelDir) throw new UsageError(`${NAME}: --data and --model are required.`);
-  const folder = await openModel(modelDir);
+  const { folder, dataset, forest } = await openModelAndData(NAME, values, {
+    backend: 'auto',
+    check: ({ meta }, modelDir) => {
+      if (meta.heldOut.length === 0) throw new UsageError(`${NAME}: the model in ${modelDir} has no held-out topics (train it with --holdout).`);
+      if (meta.config.retrieval.fusion !== 'learned') throw new UsageError(`${NAME}: the model in ${modelDir} was not trained with retrieval.fusion 'learned'.`);
+    },
+  });
   const meta = folder.meta;
-  if (meta.heldOut.length === 0) throw new UsageError(`${NAME}: the model in ${modelDir} has no held-out topics (train it with --holdout).`);
-  if (meta.config.retrieval.fusion !== 'learned') throw new UsageError(`${NAME}: the model in ${modelDir} was not trained with retrieval.fusion 'learned'.`);
-  await initRuntime('auto');
-  const dataset = await loadDataset(data);
-  const forest = buildForest(dataset);
   const log = (line: string) => console.error(`[${NAME}] ${line}`);
   const retriever = await loadRetriever(folder, dataset, forest, { log });
   const visible = modelContext(dataset, meta.heldOut);

@@ -8,8 +8,8 @@
  * The topics are the dataset's rows 200 to 200 + --topics (any topics will
  * do: the question is speed, not quality). Run it alone on the machine.
  */
-import { runScript } from './script.ts';
-import { buildForest, initRuntime, loadDataset, openModel, recommendTopics, UsageError } from '../src/index.ts';
+import { openModelAndData, runScript } from './script.ts';
+import { recommendTopics, UsageError } from '../src/index.ts';
 
 const NAME = 'probe-rerank-threads';
 
@@ -19,16 +19,10 @@ await runScript(NAME, {
   topics: { type: 'string', default: '1200' },
   rounds: { type: 'string', default: '2' },
 }, async (values) => {
-  const data = values.data as string | undefined;
-  const modelDir = values.model as string | undefined;
-  if (!data || !modelDir) throw new UsageError(`${NAME}: --data and --model are required.`);
   const count = Number(values.topics);
   const rounds = Number(values.rounds);
   if (!Number.isInteger(count) || count < 1 || !Number.isInteger(rounds) || rounds < 1) throw new UsageError(`${NAME}: --topics and --rounds must be positive integers.`);
-  await initRuntime();
-  const dataset = await loadDataset(data);
-  const forest = buildForest(dataset);
-  const folder = await openModel(modelDir);
+  const { folder, dataset, forest } = await openModelAndData(NAME, values);
   const from = Math.min(200, Math.max(0, dataset.topics.length - count));
   const topics = Uint32Array.from({ length: Math.min(count, dataset.topics.length - from) }, (_, i) => from + i);
   for (let r = 0; r < rounds; r++) {

@@ -4,7 +4,7 @@
  * stack trace only for a bug (exit 1).
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { TrellisError } from '../src/index.ts';
+import { buildForest, initRuntime, loadDataset, openModel, TrellisError, UsageError, type Dataset, type ModelFolder, type TopicForest } from '../src/index.ts';
 
 export async function runScript(
   name: string,
@@ -32,4 +32,25 @@ export async function runScript(
 export function evenlySpaced<T>(list: readonly T[], count: number): T[] {
   const step = Math.max(1, Math.floor(list.length / count));
   return Array.from({ length: count }, (_, i) => list[(i * step) % list.length]);
+}
+
+/**
+ * The probes' common start, from their --data and --model flags (both
+ * required): the model folder is opened and handed to `check` (which throws
+ * a UsageError for a model the probe cannot use) before the tfjs runtime
+ * starts (`backend`, as initRuntime takes it) and the dataset loads.
+ */
+export async function openModelAndData(
+  name: string,
+  values: Record<string, unknown>,
+  options: { check?: (folder: ModelFolder, modelDir: string) => void; backend?: string } = {},
+): Promise<{ folder: ModelFolder; modelDir: string; dataset: Dataset; forest: TopicForest }> {
+  const data = values.data as string | undefined;
+  const modelDir = values.model as string | undefined;
+  if (!data || !modelDir) throw new UsageError(`${name}: --data and --model are required.`);
+  const folder = await openModel(modelDir);
+  options.check?.(folder, modelDir);
+  await initRuntime(options.backend);
+  const dataset = await loadDataset(data);
+  return { folder, modelDir, dataset, forest: buildForest(dataset) };
 }
