@@ -9,7 +9,10 @@
  * `runHoldout`, the job of `trellis demo`, and is scored on the held-out
  * topics: fused recall@50, final F2 (and, with the per-topic cut-off, the
  * global rule's F2 beside it), precision, recall, train and recommend
- * seconds. With --peer, scripts/peer/st_pipeline.py (sentence-transformers:
+ * seconds. Beside them, the validation F2: what the same cut (the rule, or
+ * the per-topic cut-off) scored on the validation topics that tuned it, read
+ * from the model's decision rule; it is in-sample for the cut but never sees
+ * a held-out topic, so it is the column to choose a configuration by. With --peer, scripts/peer/st_pipeline.py (sentence-transformers:
  * all-MiniLM-L6-v2 fine-tuned as a bi-encoder on the training topics, a
  * CrossEncoder from the same model trained on the validation topics'
  * candidates, a threshold tuned on validation topics) runs on the same three
@@ -24,7 +27,7 @@ import { basename, join, resolve } from 'node:path';
 import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { runScript } from './script.ts';
-import { buildForest, deriveSeed, initRuntime, loadDataset, PRESETS, resolveRunConfig, runHoldout, splitTopics, UsageError, type PresetName, type StageScores } from '../src/index.ts';
+import { buildForest, deriveSeed, initRuntime, loadDataset, MODEL_LAYOUT, PRESETS, resolveRunConfig, runHoldout, splitTopics, UsageError, type PresetName, type StageScores } from '../src/index.ts';
 
 const NAME = 'bench-quality';
 const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -37,6 +40,8 @@ interface Row {
   neuralRecall50?: number;
   f2: number;
   ruleF2?: number;
+  /** The deployed cut's F2 on the validation (tuning) topics that tuned it. */
+  validationF2?: number;
   precision: number;
   recall: number;
   trainSeconds: number;
@@ -76,7 +81,7 @@ await runScript(NAME, {
         dataset, forest, config, seed, modelDir, split, splitSpec: { fraction: 0.25, by: 'topic' }, backend: runtime.kind,
         log: (line) => log(`${preset}/${seed}: ${line}`),
       });
-      rows.push(row(seed, preset, scores, trained.seconds.total, result.seconds.retrieve + result.seconds.rerank));
+      rows.push({ ...row(seed, preset, scores, trained.seconds.total, result.seconds.retrieve + result.seconds.rerank), validationF2: validationF2(modelDir, config.rerank.cutoff) });
       writeFileSync(join(work, `${name}.json`), JSON.stringify({ createdAt: new Date().toISOString(), backend: runtime.message, override, rows, loadAverage: { start: started, end: loadavg() } }, null, 1));
     }
     if (values.peer) {
@@ -104,9 +109,9 @@ await runScript(NAME, {
   }
   const f = (x: number | undefined, d = 4) => (x === undefined ? '-' : x.toFixed(d));
   console.log(`${name}, 25% topic holdout, seeds ${seeds.join(', ')}; ${runtime.message}; override ${JSON.stringify(override)}\n`);
-  console.log('| system | seed | fused recall@50 | final F2 | F2 with the global rule | precision | recall | train s | recommend s |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
-  for (const r of rows) console.log(`| ${r.system} | ${r.seed} | ${f(r.fusedRecall50 ?? r.neuralRecall50)} | **${f(r.f2)}** | ${f(r.ruleF2)} | ${f(r.precision, 3)} | ${f(r.recall, 3)} | ${r.trainSeconds.toFixed(0)} | ${r.recommendSeconds.toFixed(0)} |`);
+  console.log('| system | seed | fused recall@50 | final F2 | F2 with the global rule | validation F2 | precision | recall | train s | recommend s |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const r of rows) console.log(`| ${r.system} | ${r.seed} | ${f(r.fusedRecall50 ?? r.neuralRecall50)} | **${f(r.f2)}** | ${f(r.ruleF2)} | ${f(r.validationF2)} | ${f(r.precision, 3)} | ${f(r.recall, 3)} | ${r.trainSeconds.toFixed(0)} | ${r.recommendSeconds.toFixed(0)} |`);
   for (const system of [...new Set(rows.map((r) => r.system))]) {
     const mine = rows.filter((r) => r.system === system);
     // undefined (shown as '-') when a row lacks the value, e.g. the global rule's F2 of a run without the per-topic cut-off.
@@ -114,9 +119,17 @@ await runScript(NAME, {
       const values = mine.map((r) => (typeof key === 'function' ? key(r) : (r[key] as number | undefined)));
       return values.every((v) => v !== undefined) ? values.reduce((s, v) => s + (v as number), 0) / values.length : undefined;
     };
-    console.log(`| ${system} | mean | ${f(mean((r) => r.fusedRecall50 ?? r.neuralRecall50))} | **${f(mean('f2'))}** | ${f(mean('ruleF2'))} | ${f(mean('precision'), 3)} | ${f(mean('recall'), 3)} | ${f(mean('trainSeconds'), 0)} | ${f(mean('recommendSeconds'), 0)} |`);
+    console.log(`| ${system} | mean | ${f(mean((r) => r.fusedRecall50 ?? r.neuralRecall50))} | **${f(mean('f2'))}** | ${f(mean('ruleF2'))} | ${f(mean('validationF2'))} | ${f(mean('precision'), 3)} | ${f(mean('recall'), 3)} | ${f(mean('trainSeconds'), 0)} | ${f(mean('recommendSeconds'), 0)} |`);
   }
 });
+
+/** The F2 the model's deployed cut reached on its tuning topics (reranker/decision-rule.json); undefined without a reranker. */
+function validationF2(modelDir: string, cutoff: 'rule' | 'expected-f2'): number | undefined {
+  const file = join(modelDir, MODEL_LAYOUT.reranker, MODEL_LAYOUT.rule);
+  if (!existsSync(file)) return undefined;
+  const stored = JSON.parse(readFileSync(file, 'utf8')) as { tuneF2?: number; cutoffF2?: number };
+  return cutoff === 'expected-f2' ? stored.cutoffF2 : stored.tuneF2;
+}
 
 function row(seed: number, system: string, scores: StageScores, trainSeconds: number, recommendSeconds: number): Row {
   const r = scores.reranked;
