@@ -12,7 +12,8 @@
  * seconds. Beside them, the validation F2: what the same cut (the rule, or
  * the per-topic cut-off) scored on the validation topics that tuned it, read
  * from the model's decision rule; it is in-sample for the cut but never sees
- * a held-out topic, so it is the column to choose a configuration by. With --peer, scripts/peer/st_pipeline.py (sentence-transformers:
+ * a held-out topic, so it is the column to choose a configuration by.
+ * With --peer, scripts/peer/st_pipeline.py (sentence-transformers:
  * all-MiniLM-L6-v2 fine-tuned as a bi-encoder on the training topics, a
  * CrossEncoder from the same model trained on the validation topics'
  * candidates, a threshold tuned on validation topics) runs on the same three
@@ -27,6 +28,7 @@ import { basename, join, resolve } from 'node:path';
 import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { runScript } from './script.ts';
+import { rerankerDir } from '../src/internal.ts';
 import { buildForest, deriveSeed, initRuntime, loadDataset, MODEL_LAYOUT, PRESETS, resolveRunConfig, runHoldout, splitTopics, UsageError, type PresetName, type StageScores } from '../src/index.ts';
 
 const NAME = 'bench-quality';
@@ -81,7 +83,7 @@ await runScript(NAME, {
         dataset, forest, config, seed, modelDir, split, splitSpec: { fraction: 0.25, by: 'topic' }, backend: runtime.kind,
         log: (line) => log(`${preset}/${seed}: ${line}`),
       });
-      rows.push({ ...row(seed, preset, scores, trained.seconds.total, result.seconds.retrieve + result.seconds.rerank), validationF2: validationF2(modelDir, config.rerank.cutoff) });
+      rows.push(row(seed, preset, scores, trained.seconds.total, result.seconds.retrieve + result.seconds.rerank, validationF2(modelDir, config.rerank.cutoff)));
       writeFileSync(join(work, `${name}.json`), JSON.stringify({ createdAt: new Date().toISOString(), backend: runtime.message, override, rows, loadAverage: { start: started, end: loadavg() } }, null, 1));
     }
     if (values.peer) {
@@ -125,13 +127,13 @@ await runScript(NAME, {
 
 /** The F2 the model's deployed cut reached on its tuning topics (reranker/decision-rule.json); undefined without a reranker. */
 function validationF2(modelDir: string, cutoff: 'rule' | 'expected-f2'): number | undefined {
-  const file = join(modelDir, MODEL_LAYOUT.reranker, MODEL_LAYOUT.rule);
+  const file = join(rerankerDir({ dir: modelDir }), MODEL_LAYOUT.rule);
   if (!existsSync(file)) return undefined;
   const stored = JSON.parse(readFileSync(file, 'utf8')) as { tuneF2?: number; cutoffF2?: number };
   return cutoff === 'expected-f2' ? stored.cutoffF2 : stored.tuneF2;
 }
 
-function row(seed: number, system: string, scores: StageScores, trainSeconds: number, recommendSeconds: number): Row {
+function row(seed: number, system: string, scores: StageScores, trainSeconds: number, recommendSeconds: number, validationF2?: number): Row {
   const r = scores.reranked;
   return {
     seed, system,
@@ -143,5 +145,6 @@ function row(seed: number, system: string, scores: StageScores, trainSeconds: nu
     recall: r ? r.recall : NaN,
     trainSeconds,
     recommendSeconds,
+    validationF2,
   };
 }
