@@ -71,7 +71,8 @@ function overlay(a: Record<string, unknown>, b: Record<string, unknown>): Record
  */
 export function resolveRunConfig(given: unknown, scope = 'config', preset?: PresetName): RunConfig {
   const withPreset = preset && given !== null && typeof given === 'object' ? overlay(structuredClone(PRESETS[preset]) as Record<string, unknown>, given as Record<string, unknown>) : preset ? structuredClone(PRESETS[preset]) : given;
-  const config = resolveOptions(scope, DEFAULT_RUN_CONFIG as RunConfig, withPreset);
+  const anyScalar = new Set((RUN_CONFIG_SECTIONS as readonly ConfigSection<object>[]).flatMap((s) => (s.anyScalar ?? []).map((key) => `${s.name}.${key}`)));
+  const config = resolveOptions(scope, DEFAULT_RUN_CONFIG as RunConfig, withPreset, anyScalar);
   const run = config as unknown as Record<string, unknown>;
   for (const section of RUN_CONFIG_SECTIONS as readonly ConfigSection<object>[]) section.check(run[section.name] as object, needIn(scope, section.name), run);
   return config;

@@ -16,14 +16,16 @@ function kindOf(value: unknown): string {
 /**
  * Deep-merges `given` over `defaults`. Nested plain objects are merged key by
  * key; arrays and scalars are replaced. `scope` prefixes error messages
- * (e.g. "config" or "trellis/train").
+ * (e.g. "config" or "trellis/train"). A scalar must be of its default's kind,
+ * except at the dotted paths in `anyScalar` (a number or a word, such as
+ * `rerank.compete`), which the caller checks.
  */
-export function resolveOptions<T extends object>(scope: string, defaults: T, given: unknown): T {
+export function resolveOptions<T extends object>(scope: string, defaults: T, given: unknown, anyScalar: ReadonlySet<string> = new Set()): T {
   if (given === undefined || given === null) return structuredClone(defaults) as T;
-  return merge(scope, defaults as Plain, given, '') as T;
+  return merge(scope, defaults as Plain, given, '', anyScalar) as T;
 }
 
-function merge(scope: string, defaults: Plain, given: unknown, path: string): Plain {
+function merge(scope: string, defaults: Plain, given: unknown, path: string, anyScalar: ReadonlySet<string>): Plain {
   if (kindOf(given) !== 'object') {
     throw new ConfigError(`${scope}: ${path || 'options'} must be an object (got ${kindOf(given)}).`);
   }
@@ -37,8 +39,8 @@ function merge(scope: string, defaults: Plain, given: unknown, path: string): Pl
     const fallback = defaults[key];
     if (value === undefined) continue;
     if (kindOf(fallback) === 'object') {
-      out[key] = merge(scope, fallback as Plain, value, where);
-    } else if (fallback !== null && kindOf(fallback) !== kindOf(value)) {
+      out[key] = merge(scope, fallback as Plain, value, where, anyScalar);
+    } else if (fallback !== null && kindOf(fallback) !== kindOf(value) && !(anyScalar.has(where) && ['number', 'string', 'boolean'].includes(kindOf(value)))) {
       throw new ConfigError(`${scope}: ${where} must be ${kindOf(fallback) === 'array' ? 'an array' : `a ${kindOf(fallback)}`} (got ${JSON.stringify(value)}).`);
     } else {
       out[key] = value;
@@ -65,6 +67,8 @@ export interface ConfigSection<T extends object> {
   /** The section's key in the run config, e.g. "encoder". */
   readonly name: string;
   readonly defaults: Readonly<T>;
+  /** Keys whose value may be a scalar of another kind than the default's (`check` must then check them). */
+  readonly anyScalar?: readonly (keyof T & string)[];
   check(value: T, need: Need, run: Readonly<Record<string, unknown>>): void;
 }
 

@@ -378,15 +378,23 @@ export async function trainReranker(input: RerankTrainInput): Promise<RerankTrai
       const note = served === 1 ? "fold 1's cross-encoder scores" : served === members ? "fold 1's members score" : `${served} members score together`;
       log(`reranker: out-of-fold AUC ${rocAuc(all(tuneScores, new Float32Array(n)) as Float32Array, all(tuneLabels, new Uint8Array(n)) as Uint8Array).toFixed(4)} on ${tuneTopics.length} tuning topics; ${note} at recommend time`);
     }
-    const compete = config.compete ?? 0;
     const perTopic = tuneCandidates.map((list) => list.rows);
-    const scores = competeScores(tuneScores, perTopic, compete);
-    const packed = packCandidates(scores.map((s, i) => ({ scores: s, labels: tuneLabels[i], goldCount: dataset.links[tuneTopics[i]].length })));
-    const search = searchDecisionRule(packed);
+    const priors = siblingItems(forest, context.links, tuneTopics);
+    const useCutoff = config.cutoff === 'expected-f2';
+    // The rule and the cut-off tuned on the tuning topics' scores competed with each exponent tried.
+    const tuned = (config.compete === 'auto' ? [0, 1] : [config.compete ?? 0]).map((compete) => {
+      const scores = competeScores(tuneScores, perTopic, compete);
+      const packed = packCandidates(scores.map((s, i) => ({ scores: s, labels: tuneLabels[i], goldCount: dataset.links[tuneTopics[i]].length })));
+      const search = searchDecisionRule(packed);
+      const cut = searchCutoff(packed, priors);
+      return { compete, search, cut, f2: useCutoff ? cut.f2 : search.f2 };
+    });
+    // Ties keep the first: no competition.
+    const { compete, search, cut } = tuned.reduce((a, b) => (b.f2 > a.f2 ? b : a));
+    if (tuned.length > 1) log(`content competition (auto): the ${useCutoff ? 'per-topic cut-off' : 'decision rule'} tunes to F2 ${tuned.map((t) => `${t.f2.toFixed(4)} with exponent ${t.compete}`).join(', ')} on the tuning topics; keeping ${compete}`);
     log(`decision rule: threshold ${search.rule.threshold.toFixed(3)}, margin ${search.rule.margin}, cap ${search.rule.cap}${compete > 0 ? `, content competition ${compete}` : ''}: F2 ${search.f2.toFixed(4)} on ${search.topics} tuning topics`);
-    const cut = searchCutoff(packed, siblingItems(forest, context.links, tuneTopics));
     const c = cut.cutoff;
-    log(`per-topic cut-off (expected F2): calibration ${c.a} logit(p) + ${c.b}, gold = ${c.gamma} x sum + ${c.delta} x siblings' items: F2 ${cut.f2.toFixed(4)} on the same topics (${config.cutoff === 'expected-f2' ? 'used' : "kept; rerank.cutoff 'rule' uses the global rule"})`);
+    log(`per-topic cut-off (expected F2): calibration ${c.a} logit(p) + ${c.b}, gold = ${c.gamma} x sum + ${c.delta} x siblings' items: F2 ${cut.f2.toFixed(4)} on the same topics (${useCutoff ? 'used' : "kept; rerank.cutoff 'rule' uses the global rule"})`);
     return { reranker, rule: search.rule, compete, tuneF2: search.f2, cutoff: c, cutoffF2: cut.f2, report: reports[0] };
   } catch (error) {
     for (const m of trained) m.dispose();

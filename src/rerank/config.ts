@@ -89,9 +89,13 @@ export interface RerankConfig {
    * probability is scaled by (p / the item's best p over the topics scored
    * together)^compete, so an item several topics want goes to the one that
    * wants it most. 0 (the default) turns it off; the value is stored
-   * with the rule, which is tuned on scores competed the same way.
+   * with the rule, which is tuned on scores competed the same way. 'auto'
+   * tunes the cut both without competition and with exponent 1 and keeps
+   * whichever scores the higher mean F2 on the tuning topics (competition
+   * helps when an item belongs to about one topic, as in a curriculum, and
+   * costs recall when items carry several, as Debian's packages do).
    */
-  compete: number;
+  compete: number | 'auto';
   /**
    * How many reranked candidates a topic keeps: 'rule', one threshold,
    * margin and cap for every topic (./threshold.ts); 'expected-f2', each
@@ -150,6 +154,7 @@ export const DEFAULT_RERANK_CONFIG: Readonly<RerankConfig> = Object.freeze({
 export const RERANK_SECTION: ConfigSection<RerankConfig> = {
   name: 'rerank',
   defaults: DEFAULT_RERANK_CONFIG,
+  anyScalar: ['compete'],
   check(c, need, run) {
     const encoder = run.encoder as { kind: string; fineTuneLayers: number };
     need(c.trainShare > 0 && c.trainShare < 1, 'trainShare', 'in (0, 1)', c.trainShare);
@@ -161,7 +166,7 @@ export const RERANK_SECTION: ConfigSection<RerankConfig> = {
     need(c.crossFit <= 1 || encoder.fineTuneLayers === 0, 'crossFit', 'off (0) when encoder.fineTuneLayers is set', c.crossFit);
     need(isNonNegativeInteger(c.candidates), 'candidates', 'a non-negative integer (0 = all)', c.candidates);
     need(Number.isInteger(c.members) && c.members >= 1 && c.members <= 16, 'members', 'an integer from 1 to 16', c.members);
-    need(Number.isFinite(c.compete) && c.compete >= 0 && c.compete <= 8, 'compete', 'a number from 0 to 8 (0 = off)', c.compete);
+    need(c.compete === 'auto' || (Number.isFinite(c.compete) && c.compete >= 0 && c.compete <= 8), 'compete', "a number from 0 to 8 (0 = off) or 'auto'", c.compete);
     need(typeof c.sentenceProduct === 'boolean', 'sentenceProduct', 'true or false', c.sentenceProduct);
     need(isNonNegativeInteger(c.crossFitNegatives), 'crossFitNegatives', 'a non-negative integer', c.crossFitNegatives);
     need(c.cutoff === 'rule' || c.cutoff === 'expected-f2', 'cutoff', "'rule' or 'expected-f2'", c.cutoff);

@@ -92,6 +92,29 @@ test('rerank.crossFit trains one retriever per fold and adds their out-of-fold c
   assert.ok(!existsSync(join(tmp, 'broken.csv')));
 });
 
+test("rerank.compete 'auto' tunes the cut with and without competition and keeps the better on the tuning topics", async () => {
+  const data = join(tmp, 'data-auto');
+  await writeDataset(data, syntheticDataset({ channels: 2, branching: 4, depth: 2, contentPerLeaf: 5, seed: 11 }));
+  writeFileSync(join(tmp, 'auto.json'), JSON.stringify({
+    lexical: { buckets: 1 << 14 },
+    encoder: { vocab: 1 << 12, dim: 16, hidden: 16, maxFeatures: 32 },
+    training: { epochs: 2, batchSize: 16, patience: 2 },
+    index: { M: 8, efConstruction: 50, efSearch: 50 },
+    retrieval: { topK: 10, lexicalTopK: 10 },
+    rerank: { epochs: 1, hidden: 16, layers: 1, heads: 2, maxLength: 32, compete: 'auto' },
+  }));
+  const run = runCli(['train', '--data', data, '--model', join(tmp, 'auto'), '--holdout', '0.25', '--config', join(tmp, 'auto.json')]);
+  assert.equal(run.status, 0, run.stderr);
+  const line = /content competition \(auto\): the decision rule tunes to F2 ([\d.]+) with exponent 0, ([\d.]+) with exponent 1 on the tuning topics; keeping (\d)/.exec(run.stderr);
+  assert.ok(line, run.stderr);
+  const [without, withIt, kept] = [Number(line[1]), Number(line[2]), Number(line[3])];
+  // The better F2 wins; a tie keeps competition off.
+  assert.equal(kept, withIt > without ? 1 : 0);
+  const rule = JSON.parse(readFileSync(join(tmp, 'auto', 'reranker', 'decision-rule.json'), 'utf8'));
+  assert.equal(rule.compete, kept);
+  assert.equal(rule.tuneF2.toFixed(4), Math.max(without, withIt).toFixed(4));
+});
+
 test('pairFeatures appends the elementwise product of the sentence vectors; rerankContext refuses vectors of another size', async () => {
   const dataset = syntheticDataset({ channels: 1, branching: 2, depth: 1, contentPerLeaf: 2, seed: 5 });
   const forest = buildForest(dataset);

@@ -40,14 +40,15 @@ test('bad gamma or mismatched rows are usage errors', () => {
   assert.throws(() => competeScores([Float32Array.of(0.5)], [[1, 2]], 1), /1 probabilities but 2 rows/);
 });
 
-test('rerank.compete defaults to 0 (off) and must be a number from 0 to 8', () => {
+test("rerank.compete defaults to 0 (off) and must be a number from 0 to 8 or 'auto'", () => {
   assert.equal(resolveRunConfig({}).rerank.compete, 0);
   assert.equal(resolveRunConfig({ rerank: { compete: 1.5 } }).rerank.compete, 1.5);
+  assert.equal(resolveRunConfig({ rerank: { compete: 'auto' } }).rerank.compete, 'auto');
   const refused = (compete: unknown, message: RegExp) =>
     assert.throws(() => resolveRunConfig({ rerank: { compete } }), (e: unknown) => e instanceof ConfigError && message.test((e as Error).message));
   refused(-1, /rerank\.compete must be a number from 0 to 8 \(0 = off\)/);
   refused(9, /rerank\.compete must be a number from 0 to 8/);
-  refused('on', /rerank\.compete must be a number/);
+  refused('on', /rerank\.compete must be a number from 0 to 8 \(0 = off\) or 'auto'/);
 });
 
 test('a NaN probability stays where it is and does not spread to other topics', () => {
