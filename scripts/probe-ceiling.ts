@@ -19,7 +19,7 @@
  *   node --import tsx scripts/probe-ceiling.ts --data data/khan --model MODEL [--also MODEL2]
  */
 import { openModelAndData, runScript } from './script.ts';
-import { f2Score, openModel, recommendTopics, UsageError, type Dataset, type TopicForest } from '../src/index.ts';
+import { bestTopK, f2Score, openModel, recallAtK, recommendTopics, UsageError, type Dataset, type TopicForest } from '../src/index.ts';
 import { keepCount } from '../src/internal.ts';
 
 const NAME = 'probe-ceiling';
@@ -84,21 +84,14 @@ await runScript(NAME, { data: { type: 'string' }, model: { type: 'string' }, als
     ['--also', (k) => otherP[k]],
     ['mean of the two', (k) => result.probabilities![linked[k]].map((p, j) => (p + otherP[k][j]) / 2)],
   ];
+  const ids = linked.map((i) => dataset.topics[topics[i]].id);
+  const answers = new Map(linked.map((i, k) => [ids[k], dataset.links[topics[i]]]));
   console.log(`\n| reranker | recall@10 | F2 at the best single top-k (k) | best k per topic |\n|---|---:|---:|---:|`);
   for (const [name, probabilities] of variants) {
-    const depth = 50;
-    const atK = new Float64Array(depth + 1);
-    let recall10 = 0;
-    let oracle = 0;
-    linked.forEach((i, k) => {
-      const order = sortedBy(probabilities(k));
-      const f2 = f2ByK(order, rows[i], gold[i]);
-      for (let d = 1; d <= Math.min(depth, order.length); d++) atK[d] += f2[d];
-      recall10 += order.slice(0, 10).filter((j) => gold[i].has(rows[i][j])).length / gold[i].size;
-      oracle += Math.max(...f2);
-    });
-    const best = atK.reduce((b, v, d) => (v > atK[b] ? d : b), 1);
-    const n = linked.length;
-    console.log(`| ${name} | ${(recall10 / n).toFixed(4)} | ${(atK[best] / n).toFixed(4)} (${best}) | ${(oracle / n).toFixed(4)} |`);
+    const orders = linked.map((_, k) => sortedBy(probabilities(k)));
+    const ranked = new Map(linked.map((i, k) => [ids[k], Uint32Array.from(orders[k], (j) => rows[i][j])]));
+    const best = bestTopK(ranked, answers, 50);
+    const oracle = orders.reduce((sum, order, k) => sum + Math.max(...f2ByK(order, rows[linked[k]], gold[linked[k]])), 0) / linked.length;
+    console.log(`| ${name} | ${recallAtK(ranked, answers, [10])['recall@10'].toFixed(4)} | ${best.f2.toFixed(4)} (${best.k}) | ${oracle.toFixed(4)} |`);
   }
 });

@@ -381,16 +381,19 @@ export async function trainReranker(input: RerankTrainInput): Promise<RerankTrai
     const perTopic = tuneCandidates.map((list) => list.rows);
     const priors = siblingItems(forest, context.links, tuneTopics);
     const useCutoff = config.cutoff === 'expected-f2';
-    // The rule and the cut-off tuned on the tuning topics' scores competed with each exponent tried.
+    // The deployed cut (the rule, or the per-topic cut-off) tuned on the tuning topics' scores competed with each exponent tried.
     const tuned = (config.compete === 'auto' ? [0, 1] : [config.compete ?? 0]).map((compete) => {
       const scores = competeScores(tuneScores, perTopic, compete);
       const packed = packCandidates(scores.map((s, i) => ({ scores: s, labels: tuneLabels[i], goldCount: dataset.links[tuneTopics[i]].length })));
       const search = searchDecisionRule(packed);
-      const cut = searchCutoff(packed, priors);
-      return { compete, search, cut, f2: useCutoff ? cut.f2 : search.f2 };
+      const cut = useCutoff ? searchCutoff(packed, priors) : undefined;
+      return { compete, packed, search, cut, f2: cut ? cut.f2 : search.f2 };
     });
     // Ties keep the first: no competition.
-    const { compete, search, cut } = tuned.reduce((a, b) => (b.f2 > a.f2 ? b : a));
+    const best = tuned.reduce((a, b) => (b.f2 > a.f2 ? b : a));
+    const { compete, search } = best;
+    // With the global rule deployed, the cut-off is tuned once, for the exponent kept.
+    const cut = best.cut ?? searchCutoff(best.packed, priors);
     if (tuned.length > 1) log(`content competition (auto): the ${useCutoff ? 'per-topic cut-off' : 'decision rule'} tunes to F2 ${tuned.map((t) => `${t.f2.toFixed(4)} with exponent ${t.compete}`).join(', ')} on the tuning topics; keeping ${compete}`);
     log(`decision rule: threshold ${search.rule.threshold.toFixed(3)}, margin ${search.rule.margin}, cap ${search.rule.cap}${compete > 0 ? `, content competition ${compete}` : ''}: F2 ${search.f2.toFixed(4)} on ${search.topics} tuning topics`);
     const c = cut.cutoff;
