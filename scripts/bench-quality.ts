@@ -29,7 +29,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { runScript } from './script.ts';
 import { rerankerDir } from '../src/internal.ts';
-import { buildForest, deriveSeed, initRuntime, loadDataset, MODEL_LAYOUT, PRESETS, resolveRunConfig, runHoldout, splitTopics, UsageError, type PresetName, type StageScores } from '../src/index.ts';
+import { buildForest, deriveSeed, initRuntime, loadDataset, MODEL_LAYOUT, PRESETS, resolveRunConfig, runHoldout, splitTopics, UsageError, type PresetName, type RunConfig, type StageScores } from '../src/index.ts';
 
 const NAME = 'bench-quality';
 const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -126,11 +126,11 @@ await runScript(NAME, {
 });
 
 /** The F2 the model's deployed cut reached on its tuning topics (reranker/decision-rule.json); undefined without a reranker. */
-function validationF2(modelDir: string, cutoff: 'rule' | 'expected-f2'): number | undefined {
+function validationF2(modelDir: string, cutoff: RunConfig['rerank']['cutoff']): number | undefined {
   const file = join(rerankerDir({ dir: modelDir }), MODEL_LAYOUT.rule);
   if (!existsSync(file)) return undefined;
   const stored = JSON.parse(readFileSync(file, 'utf8')) as { tuneF2?: number; cutoffF2?: number };
-  return cutoff === 'expected-f2' ? stored.cutoffF2 : stored.tuneF2;
+  return cutoff === 'rule' ? stored.tuneF2 : stored.cutoffF2;
 }
 
 function row(seed: number, system: string, scores: StageScores, trainSeconds: number, recommendSeconds: number, validationF2?: number): Row {

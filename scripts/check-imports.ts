@@ -53,6 +53,7 @@ export const PACKAGE_OWNERS: Readonly<Record<string, readonly string[]>> = {
   'cli-progress': ['cli'],
   'vega': ['report'],
   'vega-lite': ['report'],
+  'ml-matrix': ['rerank'],
   graphology: ['graph'],
 };
 

@@ -5,6 +5,8 @@
  * reports, as mean F2 over the topics with links:
  *
  *   deployed       what the model recommends (its rule or per-topic cut-off);
+ *   without count  with a learned count (rerank.cutoff 'learned-count'): the
+ *                  cut-off tuned on the same topics without one;
  *   known count    the expected-F2 cut-off (src/rerank/cutoff.ts) with the
  *                  model's calibration but each topic's true number of links
  *                  as its expected gold count (needs a tuned cut-off);
@@ -19,8 +21,10 @@
  *   node --import tsx scripts/probe-ceiling.ts --data data/khan --model MODEL [--also MODEL2]
  */
 import { openModelAndData, runScript } from './script.ts';
-import { bestTopK, f2Score, openModel, recallAtK, recommendTopics, UsageError, type Dataset, type TopicForest } from '../src/index.ts';
-import { keepCount } from '../src/internal.ts';
+import { bestTopK, f2Score, MODEL_LAYOUT, openModel, recallAtK, recommendTopics, UsageError, type Dataset, type TopicForest } from '../src/index.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { keepCount, parseCutoff, rerankerDir, topicPriors } from '../src/internal.ts';
 
 const NAME = 'probe-ceiling';
 const log = (line: string) => console.error(`[${NAME}] ${line}`);
@@ -65,8 +69,17 @@ await runScript(NAME, { data: { type: 'string' }, model: { type: 'string' }, als
   console.log(`| cut | F2 |\n|---|---:|`);
   console.log(`| deployed (${cutoff ? 'per-topic cut-off' : 'global rule'}) | ${mean((i) => at.get(i)!.f2[kept.get(i) ?? 0]).toFixed(4)} |`);
   if (cutoff) {
-    const known = { ...cutoff, gamma: 0, delta: 1 };
-    console.log(`| known count (calibration kept, gold = true count) | ${mean((i) => { const c = at.get(i)!; return c.f2[keepCount(known, Float64Array.from(c.order, (j) => result.scores![i][j]), gold[i].size)]; }).toFixed(4)} |`);
+    const sorted = (i: number) => Float64Array.from(at.get(i)!.order, (j) => result.scores![i][j]);
+    const stored = JSON.parse(readFileSync(join(rerankerDir({ dir: modelDir }), MODEL_LAYOUT.rule), 'utf8')) as { withoutCount?: { cutoff: unknown } };
+    if (cutoff.count && stored.withoutCount) {
+      // The cut-off tuned without a learned count on the same topics, with the siblings' items as the model sees them (held-out links hidden).
+      const plain = parseCutoff(stored.withoutCount.cutoff);
+      const heldOut = new Set(topics);
+      const priors = topicPriors(forest, dataset.links.map((l, t) => (heldOut.has(t) ? new Uint32Array(0) : l)), topics);
+      console.log(`| the cut-off tuned without a learned count (gamma ${plain.gamma}, delta ${plain.delta}) | ${mean((i) => at.get(i)!.f2[keepCount(plain, sorted(i), priors[i])]).toFixed(4)} |`);
+    }
+    const known = { ...cutoff, gamma: 0, delta: 1, count: undefined };
+    console.log(`| known count (calibration kept, gold = true count) | ${mean((i) => at.get(i)!.f2[keepCount(known, sorted(i), { siblingItems: gold[i].size, siblings: 0, depth: 0 })]).toFixed(4)} |`);
   }
   console.log(`| top-k, k = true count | ${mean((i) => { const c = at.get(i)!; return c.f2[Math.min(gold[i].size, c.order.length)]; }).toFixed(4)} |`);
   console.log(`| best k per topic (oracle) | ${mean((i) => Math.max(...at.get(i)!.f2)).toFixed(4)} |`);

@@ -12,9 +12,9 @@ export { clearGraph, dropEmbeddings, readRecommendationFile, totals } from './gr
 export { languageRoute } from './retrieval/candidates.ts';
 export { fitFusion, scorePool, FUSION_FEATURES, FUSION_FEATURE_NAMES, type FusionPool } from './retrieval/fusion.ts';
 export { competeScores } from './rerank/compete.ts';
-export { keepCount } from './rerank/cutoff.ts';
+export { keepCount, parseCutoff } from './rerank/cutoff.ts';
 export type { PairSet } from './rerank/tokens.ts';
-export { linkContext } from './pipeline/rerank.ts';
+export { linkContext, topicPriors } from './pipeline/rerank.ts';
 export { candidateDepth, fusionPools, modelContext } from './pipeline/recommend.ts';
 export { predictedSets, rerankedLists, sourceList, type RankedScores } from './pipeline/holdout.ts';
 export { loadLexical, rerankerDir, saveCatalogue, saveIndex } from './pipeline/artifact.ts';

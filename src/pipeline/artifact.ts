@@ -382,6 +382,8 @@ export interface StoredRule {
   /** The per-topic cut-off tuned on the same topics (absent in models saved before it existed), and its F2 there. */
   cutoff?: ExpectedF2Cutoff;
   cutoffF2?: number;
+  /** With a learned count: the cut-off tuned without one and its F2 there (kept for comparison, never applied). */
+  withoutCount?: { cutoff: ExpectedF2Cutoff; f2: number };
   /** Names of the side features the cross-encoders read (pipeline/rerank.ts). */
   features: readonly string[];
 }
@@ -395,7 +397,7 @@ export async function saveReranker(dir: string, reranker: RerankerEnsemble, stor
   const at = rerankerDir({ dir });
   await rm(at, { recursive: true, force: true });
   await reranker.save(at);
-  await writeJson(join(at, MODEL_LAYOUT.rule), { rule: stored.rule, compete: stored.compete, tuneF2: stored.tuneF2, features: stored.features, ...(stored.cutoff ? { cutoff: stored.cutoff, cutoffF2: stored.cutoffF2 } : {}) });
+  await writeJson(join(at, MODEL_LAYOUT.rule), { rule: stored.rule, compete: stored.compete, tuneF2: stored.tuneF2, features: stored.features, ...(stored.cutoff ? { cutoff: stored.cutoff, cutoffF2: stored.cutoffF2 } : {}), ...(stored.withoutCount ? { withoutCount: stored.withoutCount } : {}) });
 }
 
 /**

@@ -33,7 +33,7 @@ import type { PretrainedSource } from '../pretrained/hub.ts';
 import { rocAuc } from '../eval/auc.ts';
 import { competeScores } from '../rerank/compete.ts';
 import { applyDecisionRule, packCandidates, searchDecisionRule, type DecisionRule } from '../rerank/threshold.ts';
-import { applyCutoff, searchCutoff, type ExpectedF2Cutoff } from '../rerank/cutoff.ts';
+import { applyCutoff, searchCutoff, type ExpectedF2Cutoff, type TopicPrior } from '../rerank/cutoff.ts';
 import { siblingsOf, type TopicForest } from '../graph/forest.ts';
 import { topicText, contentText } from '../text/documents.ts';
 import { wordTokens } from '../text/tfidf.ts';
@@ -232,6 +232,8 @@ export interface RerankTrainResult {
   /** The per-topic cut-off tuned on the same topics (../rerank/cutoff.ts), and its mean F2 there. */
   cutoff: ExpectedF2Cutoff;
   cutoffF2: number;
+  /** With a learned count: the cut-off tuned without one, and its F2 on the same topics (for comparison). */
+  withoutCount?: { cutoff: ExpectedF2Cutoff; f2: number };
   /** Mean F2 of the rule on the tuning topics, and of the best fixed top-k of the fused lists there. */
   tuneF2: number;
   report: TrainReport;
@@ -379,14 +381,15 @@ export async function trainReranker(input: RerankTrainInput): Promise<RerankTrai
       log(`reranker: out-of-fold AUC ${rocAuc(all(tuneScores, new Float32Array(n)) as Float32Array, all(tuneLabels, new Uint8Array(n)) as Uint8Array).toFixed(4)} on ${tuneTopics.length} tuning topics; ${note} at recommend time`);
     }
     const perTopic = tuneCandidates.map((list) => list.rows);
-    const priors = siblingItems(forest, context.links, tuneTopics);
-    const useCutoff = config.cutoff === 'expected-f2';
+    const priors = topicPriors(forest, context.links, tuneTopics);
+    const useCutoff = config.cutoff !== 'rule';
+    const learnCount = config.cutoff === 'learned-count';
     // The deployed cut (the rule, or the per-topic cut-off) tuned on the tuning topics' scores competed with each exponent tried.
     const tuned = (config.compete === 'auto' ? [0, 1] : [config.compete ?? 0]).map((compete) => {
       const scores = competeScores(tuneScores, perTopic, compete);
       const packed = packCandidates(scores.map((s, i) => ({ scores: s, labels: tuneLabels[i], goldCount: dataset.links[tuneTopics[i]].length })));
       const search = searchDecisionRule(packed);
-      const cut = useCutoff ? searchCutoff(packed, priors) : undefined;
+      const cut = useCutoff ? searchCutoff(packed, priors, { learnCount }) : undefined;
       return { compete, packed, search, cut, f2: cut ? cut.f2 : search.f2 };
     });
     // Ties keep the first: no competition.
@@ -397,21 +400,23 @@ export async function trainReranker(input: RerankTrainInput): Promise<RerankTrai
     if (tuned.length > 1) log(`content competition (auto): the ${useCutoff ? 'per-topic cut-off' : 'decision rule'} tunes to F2 ${tuned.map((t) => `${t.f2.toFixed(4)} with exponent ${t.compete}`).join(', ')} on the tuning topics; keeping ${compete}`);
     log(`decision rule: threshold ${search.rule.threshold.toFixed(3)}, margin ${search.rule.margin}, cap ${search.rule.cap}${compete > 0 ? `, content competition ${compete}` : ''}: F2 ${search.f2.toFixed(4)} on ${search.topics} tuning topics`);
     const c = cut.cutoff;
-    log(`per-topic cut-off (expected F2): calibration ${c.a} logit(p) + ${c.b}, gold = ${c.gamma} x sum + ${c.delta} x siblings' items: F2 ${cut.f2.toFixed(4)} on the same topics (${useCutoff ? 'used' : "kept; rerank.cutoff 'rule' uses the global rule"})`);
-    return { reranker, rule: search.rule, compete, tuneF2: search.f2, cutoff: c, cutoffF2: cut.f2, report: reports[0] };
+    const plain = cut.withoutCount;
+    const expected = c.count ? `the learned count x ${c.count.scale} (without it, calibration ${plain!.cutoff.a} logit(p) + ${plain!.cutoff.b} and gold = ${plain!.cutoff.gamma} x sum + ${plain!.cutoff.delta} x siblings' items: F2 ${plain!.f2.toFixed(4)})` : `${c.gamma} x sum + ${c.delta} x siblings' items`;
+    log(`per-topic cut-off (expected F2): calibration ${c.a} logit(p) + ${c.b}, gold = ${expected}: F2 ${cut.f2.toFixed(4)} on the same topics (${useCutoff ? 'used' : "kept; rerank.cutoff 'rule' uses the global rule"})`);
+    return { reranker, rule: search.rule, compete, tuneF2: search.f2, cutoff: c, cutoffF2: cut.f2, withoutCount: plain && { cutoff: plain.cutoff, f2: plain.f2 }, report: reports[0] };
   } catch (error) {
     for (const m of trained) m.dispose();
     throw error;
   }
 }
 
-/** The mean number of visible items of each topic's siblings (0 for a topic without siblings): the cut-off's prior. */
-export function siblingItems(forest: TopicForest, links: readonly Uint32Array[], topics: ArrayLike<number>): Float64Array {
-  return Float64Array.from(topics as ArrayLike<number>, (t) => {
+/** What the per-topic cut-off knows of each topic: its siblings' mean number of visible items, their number, its depth. */
+export function topicPriors(forest: TopicForest, links: readonly Uint32Array[], topics: ArrayLike<number>): TopicPrior[] {
+  return Array.from(topics as ArrayLike<number>, (t) => {
     const siblings = siblingsOf(forest, t);
     let total = 0;
     for (const s of siblings) total += links[s].length;
-    return siblings.length ? total / siblings.length : 0;
+    return { siblingItems: siblings.length ? total / siblings.length : 0, siblings: siblings.length, depth: forest.depth[t] };
   });
 }
 
@@ -569,7 +574,7 @@ export async function rerankTable(
   const final = competeScores(probabilities, candidates.map((c) => c.rows), options.compete ?? 0);
   // What the global rule keeps, always (the baseline of a per-topic cut-off), and what is recommended.
   const ruleKept = final.map((f) => applyDecisionRule(rule, f));
-  const priors = options.cutoff && siblingItems(forest, context.links, topics);
+  const priors = options.cutoff && topicPriors(forest, context.links, topics);
   const kept = options.cutoff ? final.map((f, i) => applyCutoff(options.cutoff!, f, priors![i])) : ruleKept;
   const builder = new RecommendationTableBuilder(['retrieval', 'lexical', 'fused', 'rerank'], Array.from(topics, (t) => dataset.topics[t].id), dataset.content.map((c) => c.id));
   candidates.forEach((c, i) => {

@@ -100,10 +100,13 @@ export interface RerankConfig {
    * How many reranked candidates a topic keeps: 'rule', one threshold,
    * margin and cap for every topic (./threshold.ts); 'expected-f2', each
    * topic the count that maximises its expected F2 under calibrated
-   * probabilities (./cutoff.ts). Training tunes both on the tuning topics and
-   * saves both. Default 'rule'.
+   * probabilities (./cutoff.ts); 'learned-count', the same with each
+   * topic's expected number of gold items predicted by a regression on its
+   * scores and place in the tree (fitted on the tuning topics). Training
+   * tunes the rule and the chosen cut-off on the tuning topics and saves
+   * both. Default 'rule'.
    */
-  cutoff: 'rule' | 'expected-f2';
+  cutoff: 'rule' | 'expected-f2' | 'learned-count';
   /**
    * The cross-encoder: 'scratch', a small transformer over hashed words
    * trained from nothing (./cross-encoder.ts; hidden, layers, heads,
@@ -169,7 +172,7 @@ export const RERANK_SECTION: ConfigSection<RerankConfig> = {
     need(c.compete === 'auto' || (Number.isFinite(c.compete) && c.compete >= 0 && c.compete <= 8), 'compete', "a number from 0 to 8 (0 = off) or 'auto'", c.compete);
     need(typeof c.sentenceProduct === 'boolean', 'sentenceProduct', 'true or false', c.sentenceProduct);
     need(isNonNegativeInteger(c.crossFitNegatives), 'crossFitNegatives', 'a non-negative integer', c.crossFitNegatives);
-    need(c.cutoff === 'rule' || c.cutoff === 'expected-f2', 'cutoff', "'rule' or 'expected-f2'", c.cutoff);
+    need(c.cutoff === 'rule' || c.cutoff === 'expected-f2' || c.cutoff === 'learned-count', 'cutoff', "'rule', 'expected-f2' or 'learned-count'", c.cutoff);
     need(c.model === 'scratch' || c.model === 'pretrained', 'model', "'scratch' or 'pretrained'", c.model);
     need(c.model !== 'pretrained' || encoder.kind === 'pretrained', 'model', "'scratch' unless encoder.kind is 'pretrained' (the pretrained cross-encoder starts from encoder.model)", c.model);
     need(isPositiveInteger(c.jointLayers), 'jointLayers', 'a positive integer', c.jointLayers);

@@ -10,6 +10,7 @@ import type { FusedCandidates } from '../../src/retrieval/candidates.ts';
 import { buildForest } from '../../src/graph/forest.ts';
 import { CrossEncoder } from '../../src/rerank/cross-encoder.ts';
 import { ArtifactError } from '../../src/errors.ts';
+import { COUNT_FEATURES } from '../../src/rerank/cutoff.ts';
 import { initRuntime } from '../../src/runtime/backend.ts';
 import { rngFor } from '../../src/random.ts';
 import { runCli, tempDir } from '../helpers.ts';
@@ -92,17 +93,22 @@ test('rerank.crossFit trains one retriever per fold and adds their out-of-fold c
   assert.ok(!existsSync(join(tmp, 'broken.csv')));
 });
 
-test("rerank.compete 'auto' tunes the cut with and without competition and keeps the better on the tuning topics", async () => {
-  const data = join(tmp, 'data-auto');
-  await writeDataset(data, syntheticDataset({ channels: 2, branching: 4, depth: 2, contentPerLeaf: 5, seed: 11 }));
-  writeFileSync(join(tmp, 'auto.json'), JSON.stringify({
+/** A config file `name`.json in tmp for a few-second training on a synthetic catalogue, with `rerank` keys added. */
+function writeTinyConfig(name: string, rerank: Record<string, unknown>): void {
+  writeFileSync(join(tmp, `${name}.json`), JSON.stringify({
     lexical: { buckets: 1 << 14 },
     encoder: { vocab: 1 << 12, dim: 16, hidden: 16, maxFeatures: 32 },
     training: { epochs: 2, batchSize: 16, patience: 2 },
     index: { M: 8, efConstruction: 50, efSearch: 50 },
     retrieval: { topK: 10, lexicalTopK: 10 },
-    rerank: { epochs: 1, hidden: 16, layers: 1, heads: 2, maxLength: 32, compete: 'auto' },
+    rerank: { epochs: 1, hidden: 16, layers: 1, heads: 2, maxLength: 32, ...rerank },
   }));
+}
+
+test("rerank.compete 'auto' tunes the cut with and without competition and keeps the better on the tuning topics", async () => {
+  const data = join(tmp, 'data-auto');
+  await writeDataset(data, syntheticDataset({ channels: 2, branching: 4, depth: 2, contentPerLeaf: 5, seed: 11 }));
+  writeTinyConfig('auto', { compete: 'auto' });
   const run = runCli(['train', '--data', data, '--model', join(tmp, 'auto'), '--holdout', '0.25', '--config', join(tmp, 'auto.json')]);
   assert.equal(run.status, 0, run.stderr);
   const line = /content competition \(auto\): the decision rule tunes to F2 ([\d.]+) with exponent 0, ([\d.]+) with exponent 1 on the tuning topics; keeping (\d)/.exec(run.stderr);
@@ -113,6 +119,28 @@ test("rerank.compete 'auto' tunes the cut with and without competition and keeps
   const rule = JSON.parse(readFileSync(join(tmp, 'auto', 'reranker', 'decision-rule.json'), 'utf8'));
   assert.equal(rule.compete, kept);
   assert.equal(rule.tuneF2.toFixed(4), Math.max(without, withIt).toFixed(4));
+});
+
+test("rerank.cutoff 'learned-count' saves the count model beside the cut-off tuned without it, and recommend applies it", async () => {
+  const data = join(tmp, 'data-count');
+  await writeDataset(data, syntheticDataset({ channels: 2, branching: 4, depth: 2, contentPerLeaf: 5, seed: 13 }));
+  writeTinyConfig('count', { cutoff: 'learned-count' });
+  const model = join(tmp, 'count');
+  const run = runCli(['train', '--data', data, '--model', model, '--holdout', '0.25', '--config', join(tmp, 'count.json')]);
+  assert.equal(run.status, 0, run.stderr);
+  const line = /per-topic cut-off \(expected F2\): calibration \S+ logit\(p\) \+ \S+, gold = the learned count x ([\d.]+) \(without it, .*: F2 ([\d.]+)\): F2 ([\d.]+) on the same topics \(used\)/.exec(run.stderr);
+  assert.ok(line, run.stderr);
+  const rule = JSON.parse(readFileSync(join(model, 'reranker', 'decision-rule.json'), 'utf8'));
+  assert.deepEqual(rule.cutoff.count.features, [...COUNT_FEATURES]);
+  assert.equal(rule.cutoff.count.scale, Number(line[1]));
+  assert.equal(rule.withoutCount.f2.toFixed(4), line[2]);
+  assert.equal(rule.cutoffF2.toFixed(4), line[3]);
+  assert.equal(rule.withoutCount.cutoff.count, undefined);
+  const out = join(tmp, 'count.csv');
+  const rec = runCli(['recommend', '--data', data, '--model', model, '--topics', 'held-out', '--out', out]);
+  assert.equal(rec.status, 0, rec.stderr);
+  assert.match(rec.stderr, /per-topic cut-off, expected F2 with the learned count/);
+  assert.ok(readFileSync(out, 'utf8').trim().split('\n').length > 1);
 });
 
 test('pairFeatures appends the elementwise product of the sentence vectors; rerankContext refuses vectors of another size', async () => {
