@@ -107,7 +107,8 @@ describe('trellis CLI', () => {
     const quality = resolveRunConfig({}, 'config', 'quality');
     assert.equal(quality.encoder.kind, 'pretrained');
     assert.equal(quality.encoder.model, PRESETS.quality.encoder.model);
-    assert.equal(quality.rerank.cutoff, 'expected-f2');
+    assert.equal(quality.rerank.cutoff, 'learned-count');
+    assert.equal(quality.rerank.compete, 'auto');
     // An explicit key wins over the preset; the preset's other keys stay.
     const mine = resolveRunConfig({ rerank: { cutoff: 'rule' } }, 'config', 'quality');
     assert.equal(mine.rerank.cutoff, 'rule');
