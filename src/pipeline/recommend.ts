@@ -18,6 +18,7 @@ import { RecommendationTableBuilder, type RecommendationTable } from '../io/tabl
 import { FEATURE_NAMES, linkContext, rerankContext, rerankTable, type LinkContext } from './rerank.ts';
 import type { DecisionRule } from '../rerank/threshold.ts';
 import type { ExpectedF2Cutoff } from '../rerank/cutoff.ts';
+import { perTopicCutoff } from '../rerank/config.ts';
 import type { Dataset } from '../data/types.ts';
 import { ConfigError, DataError } from '../errors.ts';
 import { attachPretrained, checkPretrainedId, fineTuneInputs, locatePretrained, pretrainedFeatures } from '../models/pretrained-features.ts';
@@ -392,7 +393,7 @@ export async function recommendTopics(folder: ModelFolder, dataset: Dataset, for
   if (job.stage === 'retrieve') return { meta, table: retrievalTable(dataset, topics, candidates), candidates, catalogue, seconds: { retrieve: (t1 - t0) / 1000, rerank: 0 } };
   const { reranker, rule, compete, cutoff: tuned } = await loadReranker(folder, FEATURE_NAMES);
   // Models saved before rerank.cutoff existed have no such key: the global rule.
-  const cutoff = meta.config.rerank.cutoff === 'expected-f2' || meta.config.rerank.cutoff === 'learned-count' ? tuned : undefined;
+  const cutoff = perTopicCutoff(meta.config.rerank.cutoff) ? tuned : undefined;
   try {
     const pairContext = rerankContext(context, reranker, sentenceVectors(retriever.data), rerankerDir(folder));
     const maxCandidates = job.rerankCandidates ?? meta.config.rerank.candidates ?? 0;

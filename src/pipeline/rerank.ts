@@ -42,7 +42,7 @@ import { ArtifactError, UsageError } from '../errors.ts';
 import { chunkStarts, drain, transferables, WorkerPool } from '../runtime/workers.ts';
 import { tensorWorkers } from '../runtime/backend.ts';
 import { retrievalExplanation, type FusedCandidates } from '../retrieval/candidates.ts';
-import type { RerankConfig } from '../rerank/config.ts';
+import { perTopicCutoff, type RerankConfig } from '../rerank/config.ts';
 import type { Dataset } from '../data/types.ts';
 import { hasLink } from '../data/links.ts';
 import { deriveSeed, rngFor, shuffleInPlace, type Rng } from '../random.ts';
@@ -382,7 +382,7 @@ export async function trainReranker(input: RerankTrainInput): Promise<RerankTrai
     }
     const perTopic = tuneCandidates.map((list) => list.rows);
     const priors = topicPriors(forest, context.links, tuneTopics);
-    const useCutoff = config.cutoff !== 'rule';
+    const useCutoff = perTopicCutoff(config.cutoff);
     const learnCount = config.cutoff === 'learned-count';
     // The deployed cut (the rule, or the per-topic cut-off) tuned on the tuning topics' scores competed with each exponent tried.
     const tuned = (config.compete === 'auto' ? [0, 1] : [config.compete ?? 0]).map((compete) => {

@@ -129,6 +129,11 @@ export interface RerankConfig {
   trainWorkers: number;
 }
 
+/** Whether `cutoff` deploys the per-topic cut-off (with or without a learned count) rather than the global rule. */
+export function perTopicCutoff(cutoff: RerankConfig['cutoff'] | undefined): boolean {
+  return cutoff === 'expected-f2' || cutoff === 'learned-count';
+}
+
 export const DEFAULT_RERANK_CONFIG: Readonly<RerankConfig> = Object.freeze({
   enabled: true,
   epochs: 2,

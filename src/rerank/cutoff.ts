@@ -22,8 +22,9 @@
  * the topic's scores and place in the tree say about its size (COUNT_FEATURES:
  * the calibrated sum, how many items are likely at three levels, the first
  * and fifth probability, the siblings' items, depth and number of siblings),
- * fitted on the tuning topics with the calibration above, times a scale
- * chosen on the same topics for mean F2.
+ * fitted on the tuning topics for each calibration (a, b) of the grid, times
+ * a scale; the calibration and the scale are chosen on the same topics for
+ * mean F2.
  */
 import { Matrix, solve } from 'ml-matrix';
 import { ArtifactError, DataError } from '../errors.ts';
@@ -123,7 +124,7 @@ function expectedGold(cutoff: ExpectedF2Cutoff, q: Float64Array, logits: Float64
 }
 
 /** COUNT_FEATURES of a topic. */
-export function countFeatures(q: Float64Array, logits: Float64Array, prior: TopicPrior): number[] {
+function countFeatures(q: Float64Array, logits: Float64Array, prior: TopicPrior): number[] {
   let total = 0;
   let likely20 = 0;
   let likely50 = 0;
@@ -187,9 +188,10 @@ interface SearchTopic {
 /**
  * The cut-off with the highest mean F2 on validation topics' candidates
  * (`priors[t]`: what the cut-off knows of topic t), over a grid of the four
- * numbers; ties go to the grid point met first. With `learnCount`, the count
- * model is then fitted with the calibration found (./cutoff.ts header) and
- * kept in the result's cut-off.
+ * numbers; ties go to the grid point met first. With `learnCount`, the best
+ * cut-off with a learned count instead (a count model fitted for each
+ * calibration of the grid, at each scale), the one without it kept in
+ * `withoutCount`.
  */
 export function searchCutoff(candidates: ScoredCandidates, priors: readonly TopicPrior[], options: { learnCount?: boolean } = {}): CutoffSearchResult {
   const { offsets, scores, labels, goldCounts } = candidates;
@@ -227,40 +229,34 @@ export function searchCutoff(candidates: ScoredCandidates, priors: readonly Topi
     });
     return { cutoff, f2: f2 / n, precision: precision / n, recall: recall / n, topics: n };
   };
+  const better = (result: CutoffSearchResult, best?: CutoffSearchResult) => !best || result.f2 > best.f2 + 1e-12;
+  const y = options.learnCount ? topics.map((topic) => Math.log(topic.gold)) : [];
   let best: CutoffSearchResult | undefined;
+  let learned: CutoffSearchResult | undefined;
+  // Each calibration's probabilities serve both searches.
   for (const a of GRID.a) for (const b of GRID.b) {
     const q = topics.map((topic) => calibrated({ a, b }, topic.logits));
     const sums = q.map((values) => values.reduce((s, v) => s + v, 0));
     for (const gamma of GRID.gamma) for (const delta of GRID.delta) {
       const result = score({ kind: 'expected-f2', a, b, gamma, delta }, q.map((values, i) => keepCountOf(values, gamma * sums[i] + delta * topics[i].prior.siblingItems)));
-      if (!best || result.f2 > best.f2 + 1e-12) best = result;
+      if (better(result, best)) best = result;
     }
-  }
-  return options.learnCount ? searchCount(topics, best!, score) : best!;
-}
-
-/**
- * The count model: for each calibration of the grid, fitted on the
- * calibrated topics, at the scale with the highest mean F2; the best of all.
- */
-function searchCount(topics: readonly SearchTopic[], plain: CutoffSearchResult, score: (cutoff: ExpectedF2Cutoff, counts: readonly number[]) => CutoffSearchResult): CutoffSearchResult {
-  const y = topics.map((topic) => Math.log(topic.gold));
-  let best: CutoffSearchResult | undefined;
-  for (const a of GRID.a) for (const b of GRID.b) {
-    const q = topics.map((topic) => calibrated({ a, b }, topic.logits));
+    if (!options.learnCount) continue;
     const x = topics.map((topic, i) => countFeatures(q[i], topic.logits, topic.prior));
     const fit = fitCount(x, y);
     for (const scale of COUNT_SCALES) {
       const count: CountModel = { ...fit, scale };
+      // gamma and delta are unused with a count model (1 and 0 keep the cut-off readable by parseCutoff).
       const result = score({ kind: 'expected-f2', a, b, gamma: 1, delta: 0, count }, q.map((values, i) => keepCountOf(values, predictCount(count, x[i]))));
-      if (!best || result.f2 > best.f2 + 1e-12) best = result;
+      if (better(result, learned)) learned = result;
     }
   }
-  return { ...best!, withoutCount: plain };
+  return learned ? { ...learned, withoutCount: best! } : best!;
 }
 
+
 /** Ridge regression of `y` on standardised `x` (the bias unpenalised), COUNT_RIDGE per row. */
-export function fitCount(x: readonly number[][], y: readonly number[]): Omit<CountModel, 'scale'> {
+function fitCount(x: readonly number[][], y: readonly number[]): Omit<CountModel, 'scale'> {
   const n = x.length;
   const d = COUNT_FEATURES.length;
   const mean = Array.from({ length: d }, (_, i) => x.reduce((s, row) => s + row[i], 0) / n);
