@@ -177,7 +177,7 @@ async function childRun(work: string, modelDir: string, size: number, seed: numb
     const all = rerankTopics < 0;
     const chosen = all ? topics : Uint32Array.from(shuffleInPlace(Array.from(leaves), rngFor(seed, 'bench-scale/rerank')).slice(0, rerankTopics)).sort();
     const folder = await openModel(modelDir);
-    const { reranker, rule, compete } = await loadReranker(folder, FEATURE_NAMES);
+    const { reranker, rule, compete, stacker } = await loadReranker(folder, FEATURE_NAMES);
     try {
       const pairs = Array.from(chosen, (t) => Math.min(rerankCandidates || Infinity, candidates[t].rows.length)).reduce((s, n) => s + n, 0);
       let next = 0.1;
@@ -187,7 +187,7 @@ async function childRun(work: string, modelDir: string, size: number, seed: numb
         process.stderr.write(`[${NAME}] rerank: ${done} of ${total} topics\n`);
       };
       const result = await stage(all ? 'rerank' : 'rerank sample', () => rerankTable(dataset, forest, linkContext(dataset, dataset.links), reranker, rule, chosen, Array.from(chosen, (t) => candidates[t]), candidateDepth(meta.config.retrieval), {
-        dir: rerankerDir(folder), workers: all ? 0 : 1, maxCandidates: rerankCandidates, onProgress, compete,
+        dir: rerankerDir(folder), workers: all ? 0 : 1, maxCandidates: rerankCandidates, onProgress, compete, stacker,
       }), () => ({ items: chosen.length, unit: 'topics', note: `${pairs} pairs${rerankCandidates ? `, the first ${rerankCandidates} fused candidates per topic` : ''}${all ? `, ${cpus().length} worker threads` : ''}` }));
       const s = stages[stages.length - 1].seconds;
       if (all) await stage('export final csv', () => writeRecommendations(join(dir, 'final.csv'), result.table, { ...exportMeta, config: { ...meta.config, stage: 'full' } }), () => ({ items: result.table.length, unit: 'rows' }));
@@ -195,6 +195,7 @@ async function childRun(work: string, modelDir: string, size: number, seed: numb
       rerank = { topics: chosen.length, all, final, candidatesPerTopic: rerankCandidates || 'all', pairs, seconds: s, secondsPerTopic: s / chosen.length, pairsPerSecond: pairs / s, kept: result.table.length, projectedSecondsAllTopics: (s / chosen.length) * topics.length };
     } finally {
       reranker.dispose();
+      stacker?.dispose();
     }
   }
   model.dispose();

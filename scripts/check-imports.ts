@@ -54,6 +54,7 @@ export const PACKAGE_OWNERS: Readonly<Record<string, readonly string[]>> = {
   'vega': ['report'],
   'vega-lite': ['report'],
   'ml-matrix': ['rerank'],
+  'ml-xgboost': ['rerank'],
   graphology: ['graph'],
 };
 

@@ -22,6 +22,7 @@
  *                         model.json, weights.bin, member-<i>/)
  *   reranker/decision-rule.json  the F2 decision rule, the content
  *                         competition exponent, the side features' names
+ *   reranker/stacker.json the boosted trees over the cross-encoder (rerank.stack)
  *   recommendations.csv   what `trellis demo` recommends for its held-out topics
  *
  * A missing, corrupt or foreign file is an ArtifactError of one line that
@@ -45,6 +46,7 @@ import { fusionJson, parseFusion, type FusionModel } from '../retrieval/fusion.t
 import { RerankerEnsemble } from '../rerank/ensemble.ts';
 import { parseDecisionRule, type DecisionRule } from '../rerank/threshold.ts';
 import { parseCutoff, type ExpectedF2Cutoff } from '../rerank/cutoff.ts';
+import { Stacker, stackFeatureNames, type StackerJSON } from '../rerank/stacker.ts';
 import type { RunConfig } from '../config.ts';
 import { CATALOGUE_FORMAT, CATALOGUE_VERSION, type Catalogue } from './catalogue.ts';
 import { DEFAULT_TFIDF_OPTIONS, type TfidfModel } from '../text/tfidf.ts';
@@ -61,6 +63,7 @@ export const MODEL_LAYOUT = Object.freeze({
   fusion: 'fusion.json',
   reranker: 'reranker',
   rule: 'decision-rule.json',
+  stacker: 'stacker.json',
   recommendations: 'recommendations.csv',
   catalogue: 'catalogue.json',
   lexical: 'lexical',
@@ -393,24 +396,25 @@ export function rerankerDir(folder: Pick<ModelFolder, 'dir'>): string {
   return join(folder.dir, MODEL_LAYOUT.reranker);
 }
 
-export async function saveReranker(dir: string, reranker: RerankerEnsemble, stored: StoredRule): Promise<void> {
+export async function saveReranker(dir: string, reranker: RerankerEnsemble, stored: StoredRule, stacker?: Stacker): Promise<void> {
   const at = rerankerDir({ dir });
   await rm(at, { recursive: true, force: true });
   await reranker.save(at);
-  await writeJson(join(at, MODEL_LAYOUT.rule), { rule: stored.rule, compete: stored.compete, tuneF2: stored.tuneF2, features: stored.features, ...(stored.cutoff ? { cutoff: stored.cutoff, cutoffF2: stored.cutoffF2 } : {}), ...(stored.withoutCount ? { withoutCount: stored.withoutCount } : {}) });
+  if (stacker) await writeJson(join(at, MODEL_LAYOUT.stacker), stacker.toJSON());
+  await writeJson(join(at, MODEL_LAYOUT.rule), { rule: stored.rule, compete: stored.compete, tuneF2: stored.tuneF2, features: stored.features, ...(stacker ? { stacker: MODEL_LAYOUT.stacker } : {}), ...(stored.cutoff ? { cutoff: stored.cutoff, cutoffF2: stored.cutoffF2 } : {}), ...(stored.withoutCount ? { withoutCount: stored.withoutCount } : {}) });
 }
 
 /**
  * The reranker of a model and its decision rule; `features` are the side
  * features this release computes, which the stored ones must equal.
  */
-export async function loadReranker(folder: ModelFolder, features: readonly string[]): Promise<{ reranker: RerankerEnsemble; rule: DecisionRule; compete: number; cutoff?: ExpectedF2Cutoff }> {
+export async function loadReranker(folder: ModelFolder, features: readonly string[]): Promise<{ reranker: RerankerEnsemble; rule: DecisionRule; compete: number; cutoff?: ExpectedF2Cutoff; stacker?: Stacker }> {
   const at = rerankerDir(folder);
   if (!folder.hasReranker) {
     throw new ArtifactError(`${folder.dir}: the model has no reranker.`, 'Retrain with the rerank stage enabled (config rerank.enabled), or pass --stage retrieve.');
   }
   const path = join(at, MODEL_LAYOUT.rule);
-  const stored = (await readJson(path, 'the decision rule', RETRAIN)) as { rule?: unknown; compete?: unknown; features?: unknown; cutoff?: unknown };
+  const stored = (await readJson(path, 'the decision rule', RETRAIN)) as { rule?: unknown; compete?: unknown; features?: unknown; cutoff?: unknown; stacker?: unknown };
   if (typeof stored !== 'object' || stored === null) throw new ArtifactError(`${path}: must hold a JSON object (corrupt file).`, RETRAIN);
   if (JSON.stringify(stored.features) !== JSON.stringify(features)) {
     throw new ArtifactError(`${at}: the reranker was trained with other side features (${Array.isArray(stored.features) ? stored.features.join(', ') : JSON.stringify(stored.features)}).`, RETRAIN);
@@ -423,7 +427,14 @@ export async function loadReranker(folder: ModelFolder, features: readonly strin
   const rule = parseDecisionRule(stored.rule, path);
   // Models saved before the per-topic cut-off existed have none: the global rule cuts.
   const cutoff = stored.cutoff === undefined ? undefined : parseCutoff(stored.cutoff, path);
-  return { reranker: await RerankerEnsemble.load(at), rule, compete, cutoff };
+  // A model trained with rerank.stack names its trees' file; the others have none.
+  let stacker: Stacker | undefined;
+  if (stored.stacker !== undefined) {
+    if (stored.stacker !== MODEL_LAYOUT.stacker) throw new ArtifactError(`${path}: stacker must be "${MODEL_LAYOUT.stacker}" (got ${JSON.stringify(stored.stacker)}).`, RETRAIN);
+    const file = join(at, MODEL_LAYOUT.stacker);
+    stacker = await Stacker.fromJSON((await readJson(file, "the reranker's stacker", RETRAIN)) as StackerJSON, stackFeatureNames(features), file);
+  }
+  return { reranker: await RerankerEnsemble.load(at), rule, compete, cutoff, stacker };
 }
 
 // --- recommendations.csv ------------------------------------------------------

@@ -391,7 +391,7 @@ export async function recommendTopics(folder: ModelFolder, dataset: Dataset, for
   const t1 = performance.now();
   const catalogue = retriever.catalogue && { changes: retriever.catalogue.changes.counts, drift: retriever.catalogue.drift };
   if (job.stage === 'retrieve') return { meta, table: retrievalTable(dataset, topics, candidates), candidates, catalogue, seconds: { retrieve: (t1 - t0) / 1000, rerank: 0 } };
-  const { reranker, rule, compete, cutoff: tuned } = await loadReranker(folder, FEATURE_NAMES);
+  const { reranker, rule, compete, cutoff: tuned, stacker } = await loadReranker(folder, FEATURE_NAMES);
   // Models saved before rerank.cutoff existed have no such key: the global rule.
   const cutoff = perTopicCutoff(meta.config.rerank.cutoff) ? tuned : undefined;
   try {
@@ -404,13 +404,15 @@ export async function recommendTopics(folder: ModelFolder, dataset: Dataset, for
       maxCandidates,
       compete,
       cutoff,
+      stacker,
     });
     const { table, probabilities, scores, ruleKept } = reranked;
     candidates = reranked.candidates;
     const t2 = performance.now();
-    job.log?.(`reranked ${candidates.reduce((s, c) => s + c.rows.length, 0)} candidates${maxCandidates ? ` (the first ${maxCandidates} per topic)` : ''} in ${((t2 - t1) / 1000).toFixed(1)} s; kept ${table.length} (${cutoff ? `per-topic cut-off, expected F2${cutoff.count ? ' with the learned count' : ''}` : `threshold ${rule.threshold.toFixed(3)}, margin ${rule.margin}, cap ${rule.cap}`}${compete > 0 ? `, content competition ${compete} over ${topics.length} topics` : ''})`);
+    job.log?.(`reranked ${candidates.reduce((s, c) => s + c.rows.length, 0)} candidates${maxCandidates ? ` (the first ${maxCandidates} per topic)` : ''}${stacker ? ', the cross-encoder stacked with boosted trees,' : ''} in ${((t2 - t1) / 1000).toFixed(1)} s; kept ${table.length} (${cutoff ? `per-topic cut-off, expected F2${cutoff.count ? ' with the learned count' : ''}` : `threshold ${rule.threshold.toFixed(3)}, margin ${rule.margin}, cap ${rule.cap}`}${compete > 0 ? `, content competition ${compete} over ${topics.length} topics` : ''})`);
     return { meta, table, candidates, probabilities, scores, rule, cutoff, ruleKept, catalogue, seconds: { retrieve: (t1 - t0) / 1000, rerank: (t2 - t1) / 1000 } };
   } finally {
     reranker.dispose();
+    stacker?.dispose();
   }
 }

@@ -34,7 +34,8 @@ import { rocAuc } from '../eval/auc.ts';
 import { competeScores } from '../rerank/compete.ts';
 import { applyDecisionRule, packCandidates, searchDecisionRule, type DecisionRule } from '../rerank/threshold.ts';
 import { applyCutoff, searchCutoff, type ExpectedF2Cutoff, type TopicPrior } from '../rerank/cutoff.ts';
-import { siblingsOf, type TopicForest } from '../graph/forest.ts';
+import { crossFitStacker, stackFeatureNames, stackFeatures, type Stacker, type StackTopic } from '../rerank/stacker.ts';
+import { childrenOf, siblingsOf, type TopicForest } from '../graph/forest.ts';
 import { topicText, contentText } from '../text/documents.ts';
 import { wordTokens } from '../text/tfidf.ts';
 import { RecommendationTableBuilder, type RecommendationTable } from '../io/table.ts';
@@ -226,6 +227,8 @@ export interface RerankTrainInput {
 
 export interface RerankTrainResult {
   reranker: RerankerEnsemble;
+  /** With rerank.stack: the boosted trees over the cross-encoder's probabilities (../rerank/stacker.ts). */
+  stacker?: Stacker;
   rule: DecisionRule;
   /** Content-side competition exponent the rule was tuned with (0 = off; ../rerank/compete.ts). */
   compete: number;
@@ -268,6 +271,7 @@ export async function trainReranker(input: RerankTrainInput): Promise<RerankTrai
   };
   // Every member built so far, disposed if anything below fails.
   const trained: PairScorer[] = [];
+  let stacker: Stacker | undefined;
   try {
     trained.push(await newMember(0));
     const first = trained[0];
@@ -382,6 +386,19 @@ export async function trainReranker(input: RerankTrainInput): Promise<RerankTrai
     }
     const perTopic = tuneCandidates.map((list) => list.rows);
     const priors = topicPriors(forest, context.links, tuneTopics);
+    if (config.stack) {
+      // The trees learn from the tuning topics' out-of-fold scores; the cut below is tuned on theirs from trees that never saw the topic.
+      const width = featureWidth(context);
+      const side = folds.flatMap((fold, f) => splitByTopic(tunes[f].features, fold.tuneCandidates.map((list) => ({ length: list.rows.length * width }))));
+      const x = stackFeatures(tuneScores, perTopic, side, width, FEATURES, stackTopics(forest, priors, tuneTopics));
+      const labels = Uint8Array.from(tuneLabels.flatMap((l) => Array.from(l)));
+      const t1 = performance.now();
+      const fitted = await crossFitStacker(x, labels, perTopic.map((r) => r.length), stackFeatureNames(FEATURE_NAMES), input.seed);
+      stacker = fitted.stacker;
+      const before = Float32Array.from(tuneScores.flatMap((s) => Array.from(s)));
+      log(`stacker: boosted trees over ${labels.length} tuning pairs of ${tuneTopics.length} topics in ${((performance.now() - t1) / 1000).toFixed(1)} s; out-of-fold AUC ${rocAuc(fitted.outOfFold, labels).toFixed(4)} (the cross-encoder's ${rocAuc(before, labels).toFixed(4)})`);
+      tuneScores.splice(0, tuneScores.length, ...splitByTopic(fitted.outOfFold, perTopic));
+    }
     const useCutoff = perTopicCutoff(config.cutoff);
     const learnCount = config.cutoff === 'learned-count';
     // The deployed cut (the rule, or the per-topic cut-off) tuned on the tuning topics' scores competed with each exponent tried.
@@ -403,9 +420,10 @@ export async function trainReranker(input: RerankTrainInput): Promise<RerankTrai
     const plain = cut.withoutCount;
     const expected = c.count ? `the learned count x ${c.count.scale} (without it, calibration ${plain!.cutoff.a} logit(p) + ${plain!.cutoff.b} and gold = ${plain!.cutoff.gamma} x sum + ${plain!.cutoff.delta} x siblings' items: F2 ${plain!.f2.toFixed(4)})` : `${c.gamma} x sum + ${c.delta} x siblings' items`;
     log(`per-topic cut-off (expected F2): calibration ${c.a} logit(p) + ${c.b}, gold = ${expected}: F2 ${cut.f2.toFixed(4)} on the same topics (${useCutoff ? 'used' : "kept; rerank.cutoff 'rule' uses the global rule"})`);
-    return { reranker, rule: search.rule, compete, tuneF2: search.f2, cutoff: c, cutoffF2: cut.f2, withoutCount: plain && { cutoff: plain.cutoff, f2: plain.f2 }, report: reports[0] };
+    return { reranker, stacker, rule: search.rule, compete, tuneF2: search.f2, cutoff: c, cutoffF2: cut.f2, withoutCount: plain && { cutoff: plain.cutoff, f2: plain.f2 }, report: reports[0] };
   } catch (error) {
     for (const m of trained) m.dispose();
+    stacker?.dispose();
     throw error;
   }
 }
@@ -418,6 +436,20 @@ export function topicPriors(forest: TopicForest, links: readonly Uint32Array[], 
     for (const s of siblings) total += links[s].length;
     return { siblingItems: siblings.length ? total / siblings.length : 0, siblings: siblings.length, depth: forest.depth[t] };
   });
+}
+
+/** The named side features (the first FEATURES of each pair's `width`), without the sentence-vector product. */
+function namedFeatures(features: Float32Array, width: number): Float32Array {
+  if (width === FEATURES) return features.slice();
+  const n = features.length / width;
+  const out = new Float32Array(n * FEATURES);
+  for (let p = 0; p < n; p++) out.set(features.subarray(p * width, p * width + FEATURES), p * FEATURES);
+  return out;
+}
+
+/** What the stacker knows of each topic: its prior and its number of children. */
+function stackTopics(forest: TopicForest, priors: readonly TopicPrior[], topics: ArrayLike<number>): StackTopic[] {
+  return priors.map((prior, i) => ({ ...prior, children: childrenOf(forest, topics[i]).length }));
 }
 
 /** `values` cut into consecutive per-topic views, one per row list. */
@@ -511,6 +543,8 @@ export interface RerankOptions {
   compete?: number;
   /** Cut each topic with this per-topic cut-off instead of the global rule (../rerank/cutoff.ts). */
   cutoff?: ExpectedF2Cutoff;
+  /** The boosted trees over the cross-encoder (rerank.stack): their probability replaces the cross-encoder's. */
+  stacker?: Stacker;
 }
 
 /** Below this many chunks of topics, worker start-up costs more than it saves. */
@@ -544,7 +578,14 @@ export async function rerankTable(
   const candidates = options.maxCandidates ? given.map((c) => headOf(c, options.maxCandidates!)) : given;
   const starts = chunkStarts(topics.length, RERANK_CHUNK);
   const scores: Float32Array[] = new Array(starts.length);
-  const pairsOf = (from: number) => buildPairs(reranker, dataset, forest, context, topics.subarray(from, from + RERANK_CHUNK), candidates.slice(from, from + RERANK_CHUNK), topK);
+  // With a stacker, each chunk's named side features are kept (the pairs themselves go to a worker).
+  const side: Float32Array[] = new Array(starts.length);
+  const width = featureWidth(context);
+  const pairsOf = (from: number, i: number) => {
+    const pairs = buildPairs(reranker, dataset, forest, context, topics.subarray(from, from + RERANK_CHUNK), candidates.slice(from, from + RERANK_CHUNK), topK);
+    if (options.stacker) side[i] = namedFeatures(pairs.features, width);
+    return pairs;
+  };
   let done = 0;
   const finished = (i: number) => {
     done += Math.min(RERANK_CHUNK, topics.length - starts[i]);
@@ -556,7 +597,7 @@ export async function rerankTable(
     const pool = new WorkerPool({ size: threads, transferResults: true });
     try {
       await drain(starts, pool.size, async (from, i) => {
-        const pairs = pairsOf(from);
+        const pairs = pairsOf(from, i);
         const transfer = transferables([pairs.topics.offsets, pairs.topics.ids, pairs.contents.offsets, pairs.contents.ids, pairs.topicIndex, pairs.contentIndex, pairs.features]);
         scores[i] = await pool.run<Float32Array>(new URL('../rerank/score-worker.ts', import.meta.url), 'scorePairs', { dir: options.dir, pairs }, { transfer });
         finished(i);
@@ -566,16 +607,21 @@ export async function rerankTable(
     }
   } else {
     starts.forEach((from, i) => {
-      scores[i] = reranker.score(pairsOf(from));
+      scores[i] = reranker.score(pairsOf(from, i));
       finished(i);
     });
   }
-  const probabilities = starts.flatMap((from, i) => splitByTopic(scores[i], candidates.slice(from, from + RERANK_CHUNK).map((c) => c.rows)));
-  const final = competeScores(probabilities, candidates.map((c) => c.rows), options.compete ?? 0);
+  const rows = candidates.map((c) => c.rows);
+  let probabilities = starts.flatMap((from, i) => splitByTopic(scores[i], rows.slice(from, from + RERANK_CHUNK)));
+  const priors = topicPriors(forest, context.links, topics);
+  if (options.stacker) {
+    const named = starts.flatMap((from, i) => splitByTopic(side[i], rows.slice(from, from + RERANK_CHUNK).map((r) => ({ length: r.length * FEATURES }))));
+    probabilities = splitByTopic(options.stacker.predict(stackFeatures(probabilities, rows, named, FEATURES, FEATURES, stackTopics(forest, priors, topics))), rows);
+  }
+  const final = competeScores(probabilities, rows, options.compete ?? 0);
   // What the global rule keeps, always (the baseline of a per-topic cut-off), and what is recommended.
   const ruleKept = final.map((f) => applyDecisionRule(rule, f));
-  const priors = options.cutoff && topicPriors(forest, context.links, topics);
-  const kept = options.cutoff ? final.map((f, i) => applyCutoff(options.cutoff!, f, priors![i])) : ruleKept;
+  const kept = options.cutoff ? final.map((f, i) => applyCutoff(options.cutoff!, f, priors[i])) : ruleKept;
   const builder = new RecommendationTableBuilder(['retrieval', 'lexical', 'fused', 'rerank'], Array.from(topics, (t) => dataset.topics[t].id), dataset.content.map((c) => c.id));
   candidates.forEach((c, i) => {
     const p = probabilities[i];

@@ -263,8 +263,9 @@ export async function runTraining(job: TrainJob): Promise<TrainSummary> {
       pretrained,
       log,
     });
-    await saveReranker(modelDir, reranked.reranker, { rule: reranked.rule, compete: reranked.compete, tuneF2: reranked.tuneF2, cutoff: reranked.cutoff, cutoffF2: reranked.cutoffF2, withoutCount: reranked.withoutCount, features: FEATURE_NAMES });
+    await saveReranker(modelDir, reranked.reranker, { rule: reranked.rule, compete: reranked.compete, tuneF2: reranked.tuneF2, cutoff: reranked.cutoff, cutoffF2: reranked.cutoffF2, withoutCount: reranked.withoutCount, features: FEATURE_NAMES }, reranked.stacker);
     reranked.reranker.dispose();
+    reranked.stacker?.dispose();
     rerankSeconds = (performance.now() - t4) / 1000;
   }
   result.model.dispose();

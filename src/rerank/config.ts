@@ -108,6 +108,16 @@ export interface RerankConfig {
    */
   cutoff: 'rule' | 'expected-f2' | 'learned-count';
   /**
+   * A second stage (./stacker.ts): gradient-boosted trees (XGBoost) over
+   * the cross-encoder's probability, the pair's side features, the pair's
+   * place in its topic's list and the item's standing among the run's
+   * topics, fitted on the tuning topics' out-of-fold scores; the rule, the
+   * cut-off and content competition then work on its probabilities, tuned
+   * on probabilities from trees that never saw the topic. Like competition,
+   * its scores depend on which topics are scored together. Default false.
+   */
+  stack: boolean;
+  /**
    * The cross-encoder: 'scratch', a small transformer over hashed words
    * trained from nothing (./cross-encoder.ts; hidden, layers, heads,
    * maxLength), or 'pretrained', the pretrained encoder's (encoder.model)
@@ -153,6 +163,7 @@ export const DEFAULT_RERANK_CONFIG: Readonly<RerankConfig> = Object.freeze({
   members: 1,
   compete: 0,
   cutoff: 'rule',
+  stack: false,
   model: 'scratch',
   jointLayers: 2,
   encoderLearningRate: 5e-5,
@@ -178,6 +189,7 @@ export const RERANK_SECTION: ConfigSection<RerankConfig> = {
     need(typeof c.sentenceProduct === 'boolean', 'sentenceProduct', 'true or false', c.sentenceProduct);
     need(isNonNegativeInteger(c.crossFitNegatives), 'crossFitNegatives', 'a non-negative integer', c.crossFitNegatives);
     need(c.cutoff === 'rule' || c.cutoff === 'expected-f2' || c.cutoff === 'learned-count', 'cutoff', "'rule', 'expected-f2' or 'learned-count'", c.cutoff);
+    need(typeof c.stack === 'boolean', 'stack', 'true or false', c.stack);
     need(c.model === 'scratch' || c.model === 'pretrained', 'model', "'scratch' or 'pretrained'", c.model);
     need(c.model !== 'pretrained' || encoder.kind === 'pretrained', 'model', "'scratch' unless encoder.kind is 'pretrained' (the pretrained cross-encoder starts from encoder.model)", c.model);
     need(isPositiveInteger(c.jointLayers), 'jointLayers', 'a positive integer', c.jointLayers);

@@ -5,12 +5,13 @@ import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { syntheticDataset } from '../../src/data/synthetic.ts';
 import { writeDataset } from '../../src/index.ts';
-import { featureWidth, FEATURES, keepNegatives, linkContext, pairFeatures, rerankContext, rerankFolds } from '../../src/pipeline/rerank.ts';
+import { featureWidth, FEATURE_NAMES, FEATURES, keepNegatives, linkContext, pairFeatures, rerankContext, rerankFolds } from '../../src/pipeline/rerank.ts';
 import type { FusedCandidates } from '../../src/retrieval/candidates.ts';
 import { buildForest } from '../../src/graph/forest.ts';
 import { CrossEncoder } from '../../src/rerank/cross-encoder.ts';
 import { ArtifactError } from '../../src/errors.ts';
 import { COUNT_FEATURES } from '../../src/rerank/cutoff.ts';
+import { stackFeatureNames } from '../../src/rerank/stacker.ts';
 import { initRuntime } from '../../src/runtime/backend.ts';
 import { rngFor } from '../../src/random.ts';
 import { runCli, tempDir } from '../helpers.ts';
@@ -141,6 +142,34 @@ test("rerank.cutoff 'learned-count' saves the count model beside the cut-off tun
   assert.equal(rec.status, 0, rec.stderr);
   assert.match(rec.stderr, /per-topic cut-off, expected F2 with the learned count/);
   assert.ok(readFileSync(out, 'utf8').trim().split('\n').length > 1);
+});
+
+test('rerank.stack saves boosted trees over the cross-encoder; recommend applies them, and a damaged file is a one-line error', async () => {
+  const data = join(tmp, 'data-stack');
+  await writeDataset(data, syntheticDataset({ channels: 2, branching: 4, depth: 2, contentPerLeaf: 5, seed: 17 }));
+  writeTinyConfig('stack', { stack: true, cutoff: 'expected-f2' });
+  const model = join(tmp, 'stack');
+  const run = runCli(['train', '--data', data, '--model', model, '--holdout', '0.25', '--config', join(tmp, 'stack.json')]);
+  assert.equal(run.status, 0, run.stderr);
+  const line = /stacker: boosted trees over (\d+) tuning pairs of (\d+) topics in [\d.]+ s; out-of-fold AUC ([\d.]+) \(the cross-encoder's ([\d.]+)\)/.exec(run.stderr);
+  assert.ok(line, run.stderr);
+  assert.ok(Number(line[1]) > 0 && Number(line[2]) >= 4, line[0]);
+  const rule = JSON.parse(readFileSync(join(model, 'reranker', 'decision-rule.json'), 'utf8'));
+  assert.equal(rule.stacker, 'stacker.json');
+  const trees = JSON.parse(readFileSync(join(model, 'reranker', 'stacker.json'), 'utf8'));
+  assert.deepEqual(trees.features, stackFeatureNames(FEATURE_NAMES));
+  const out = join(tmp, 'stack.csv');
+  const rec = runCli(['recommend', '--data', data, '--model', model, '--topics', 'held-out', '--out', out]);
+  assert.equal(rec.status, 0, rec.stderr);
+  assert.match(rec.stderr, /the cross-encoder stacked with boosted trees/);
+  assert.doesNotMatch(rec.stderr, /wasm streaming compile failed/);
+  assert.ok(readFileSync(out, 'utf8').trim().split('\n').length > 1);
+  writeFileSync(join(model, 'reranker', 'stacker.json'), JSON.stringify({ ...trees, model: 'AAAA' }));
+  const bad = runCli(['recommend', '--data', data, '--model', model, '--topics', 'held-out', '--out', join(tmp, 'stack-bad.csv')]);
+  assert.notEqual(bad.status, 0);
+  assert.match(bad.stderr, /stacker\.json: the stacker's model does not match its SHA-256 \(damaged file\)/);
+  assert.doesNotMatch(bad.stderr, /\n\s+at /);
+  assert.ok(!existsSync(join(tmp, 'stack-bad.csv')));
 });
 
 test('pairFeatures appends the elementwise product of the sentence vectors; rerankContext refuses vectors of another size', async () => {
