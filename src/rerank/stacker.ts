@@ -37,7 +37,7 @@ export interface StackTopic extends TopicPrior {
 
 /** XGBoost's settings of the stacker (its own parameter names). */
 export const STACK_PARAMS = {
-  objective: 'binary:logistic', max_depth: 4, eta: 0.05, subsample: 0.8, colsample_bytree: 0.8, min_child_weight: 5, lambda: 1,
+  objective: 'binary:logistic', tree_method: 'hist', max_depth: 4, eta: 0.05, subsample: 0.8, colsample_bytree: 0.8, min_child_weight: 5, lambda: 1,
 } as const;
 export const STACK_ROUNDS = 200;
 
@@ -112,6 +112,8 @@ export function stackFeatures(probabilities: readonly Float32Array[], rows: read
 /** ml-xgboost's compiled XGBoost (emscripten) and the C functions its wrapper class calls. */
 interface XGBoostModule {
   isReady: Promise<XGBoostModule>;
+  print: (line: string) => void;
+  printErr: (line: string) => void;
   cwrap: (name: string, returns: string | null, args: string[]) => (...args: (number | string)[]) => number;
   _malloc: (bytes: number) => number;
   _free: (pointer: number) => void;
@@ -132,6 +134,8 @@ interface XGBoostApi {
 }
 
 let api: Promise<XGBoostApi> | undefined;
+/** XGBoost's last console lines. */
+const messages: string[] = [];
 
 /**
  * The booster's C API with every buffer on the WebAssembly heap (ml-xgboost's
@@ -152,6 +156,11 @@ function xgboost(): Promise<XGBoostApi> {
       if (streaming) Object.defineProperty(wasm, 'instantiateStreaming', streaming);
     }
     const module = await loaded.isReady;
+    // XGBoost's console lines (its tree method, its errors before an abort) are kept for error messages, not printed.
+    module.print = module.printErr = (line: string) => {
+      messages.push(line);
+      if (messages.length > 8) messages.shift();
+    };
     const n = 'number';
     return {
       module,
@@ -203,6 +212,8 @@ export class Stacker {
       handle = api.create(data, y, labels.length, width);
       for (const [name, value] of Object.entries(params)) api.setParam(handle, name, String(value));
       api.train(handle, STACK_ROUNDS);
+    } catch (error) {
+      throw new Error(`XGBoost failed to fit the stacker: ${messages.at(-1) ?? String(error)}`);
     } finally {
       api.module._free(data);
       api.module._free(y);
