@@ -34,7 +34,7 @@ import { rocAuc } from '../eval/auc.ts';
 import { competeScores } from '../rerank/compete.ts';
 import { applyDecisionRule, packCandidates, searchDecisionRule, type DecisionRule } from '../rerank/threshold.ts';
 import { applyCutoff, searchCutoff, type ExpectedF2Cutoff, type TopicPrior } from '../rerank/cutoff.ts';
-import { crossFitStacker, stackFeatureNames, stackFeatures, type Stacker, type StackTopic } from '../rerank/stacker.ts';
+import { contentBest, crossFitStacker, stackFeatureNames, stackFeatures, type Stacker, type StackTopic } from '../rerank/stacker.ts';
 import { childrenOf, siblingsOf, type TopicForest } from '../graph/forest.ts';
 import { topicText, contentText } from '../text/documents.ts';
 import { wordTokens } from '../text/tfidf.ts';
@@ -615,8 +615,15 @@ export async function rerankTable(
   let probabilities = starts.flatMap((from, i) => splitByTopic(scores[i], rows.slice(from, from + RERANK_CHUNK)));
   const priors = topicPriors(forest, context.links, topics);
   if (options.stacker) {
-    const named = starts.flatMap((from, i) => splitByTopic(side[i], rows.slice(from, from + RERANK_CHUNK).map((r) => ({ length: r.length * FEATURES }))));
-    probabilities = splitByTopic(options.stacker.predict(stackFeatures(probabilities, rows, named, FEATURES, FEATURES, stackTopics(forest, priors, topics))), rows);
+    // Chunk by chunk, so that the stacker's features of a large run are never all in memory; competition reads every topic.
+    const best = contentBest(probabilities, rows);
+    const cross = probabilities;
+    probabilities = starts.flatMap((from, i) => {
+      const to = from + RERANK_CHUNK;
+      const named = splitByTopic(side[i], rows.slice(from, to).map((r) => ({ length: r.length * FEATURES })));
+      const x = stackFeatures(cross.slice(from, to), rows.slice(from, to), named, FEATURES, FEATURES, stackTopics(forest, priors.slice(from, to), topics.subarray(from, to)), best);
+      return splitByTopic(options.stacker!.predict(x), rows.slice(from, to));
+    });
   }
   const final = competeScores(probabilities, rows, options.compete ?? 0);
   // What the global rule keeps, always (the baseline of a per-topic cut-off), and what is recommended.

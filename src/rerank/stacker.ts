@@ -54,20 +54,26 @@ function logit(p: number): number {
   return Math.log(q / (1 - q));
 }
 
-/**
- * The stacker's features of every topic's candidates: `probabilities[i]`
- * and `rows[i]` are topic i's, `side[i]` its pairs' side features with
- * `sideWidth` values per pair of which the first `sideNamed` are read.
- * [pairs * (8 + sideNamed + 4)], topics in order.
- */
-export function stackFeatures(probabilities: readonly Float32Array[], rows: readonly ArrayLike<number>[], side: readonly Float32Array[], sideWidth: number, sideNamed: number, topics: readonly StackTopic[]): Float32Array {
-  if (probabilities.length !== rows.length || rows.length !== side.length || side.length !== topics.length) {
-    throw new UsageError(`stackFeatures: ${probabilities.length} probability lists, ${rows.length} row lists, ${side.length} feature lists and ${topics.length} topics; one of each per topic is needed.`);
-  }
+/** Each item's highest probability over the topics scored together. */
+export function contentBest(probabilities: readonly Float32Array[], rows: readonly ArrayLike<number>[]): Map<number, number> {
   const best = new Map<number, number>();
   probabilities.forEach((p, i) => {
     for (let j = 0; j < p.length; j++) if (p[j] > (best.get(rows[i][j]) ?? 0)) best.set(rows[i][j], p[j]);
   });
+  return best;
+}
+
+/**
+ * The stacker's features of every topic's candidates: `probabilities[i]`
+ * and `rows[i]` are topic i's, `side[i]` its pairs' side features with
+ * `sideWidth` values per pair of which the first `sideNamed` are read.
+ * `best` is contentBest over every topic of the run (default: over these).
+ * [pairs * (8 + sideNamed + 4)], topics in order.
+ */
+export function stackFeatures(probabilities: readonly Float32Array[], rows: readonly ArrayLike<number>[], side: readonly Float32Array[], sideWidth: number, sideNamed: number, topics: readonly StackTopic[], best = contentBest(probabilities, rows)): Float32Array {
+  if (probabilities.length !== rows.length || rows.length !== side.length || side.length !== topics.length) {
+    throw new UsageError(`stackFeatures: ${probabilities.length} probability lists, ${rows.length} row lists, ${side.length} feature lists and ${topics.length} topics; one of each per topic is needed.`);
+  }
   const width = STACK_LIST_FEATURES.length + sideNamed + STACK_TOPIC_FEATURES.length;
   const total = probabilities.reduce((s, p) => s + p.length, 0);
   const out = new Float32Array(total * width);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { crossFitStacker, Stacker, stackFeatureNames, stackFeatures, STACK_LIST_FEATURES } from '../../src/rerank/stacker.ts';
+import { contentBest, crossFitStacker, Stacker, stackFeatureNames, stackFeatures, STACK_LIST_FEATURES } from '../../src/rerank/stacker.ts';
 import { rocAuc } from '../../src/eval/auc.ts';
 import { ArtifactError } from '../../src/errors.ts';
 import { rngFor } from '../../src/random.ts';
@@ -26,6 +26,9 @@ test('stackFeatures: the pair against its topic, the item against the other topi
   close(row(4).slice(6, 8), [1, logit(0.1)]);
   assert.deepEqual(stackFeatureNames(['a']), [...STACK_LIST_FEATURES, 'a', 'log_sibling_items', 'siblings', 'depth', 'log_children']);
   assert.throws(() => stackFeatures(p, rows, side.slice(1), 2, 1, topics), /one of each per topic/);
+  // A chunk of the run's topics, given the run's best p per item, gets the rows the whole run gets.
+  assert.deepEqual(stackFeatures(p.slice(0, 1), rows.slice(0, 1), side.slice(0, 1), 2, 1, topics.slice(0, 1), contentBest(p, rows)), x.subarray(0, 3 * width));
+  assert.notDeepEqual(stackFeatures(p.slice(0, 1), rows.slice(0, 1), side.slice(0, 1), 2, 1, topics.slice(0, 1)), x.subarray(0, 3 * width));
 });
 
 /** Pairs whose label the second side feature decides (with noise) while the cross-encoder's p is noise. */
