@@ -37,7 +37,7 @@ export const SHARED_OPTIONS = {
   config: { type: 'string', description: 'JSON config file; unknown keys are an error', valueName: 'FILE' },
   encoder: { type: 'string', description: "pretrained text encoder: a Hugging Face BERT-family model folder, or a model id (org/name) found in the Hugging Face cache, in models/pretrained/, or downloaded from $HF_ENDPOINT (sets encoder.kind 'pretrained' and encoder.model)", valueName: 'DIR|ID' },
   revision: { type: 'string', description: 'hub revision (branch, tag or commit) of the --encoder id (encoder.revision; default main)', valueName: 'REV' },
-  preset: { type: 'string', description: "'fast' (the from-scratch encoder: offline, minutes) or 'quality' (the pretrained all-MiniLM-L6-v2 from the Hugging Face cache or hub, its sentence-vector list, a cross-encoder trained on cross-fitted candidates, the per-topic cut-off with a learned count); --config keys and --encoder override it", valueName: 'NAME' },
+  preset: { type: 'string', description: "'fast' (the from-scratch encoder: offline, minutes; boosted trees over its cross-encoder) or 'quality' (the pretrained all-MiniLM-L6-v2 from the Hugging Face cache or hub, its sentence-vector list, a cross-encoder trained on cross-fitted candidates with boosted trees over it, the per-topic cut-off with a learned count); --config keys and --encoder override it", valueName: 'NAME' },
   lenient: { type: 'boolean', description: 'skip correlation rows that name unknown ids (and say how many) instead of failing' },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 } as const satisfies Record<string, OptionSpec>;

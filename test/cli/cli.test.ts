@@ -113,7 +113,12 @@ describe('trellis CLI', () => {
     const mine = resolveRunConfig({ rerank: { cutoff: 'rule' } }, 'config', 'quality');
     assert.equal(mine.rerank.cutoff, 'rule');
     assert.equal(mine.rerank.crossFit, PRESETS.quality.rerank.crossFit);
-    assert.deepEqual(resolveRunConfig({}, 'config', 'fast'), resolveRunConfig({}));
+    // The fast preset is the defaults with the stacker; both presets stack.
+    const fast = resolveRunConfig({}, 'config', 'fast');
+    assert.equal(fast.rerank.stack, true);
+    assert.equal(quality.rerank.stack, true);
+    assert.equal(resolveRunConfig({}).rerank.stack, false);
+    assert.deepEqual(fast, { ...resolveRunConfig({}), rerank: { ...resolveRunConfig({}).rerank, stack: true } });
     assertCleanFailure(runCli(['train', '--data', TINY, '--preset', 'fastest']), /--preset must be one of fast, quality \(got "fastest"\)/);
   });
 });
