@@ -613,7 +613,8 @@ export async function rerankTable(
   }
   const rows = candidates.map((c) => c.rows);
   let probabilities = starts.flatMap((from, i) => splitByTopic(scores[i], rows.slice(from, from + RERANK_CHUNK)));
-  const priors = topicPriors(forest, context.links, topics);
+  // Read by the stacker and the per-topic cut-off only (a wide tree makes them cost: siblings x siblings).
+  const priors = options.stacker || options.cutoff ? topicPriors(forest, context.links, topics) : [];
   if (options.stacker) {
     // Chunk by chunk, so that the stacker's features of a large run are never all in memory; competition reads every topic.
     const best = contentBest(probabilities, rows);
