@@ -34,7 +34,7 @@ import { rocAuc } from '../eval/auc.ts';
 import { competeScores } from '../rerank/compete.ts';
 import { applyDecisionRule, packCandidates, searchDecisionRule, type DecisionRule } from '../rerank/threshold.ts';
 import { applyCutoff, searchCutoff, type ExpectedF2Cutoff, type TopicPrior } from '../rerank/cutoff.ts';
-import { contentBest, crossFitStacker, stackerWins, stackFeatureNames, stackFeatures, type Stacker, type StackTopic } from '../rerank/stacker.ts';
+import { contentBest, crossFitStacker, stackFeatureNames, stackFeatures, type Stacker, type StackTopic } from '../rerank/stacker.ts';
 import { childrenOf, siblingsOf, type TopicForest } from '../graph/forest.ts';
 import { topicText, contentText } from '../text/documents.ts';
 import { wordTokens } from '../text/tfidf.ts';
@@ -394,14 +394,10 @@ export async function trainReranker(input: RerankTrainInput): Promise<RerankTrai
       const labels = Uint8Array.from(tuneLabels.flatMap((l) => Array.from(l)));
       const t1 = performance.now();
       const fitted = await crossFitStacker(x, labels, perTopic.map((r) => r.length), stackFeatureNames(FEATURE_NAMES), input.seed);
-      const choice = stackerWins(fitted.outOfFold, Float32Array.from(tuneScores.flatMap((s) => Array.from(s))), labels);
-      log(`stacker: boosted trees over ${labels.length} tuning pairs of ${tuneTopics.length} topics in ${((performance.now() - t1) / 1000).toFixed(1)} s; out-of-fold AUC ${choice.stackedAuc.toFixed(4)} (the cross-encoder's ${choice.crossAuc.toFixed(4)}): ${choice.wins ? 'kept' : 'dropped, the cross-encoder orders the tuning pairs as well or better'}`);
-      if (choice.wins) {
-        stacker = fitted.stacker;
-        tuneScores.splice(0, tuneScores.length, ...splitByTopic(fitted.outOfFold, perTopic));
-      } else {
-        fitted.stacker.dispose();
-      }
+      stacker = fitted.stacker;
+      const before = Float32Array.from(tuneScores.flatMap((s) => Array.from(s)));
+      log(`stacker: boosted trees over ${labels.length} tuning pairs of ${tuneTopics.length} topics in ${((performance.now() - t1) / 1000).toFixed(1)} s; out-of-fold AUC ${rocAuc(fitted.outOfFold, labels).toFixed(4)} (the cross-encoder's ${rocAuc(before, labels).toFixed(4)})`);
+      tuneScores.splice(0, tuneScores.length, ...splitByTopic(fitted.outOfFold, perTopic));
     }
     const useCutoff = perTopicCutoff(config.cutoff);
     const learnCount = config.cutoff === 'learned-count';

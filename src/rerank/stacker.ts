@@ -22,7 +22,6 @@
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { ArtifactError, UsageError } from '../errors.ts';
-import { rocAuc } from '../eval/auc.ts';
 import { deriveSeed, rngFor, shuffleInPlace } from '../random.ts';
 import type { TopicPrior } from './cutoff.ts';
 
@@ -323,16 +322,4 @@ export async function crossFitStacker(x: Float32Array, labels: Uint8Array, sizes
     }
   }
   return { stacker: await Stacker.fit(x, labels, features, deriveSeed(seed, 'rerank/stack')), outOfFold };
-}
-
-/**
- * Whether the stacker serves: only when its out-of-fold probabilities order
- * the tuning pairs better (ROC AUC) than the cross-encoder's own out-of-fold
- * scores; a tie keeps the cross-encoder. With few tuning topics and a strong
- * cross-encoder the trees can order worse than what they read.
- */
-export function stackerWins(outOfFold: Float32Array, crossEncoder: Float32Array, labels: Uint8Array): { wins: boolean; stackedAuc: number; crossAuc: number } {
-  const stackedAuc = rocAuc(outOfFold, labels);
-  const crossAuc = rocAuc(crossEncoder, labels);
-  return { wins: stackedAuc > crossAuc, stackedAuc, crossAuc };
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { contentBest, crossFitStacker, Stacker, stackerWins, stackFeatureNames, stackFeatures, STACK_LIST_FEATURES } from '../../src/rerank/stacker.ts';
+import { contentBest, crossFitStacker, Stacker, stackFeatureNames, stackFeatures, STACK_LIST_FEATURES } from '../../src/rerank/stacker.ts';
 import { rocAuc } from '../../src/eval/auc.ts';
 import { ArtifactError } from '../../src/errors.ts';
 import { rngFor } from '../../src/random.ts';
@@ -94,13 +94,4 @@ test('crossFitStacker: every pair scored by trees that never saw its topic, the 
     a.stacker.dispose();
     b.stacker.dispose();
   }
-});
-
-test('stackerWins: the trees serve only when they order the tuning pairs better than the cross-encoder; a tie keeps the cross-encoder', () => {
-  const labels = Uint8Array.from([1, 0, 1, 0]);
-  const perfect = Float32Array.from([0.9, 0.1, 0.8, 0.2]);
-  const worse = Float32Array.from([0.9, 0.95, 0.8, 0.2]);
-  assert.deepEqual(stackerWins(perfect, worse, labels), { wins: true, stackedAuc: 1, crossAuc: 0.5 });
-  assert.deepEqual(stackerWins(worse, perfect, labels), { wins: false, stackedAuc: 0.5, crossAuc: 1 });
-  assert.equal(stackerWins(perfect, perfect, labels).wins, false);
 });
