@@ -31,10 +31,10 @@ import { meanProbabilities, RerankerEnsemble, type PairScorer } from '../rerank/
 import { PretrainedCrossEncoder } from '../rerank/pretrained-cross-encoder.ts';
 import type { PretrainedSource } from '../pretrained/hub.ts';
 import { rocAuc } from '../eval/auc.ts';
-import { competeScores } from '../rerank/compete.ts';
+import { competeScores, contentBest } from '../rerank/compete.ts';
 import { applyDecisionRule, packCandidates, searchDecisionRule, type DecisionRule } from '../rerank/threshold.ts';
 import { applyCutoff, searchCutoff, type ExpectedF2Cutoff, type TopicPrior } from '../rerank/cutoff.ts';
-import { contentBest, crossFitStacker, stackFeatureNames, stackFeatures, type Stacker, type StackTopic } from '../rerank/stacker.ts';
+import { crossFitStacker, stackFeatureNames, stackFeatures, type Stacker, type StackTopic } from '../rerank/stacker.ts';
 import { childrenOf, siblingsOf, type TopicForest } from '../graph/forest.ts';
 import { topicText, contentText } from '../text/documents.ts';
 import { wordTokens } from '../text/tfidf.ts';

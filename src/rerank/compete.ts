@@ -30,14 +30,7 @@ export function competeScores(probabilities: readonly ArrayLike<number>[], rows:
     if (rows[i].length !== p.length) throw new UsageError(`competeScores: topic ${i} has ${p.length} probabilities but ${rows[i].length} rows.`);
   });
   if (gamma === 0) return probabilities.map((p) => (p instanceof Float32Array ? p : Float32Array.from(p)));
-  // Best probability per content item; a non-finite probability competes with nothing.
-  const best = new Map<number, number>();
-  probabilities.forEach((p, i) => {
-    for (let j = 0; j < p.length; j++) {
-      const c = rows[i][j];
-      if (Number.isFinite(p[j]) && p[j] > (best.get(c) ?? 0)) best.set(c, p[j]);
-    }
-  });
+  const best = contentBest(probabilities, rows);
   return probabilities.map((p, i) => {
     const out = new Float32Array(p.length);
     for (let j = 0; j < p.length; j++) {
@@ -46,4 +39,20 @@ export function competeScores(probabilities: readonly ArrayLike<number>[], rows:
     }
     return out;
   });
+}
+
+/**
+ * Each content item's best probability over the topics scored together
+ * (`rows[i][j]` is the item of `probabilities[i][j]`); a non-finite
+ * probability competes with nothing.
+ */
+export function contentBest(probabilities: readonly ArrayLike<number>[], rows: readonly ArrayLike<number>[]): Map<number, number> {
+  const best = new Map<number, number>();
+  probabilities.forEach((p, i) => {
+    for (let j = 0; j < p.length; j++) {
+      const c = rows[i][j];
+      if (Number.isFinite(p[j]) && p[j] > (best.get(c) ?? 0)) best.set(c, p[j]);
+    }
+  });
+  return best;
 }

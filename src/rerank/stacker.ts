@@ -24,6 +24,7 @@ import { createRequire } from 'node:module';
 import { ArtifactError, UsageError } from '../errors.ts';
 import { deriveSeed, rngFor, shuffleInPlace } from '../random.ts';
 import type { TopicPrior } from './cutoff.ts';
+import { contentBest } from './compete.ts';
 
 export const STACK_LIST_FEATURES = [
   'logit_p', 'log_rank', 'logit_gap_to_best', 'share_of_sum', 'log_sum', 'log_above_half', 'ratio_to_content_best', 'logit_competed',
@@ -54,20 +55,11 @@ function logit(p: number): number {
   return Math.log(q / (1 - q));
 }
 
-/** Each item's highest probability over the topics scored together. */
-export function contentBest(probabilities: readonly Float32Array[], rows: readonly ArrayLike<number>[]): Map<number, number> {
-  const best = new Map<number, number>();
-  probabilities.forEach((p, i) => {
-    for (let j = 0; j < p.length; j++) if (p[j] > (best.get(rows[i][j]) ?? 0)) best.set(rows[i][j], p[j]);
-  });
-  return best;
-}
-
 /**
  * The stacker's features of every topic's candidates: `probabilities[i]`
  * and `rows[i]` are topic i's, `side[i]` its pairs' side features with
  * `sideWidth` values per pair of which the first `sideNamed` are read.
- * `best` is contentBest over every topic of the run (default: over these).
+ * `best` is ./compete.ts contentBest over every topic of the run (default: over these).
  * [pairs * (8 + sideNamed + 4)], topics in order.
  */
 export function stackFeatures(probabilities: readonly Float32Array[], rows: readonly ArrayLike<number>[], side: readonly Float32Array[], sideWidth: number, sideNamed: number, topics: readonly StackTopic[], best = contentBest(probabilities, rows)): Float32Array {

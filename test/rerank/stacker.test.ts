@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { contentBest, crossFitStacker, Stacker, stackFeatureNames, stackFeatures, STACK_LIST_FEATURES } from '../../src/rerank/stacker.ts';
+import { crossFitStacker, Stacker, stackFeatureNames, stackFeatures, STACK_LIST_FEATURES } from '../../src/rerank/stacker.ts';
 import { rocAuc } from '../../src/eval/auc.ts';
+import { contentBest } from '../../src/rerank/compete.ts';
 import { ArtifactError } from '../../src/errors.ts';
 import { rngFor } from '../../src/random.ts';
 
